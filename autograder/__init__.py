@@ -1,0 +1,21 @@
+"""Grading for the planar-classification course.
+
+The instructor's solutions live in one place, the solution regions of the source
+notebook; ``reference`` loads them, ``cases`` draws hidden test cases and judges
+results against them, ``incell`` runs those checks inside a notebook for stock
+``nbgrader autograde``.
+"""
+
+ASSIGNMENT = "planar_data_classification"
+
+# In the order the notebook introduces them.
+GRADED_FUNCTIONS = (
+    "layer_sizes",
+    "initialize_parameters",
+    "forward_propagation",
+    "compute_cost",
+    "backward_propagation",
+    "update_parameters",
+    "nn_model",
+    "predict",
+)

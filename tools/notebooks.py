@@ -1,0 +1,185 @@
+"""Keep the course's notebooks reviewable: execute and store them, generate release/, check.
+
+    python -m tools.notebooks execute   # re-run the stored-output notebooks, keep text outputs
+    python -m tools.notebooks release   # release/ = nbgrader generate_assignment of source/
+    python -m tools.notebooks check     # fail if either of the above would change a file
+
+Stored notebooks keep only what nbval compares: text outputs (streams coalesced),
+no figures (cells that draw are stored unexecuted, so nbval runs them without
+comparing), cell metadata limited to nbgrader's, notebook metadata limited to the
+kernel. A cell that writes to stderr or fails makes ``execute`` stop: a reference
+notebook must run clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "planar_data_classification"
+SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+RELEASE_DIR = ROOT / "release" / ASSIGNMENT
+# Notebooks stored with outputs, which nbval re-executes and compares.
+STORED_NOTEBOOKS = [SOURCE, *sorted((ROOT / "notebooks").glob("*.ipynb"))]
+KEPT_CELL_METADATA = ("nbgrader",)
+NOTEBOOK_METADATA = {
+    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
+
+
+class NotebookError(Exception):
+    """A notebook is not in the state the course needs; the message says why."""
+
+
+def _coalesce(outputs: list) -> list:
+    merged: list = []
+    for output in outputs:
+        if (output.output_type == "stream" and merged and merged[-1].output_type == "stream"
+                and merged[-1].name == output.name):
+            merged[-1].text += output.text
+        else:
+            merged.append(output)
+    return merged
+
+
+def normalize(notebook: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
+    """The stored form of an executed notebook (a copy); raises NotebookError on bad cells."""
+    notebook = copy.deepcopy(notebook)
+    notebook.metadata = copy.deepcopy(NOTEBOOK_METADATA)
+    seen = set()
+    for cell in notebook.cells:
+        if not cell.get("id"):
+            raise NotebookError(f"{name}: a {cell.cell_type} cell has no id")
+        if cell.id in seen:
+            raise NotebookError(f"{name}: cell id {cell.id!r} appears twice")
+        seen.add(cell.id)
+        cell.metadata = {key: cell.metadata[key] for key in KEPT_CELL_METADATA if key in cell.metadata}
+        if "attachments" in cell and not cell.attachments:
+            del cell["attachments"]
+        if cell.cell_type != "code":
+            continue
+        outputs = _coalesce(cell.outputs)
+        for output in outputs:
+            if output.output_type == "error":
+                raise NotebookError(f"{name}: cell {cell.id} failed: {output.ename}: {output.evalue}")
+            if output.output_type == "stream" and output.name == "stderr":
+                raise NotebookError(f"{name}: cell {cell.id} wrote to stderr: {output.text[:300]}")
+        figures = [o for o in outputs if any(k.startswith("image/") for k in o.get("data", {}))]
+        if figures and len(figures) != len(outputs):
+            raise NotebookError(
+                f"{name}: cell {cell.id} both prints and draws; split it so its text can be compared"
+            )
+        if figures:
+            cell.outputs, cell.execution_count = [], None
+        else:
+            cell.outputs = outputs
+    return notebook
+
+
+def execute(path: Path, timeout: int = 120) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in its own folder, as Restart & Run All does."""
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    return notebook
+
+
+def write(notebook: nbformat.NotebookNode, path: Path) -> None:
+    nbformat.validate(notebook)
+    path.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+
+
+def generate_release(course_dir: Path = ROOT, out_dir: Path | None = None) -> Path:
+    """Run ``nbgrader generate_assignment`` on a scratch copy of the course; return its release dir."""
+    scratch = Path(tempfile.mkdtemp(prefix="release-"))
+    shutil.copy(course_dir / "nbgrader_config.py", scratch)
+    shutil.copytree(course_dir / "source", scratch / "source", symlinks=False)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force",
+         f"--db=sqlite:///{scratch / 'gradebook.db'}", "--log-level=WARN"],
+        cwd=scratch, env=env, capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise NotebookError(f"nbgrader generate_assignment failed:\n{result.stdout}{result.stderr}")
+    generated = scratch / "release" / ASSIGNMENT
+    if out_dir is not None:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        shutil.copytree(generated, out_dir)
+        shutil.rmtree(scratch)
+        return out_dir
+    return generated
+
+
+def release_differences(committed: Path = RELEASE_DIR) -> list[str]:
+    """Files in which release/ differs from a fresh generation of source/ (empty when current)."""
+    generated = generate_release()
+    try:
+        if not committed.is_dir():
+            return [f"{committed.relative_to(ROOT)} is missing"]
+        compared = filecmp.dircmp(generated, committed)
+        problems = [f"release is missing {name}" for name in compared.left_only]
+        problems += [f"release has {name}, which source/ does not generate" for name in compared.right_only]
+        problems += [f"release/{ASSIGNMENT}/{name} is out of date"
+                     for name in compared.common_files
+                     if not filecmp.cmp(generated / name, committed / name, shallow=False)]
+        return problems
+    finally:
+        shutil.rmtree(generated.parent.parent)
+
+
+def storage_differences(paths=STORED_NOTEBOOKS) -> list[str]:
+    """Stored notebooks that carry figures, stray metadata or unstable outputs."""
+    problems = []
+    for path in paths:
+        name = str(path.relative_to(ROOT))
+        try:
+            stored = nbformat.read(path, as_version=4)
+            if nbformat.writes(normalize(stored, name)) != nbformat.writes(stored):
+                problems.append(f"{name} is not in stored form (run: python -m tools.notebooks execute)")
+        except (NotebookError, nbformat.ValidationError) as error:
+            problems.append(str(error))
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.notebooks", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["execute", "release", "check"])
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "execute":
+            for path in STORED_NOTEBOOKS:
+                write(normalize(execute(path), path.name), path)
+                print(f"executed and stored {path.relative_to(ROOT)}")
+        elif args.command == "release":
+            generate_release(out_dir=RELEASE_DIR)
+            print(f"generated {RELEASE_DIR.relative_to(ROOT)}")
+        else:
+            problems = storage_differences() + release_differences()
+            for problem in problems:
+                print(f"error: {problem}", file=sys.stderr)
+            if problems:
+                return 1
+            print("notebooks are in stored form and release/ matches source/")
+    except NotebookError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
