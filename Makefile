@@ -1,0 +1,40 @@
+# Everything runs in .venv, which the first target that needs it creates.
+VENV := .venv
+PY := $(VENV)/bin/python
+# nbgrader starts its own console scripts (alembic, jupyter): the venv's bin/ goes first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+NBVAL := --nbval source/planar_data_classification/planar_data_classification.ipynb notebooks/ \
+         --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: setup demo test nbval check notebooks release clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+## The main job: grade the bundled demo class in build/demo and show the results.
+demo: setup
+	$(PY) -m autograder demo
+
+## All tests: unit and end-to-end tests, then nbval on the stored-output notebooks.
+test: setup
+	$(PY) -m pytest tests $(NBVAL)
+
+nbval: setup
+	$(PY) -m pytest $(NBVAL)
+
+## Maintainers: re-execute and store the notebooks, regenerate release/, check both.
+notebooks: setup
+	$(PY) -m tools.notebooks execute
+release: setup
+	$(PY) -m tools.notebooks release
+check: setup
+	$(PY) -m tools.notebooks check
+
+clean:
+	rm -rf build submitted autograded feedback gradebook.db
