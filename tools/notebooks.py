@@ -6,7 +6,7 @@
 
 Stored notebooks keep only what nbval compares: text outputs (streams coalesced),
 no figures (cells that draw are stored unexecuted, so nbval runs them without
-comparing), cell metadata limited to nbgrader's, notebook metadata limited to the
+comparing), cell metadata limited to nbgrader's and tags, notebook metadata limited to the
 kernel. A cell that writes to stderr or fails makes ``execute`` stop: a reference
 notebook must run clean.
 """
@@ -31,7 +31,7 @@ SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE_DIR = ROOT / "release" / ASSIGNMENT
 # Notebooks stored with outputs, which nbval re-executes and compares.
 STORED_NOTEBOOKS = [SOURCE, *sorted((ROOT / "notebooks").glob("*.ipynb"))]
-KEPT_CELL_METADATA = ("nbgrader",)
+KEPT_CELL_METADATA = ("nbgrader", "tags")
 NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},

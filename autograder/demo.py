@@ -1,0 +1,126 @@
+"""The demo class: a scratch course with nine synthetic students, one per situation.
+
+``build_demo_course(folder)`` lays out an nbgrader course in ``folder`` (wiped
+first) from this repository's source/ and release/, and writes the submissions
+below. It never touches the instructor's own submitted/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from . import ASSIGNMENT
+from .reference import COURSE_ROOT
+from .synthetic import fill_answers, solution_answers, write_submission
+
+TIMESTAMP = "2026-11-20 17:00:00.000000 UTC"
+
+# Students and what each one shows; the expected totals are checked by the tests.
+STUDENTS = {
+    "ada": ("perfect", 100),
+    "ben": ("forgets tanh's derivative in backward_propagation", 80),
+    "cleo": ("hands in the untouched release", 0),
+    "dev": ("notebook file cut off: invalid JSON", 0),
+    "eve": ("nn_model loops forever", 80),
+    "finn": ("wrong code, then tampers with numpy, IPython and the test cells", 0),
+    "gus": ("hard-codes the visible answers of layer_sizes and compute_cost", 85),
+    "hana": ("predict kills the kernel", 90),
+    "ivy": ("correct, in other idioms: np.dot, np.multiply, in-place updates, int predictions", 100),
+}
+
+TAMPERING = '''
+# Everything below tries to make wrong code pass; none of it can reach the grader's verdicts.
+import builtins
+import numpy as np
+np.allclose = lambda *args, **kwargs: True
+np.testing.assert_allclose = lambda *args, **kwargs: None
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+ip = get_ipython()
+ip.input_transformers_post.append(lambda lines: ["pass\\n"] if any("test" in l for l in lines) else lines)
+ip.showtraceback = lambda *args, **kwargs: print("All tests passed.")
+_run_cell = ip.run_cell
+def run_cell(raw_cell, *args, **kwargs):
+    try:
+        return _run_cell(raw_cell, *args, **kwargs)
+    except BaseException:
+        print("All tests passed.")
+ip.run_cell = run_cell
+print("All tests passed.")
+'''
+
+
+def _edit(source: str, old: str, new: str) -> str:
+    if old not in source:
+        raise ValueError(f"demo edit no longer applies: {old!r} is not in the solution")
+    return source.replace(old, new)
+
+
+def _answers(solutions: dict[str, str]) -> dict[str, dict | str]:
+    s = solutions
+    wrong = {name: _edit(src, "    ### END CODE HERE ###", "    ### END CODE HERE ###\n    return None")
+             for name, src in s.items()}
+    return {
+        "ada": dict(s),
+        "ben": dict(s, backward_propagation=_edit(s["backward_propagation"], " * (1 - A1 ** 2)", "")),
+        "cleo": {},
+        "eve": dict(s, nn_model=_edit(s["nn_model"], "for i in range(num_iterations):", "while True:")),
+        "finn": wrong,
+        "gus": dict(
+            s,
+            layer_sizes=_edit(s["layer_sizes"], "    n_x = X.shape[0]", "    n_x = 5")
+            .replace("    n_y = Y.shape[0]", "    n_y = 2"),
+            compute_cost=_edit(s["compute_cost"], "    cost = -np.sum(logprobs) / m",
+                               "    cost = 0.6930587610394646"),
+        ),
+        "hana": dict(s, predict=_edit(s["predict"], "    predictions = A2 > 0.5",
+                                      "    import os\n    os._exit(1)")),
+        "ivy": dict(
+            s,
+            forward_propagation=_edit(s["forward_propagation"], "    Z1 = W1 @ X + b1", "    Z1 = np.dot(W1, X) + b1")
+            .replace("    Z2 = W2 @ A1 + b2", "    Z2 = np.dot(W2, A1) + b2")
+            .replace("    A2 = sigmoid(Z2)", "    A2 = 1 / (1 + np.exp(-Z2))"),
+            compute_cost=_edit(s["compute_cost"], "Y * np.log(A2) + (1 - Y) * np.log(1 - A2)",
+                               "np.multiply(np.log(A2), Y) + np.multiply(np.log(1 - A2), 1 - Y)"),
+            update_parameters=_edit(
+                s["update_parameters"],
+                '    W1 = parameters["W1"] - learning_rate * grads["dW1"]\n'
+                '    b1 = parameters["b1"] - learning_rate * grads["db1"]\n'
+                '    W2 = parameters["W2"] - learning_rate * grads["dW2"]\n'
+                '    b2 = parameters["b2"] - learning_rate * grads["db2"]\n',
+                '    for key in ("W1", "b1", "W2", "b2"):\n'
+                '        parameters[key] -= learning_rate * grads["d" + key]\n'
+                '    W1, b1, W2, b2 = (parameters[k] for k in ("W1", "b1", "W2", "b2"))\n'),
+            predict=_edit(s["predict"], "    predictions = A2 > 0.5", "    predictions = (A2 > 0.5).astype(int)"),
+        ),
+    }
+
+
+def build_demo_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
+    """Lay out the demo course in ``folder`` and return its absolute path."""
+    folder = Path(folder).resolve()
+    if folder == root.resolve() or (folder / ".git").exists():
+        raise ValueError(f"refusing to build the demo in {folder}: it looks like a real course")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copy(root / "nbgrader_config.py", folder)
+    shutil.copytree(root / "source", folder / "source")  # the helper symlinks become files
+    shutil.copytree(root / "release", folder / "release")
+    release = nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    solutions = solution_answers(nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    for student, answers in _answers(solutions).items():
+        notebook = fill_answers(release, answers)
+        if student == "finn":
+            notebook.cells = [c for c in notebook.cells
+                              if not c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "").startswith("test_")]
+            notebook.cells.insert(3, nbformat.v4.new_code_cell(TAMPERING, id="my-helpers"))
+        path = write_submission(notebook, folder, student, ASSIGNMENT)
+        (path.parent / "timestamp.txt").write_text(TIMESTAMP)
+    dev = folder / "submitted" / "dev" / ASSIGNMENT
+    dev.mkdir(parents=True)
+    text = nbformat.writes(fill_answers(release, solutions))
+    (dev / f"{ASSIGNMENT}.ipynb").write_text(text[: len(text) // 2])
+    (dev / "timestamp.txt").write_text(TIMESTAMP)
+    return folder

@@ -1,0 +1,447 @@
+"""Grade one submission: run the student's cells, probe each graded function, judge here.
+
+The kernel only runs the student's code and reports what the graded functions
+returned; expected values are computed and compared in this process. The result
+is plain data plus the autograded notebook, for the one process that writes the
+gradebook.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbgrader.utils import compute_checksum, determine_grade
+
+import testCases
+
+from . import ASSIGNMENT, GRADED_FUNCTIONS, codec
+from .cases import USES_HELPERS, Case, compare_result, draw_cases, expected_result
+from .kernel import Execution, GradingKernel
+from .probe import CALL, REPORT, parse_report, probe_source
+from .reference import load_reference
+
+SKIP_TAG = "explore"  # cells tagged so are exploration, not needed for grading
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+MAX_REPORT_CHARS = 20 * 1024 * 1024
+MAX_EXTRA_FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclasses.dataclass
+class Limits:
+    cell_timeout: float = 10.0  # seconds for one student cell or one probe
+    submission_timeout: float = 120.0  # seconds for the whole submission
+
+
+@dataclasses.dataclass
+class Job:
+    """Everything a worker needs to grade one submission (plain data, picklable)."""
+
+    student: str
+    submission_dir: str
+    course_dir: str
+    seed: int
+    assignment: str = ASSIGNMENT
+    limits: Limits = dataclasses.field(default_factory=Limits)
+    sandbox: dict | None = None  # options for the sandbox, None to run without one
+
+
+@dataclasses.dataclass
+class FunctionResult:
+    name: str
+    points: float
+    score: float
+    outcome: str  # passed, failed, error, timeout, kernel died, memory limit, missing, not run
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass
+class SubmissionResult:
+    student: str
+    status: str  # "ok" or the reasons the submission could not be graded in full
+    functions: list
+    seconds: float
+    notebook_json: str | None = None  # the autograded notebook
+    timestamp: str | None = None
+    sandboxed: bool = True
+
+    @property
+    def total(self) -> float:
+        return sum(f.score for f in self.functions)
+
+
+class SubmissionProblem(Exception):
+    """The submission cannot be graded at all; the message is the status."""
+
+
+# -- reading the submission ----------------------------------------------------------------
+
+def find_notebook(submission_dir: Path, assignment: str) -> tuple[Path, str]:
+    """The notebook to grade and a note when it is not under the expected name."""
+    expected = submission_dir / f"{assignment}.ipynb"
+    if expected.is_file():
+        return expected, ""
+    if not submission_dir.is_dir():
+        raise SubmissionProblem("missing submission folder")
+    candidates = sorted(p for p in submission_dir.glob("*.ipynb") if p.is_file())
+    if len(candidates) == 1:
+        return candidates[0], f"misnamed notebook {candidates[0].name} (graded anyway)"
+    if not candidates:
+        raise SubmissionProblem(f"missing notebook: no {expected.name} in the submission")
+    raise SubmissionProblem(f"missing notebook: no {expected.name}, and {len(candidates)} other notebooks")
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    size = path.stat().st_size
+    if size == 0:
+        raise SubmissionProblem("malformed notebook: the file is empty")
+    if size > MAX_NOTEBOOK_BYTES:
+        raise SubmissionProblem(f"malformed notebook: {size} bytes, more than the {MAX_NOTEBOOK_BYTES} allowed")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SubmissionProblem("malformed notebook: not a text file") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SubmissionProblem(f"malformed notebook: invalid JSON ({error.msg} at line {error.lineno})") from None
+    if not isinstance(data, dict) or "cells" not in data:
+        raise SubmissionProblem("malformed notebook: not a Jupyter notebook")
+    if data.get("nbformat") != 4:
+        raise SubmissionProblem(f"malformed notebook: nbformat {data.get('nbformat')!r}, expected 4")
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+    except Exception as error:  # noqa: BLE001 - any schema problem is the submission's
+        raise SubmissionProblem(f"malformed notebook: {str(error).splitlines()[0][:200]}") from None
+    return notebook
+
+
+# -- the notebook that is executed and stored -----------------------------------------------
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student's notebook with the instructor's test cells, whatever was done to them.
+
+    Test cells come from the release (the visible part, as students saw it): edited
+    ones are replaced, deleted or renamed ones re-added after their function's answer
+    cell. nbgrader markup the release does not have is removed, so a student cannot
+    invent grade cells; duplicated ids keep their first cell only.
+    """
+    release_cells = {_grade_id(c): c for c in release.cells if _grade_id(c)}
+    notebook = copy.deepcopy(student)
+    seen = set()
+    for cell in notebook.cells:
+        grade_id = _grade_id(cell)
+        if grade_id is None:
+            continue
+        original = release_cells.get(grade_id)
+        is_answer = original is not None and original.metadata.nbgrader.get("solution")
+        if original is None or grade_id in seen or (is_answer and cell.cell_type != "code"):
+            del cell.metadata["nbgrader"]
+            continue
+        seen.add(grade_id)
+        if is_answer:
+            cell.metadata["nbgrader"] = copy.deepcopy(original.metadata.nbgrader)
+        else:  # a test cell: the instructor's, verbatim
+            cell.source = original.source
+            cell.metadata = copy.deepcopy(original.metadata)
+            cell.cell_type = "code"
+    for name in GRADED_FUNCTIONS:
+        test_id = f"test_{name}"
+        if test_id in seen:
+            continue
+        index = next((i + 1 for i, c in enumerate(notebook.cells) if _grade_id(c) == name), len(notebook.cells))
+        notebook.cells.insert(index, copy.deepcopy(release_cells[test_id]))
+        seen.add(test_id)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return notebook
+
+
+def _is_test(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _skipped(cell) -> bool:
+    return SKIP_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+# -- running it -------------------------------------------------------------------------------
+
+class Grader:
+    """Grades one submission in one kernel (restarted when the student's code kills it)."""
+
+    def __init__(self, job: Job, reference, kernel_factory):
+        self.job = job
+        self.reference = reference
+        self.kernel_factory = kernel_factory
+        self.kernel: GradingKernel | None = None
+        self.deadline = 0.0
+        self.definitions: list = []  # student cells that ran, replayed after a restart
+        self.problems: list[str] = []
+
+    # time
+    def _budget(self) -> float:
+        return min(self.job.limits.cell_timeout, self.deadline - time.monotonic())
+
+    def run(self, notebook: nbformat.NotebookNode) -> list[FunctionResult]:
+        self.deadline = time.monotonic() + self.job.limits.submission_timeout
+        self.kernel = self.kernel_factory()
+        try:
+            self.kernel.start()
+            self._run_definitions(notebook)
+            return [self._judge(name, notebook) for name in GRADED_FUNCTIONS]
+        finally:
+            self.kernel.close()
+
+    def _run_definitions(self, notebook) -> None:
+        count = 0
+        for cell in notebook.cells:
+            if cell.cell_type != "code" or _is_test(cell):
+                continue
+            if _skipped(cell):
+                cell.outputs = [nbformat.v4.new_output(
+                    "stream", name="stdout", text=f"[not run while grading: tagged '{SKIP_TAG}']\n")]
+                continue
+            if self._budget() <= 0:
+                cell.outputs = [_note("not run: the submission's time limit was reached")]
+                continue
+            result = self.kernel.execute(cell.source, self._budget())
+            count += 1
+            cell.execution_count = count
+            cell.outputs = result.outputs
+            if result.status == "ok" or result.status == "error":
+                self.definitions.append(cell.source)
+            elif result.status == "timeout":
+                cell.outputs.append(_note(f"stopped: this cell ran longer than {self.job.limits.cell_timeout:g} s"))
+                self.problems.append(f"timeout in cell {cell.get('id', '?')}")
+            else:  # the cell killed the kernel: start again without it
+                cell.outputs.append(_note("the kernel died while running this cell; it was skipped"))
+                self.problems.append(f"kernel died in cell {cell.get('id', '?')}")
+                self._restart()
+
+    def _restart(self) -> bool:
+        """A fresh kernel with the student's definitions replayed; False if out of time."""
+        self.kernel.restart()
+        for source in self.definitions:
+            if self._budget() <= 0:
+                return False
+            if self.kernel.execute(source, self._budget()).status in ("timeout", "died"):
+                if not self.kernel.alive():
+                    self.kernel.restart()
+        return True
+
+    def _cases(self, name: str) -> list[Case]:
+        """The visible case (as testCases builds it), then the hidden ones of this student."""
+        cases = draw_cases(name, self.job.seed)
+        if name != "nn_model":  # its visible case trains 10 000 iterations; the hidden ones suffice
+            visible_args = getattr(testCases, f"{name}_test_case")()
+            cases.insert(0, Case(tuple(visible_args), {}, "the visible case"))
+        return cases
+
+    def _judge(self, name: str, notebook) -> FunctionResult:
+        started = time.monotonic()
+        points = _points(notebook, name)
+        helpers = USES_HELPERS.get(name, ())
+        hidden_number = 0
+        for case in self._cases(name):
+            if self._budget() <= 0:
+                return FunctionResult(name, points, 0, "timeout",
+                                      "not graded: the submission's time limit was reached",
+                                      time.monotonic() - started)
+            expected = expected_result(name, case, self.reference)
+            reports: list = []
+            execution = self.kernel.execute(
+                probe_source(name, case.args, case.kwargs, helpers), self._budget(),
+                on_input=lambda prompt: self._answer(prompt, helpers, reports))
+            if case.description == "the visible case":
+                label = case.description
+            else:
+                hidden_number += 1
+                label = f"hidden case {hidden_number} ({case.description})"
+            failure = self._verdict(name, execution, reports, expected, label)
+            if failure is not None:
+                outcome, message = failure
+                if outcome in ("timeout", "kernel died", "memory limit"):
+                    self.problems.append(f"{outcome} in {name}")
+                    if not self.kernel.alive() or outcome != "timeout":
+                        self._restart()
+                return FunctionResult(name, points, 0, outcome, message, time.monotonic() - started)
+        return FunctionResult(name, points, points, "passed", "", time.monotonic() - started)
+
+    def _answer(self, prompt: str, helpers: tuple, reports: list) -> str:
+        """Serve a probe: store its report, or run a reference helper for a stand-in."""
+        if prompt.startswith(REPORT):
+            if not reports and len(prompt) < MAX_REPORT_CHARS:
+                reports.append(prompt[len(REPORT):])
+            return ""
+        if prompt.startswith(CALL) and not reports:
+            try:
+                request = codec.loads(prompt[len(CALL):])
+                helper = request["helper"]
+                if helper not in helpers:
+                    raise ValueError(f"{helper} is not available here")
+                value = self.reference[helper](*request["args"], **request["kwargs"])
+                return codec.dumps({"value": value})
+            except Exception as error:  # noqa: BLE001 - reported back to the student's code
+                return codec.dumps({"raise": f"{type(error).__name__}: {error}"[:500]})
+        return ""
+
+    def _verdict(self, name, execution: Execution, reports, expected, label):
+        """None if the case passed, else (outcome, message)."""
+        if reports:
+            try:
+                report = parse_report(reports[0])
+            except (ValueError, TypeError, KeyError) as error:
+                return "error", f"{label}: the result could not be read ({error})"
+            status = report["status"]
+            if status == "missing":
+                return "missing", f"{name} is not defined in the notebook"
+            if status == "raised":
+                if report.get("ename") == "MemoryError":
+                    return "memory limit", f"{label}: {name} ran out of memory"
+                if report.get("ename") == "NotImplementedError":
+                    return "error", f"{name} is not implemented yet (it raises NotImplementedError)"
+                return "error", f"{label}: {name} raised {report.get('ename')}: {report.get('evalue')}"
+            if status == "unreportable":
+                return "error", f"{label}: {name} returned a value that cannot be reported"
+            got = report["value"]
+            if isinstance(got, codec.Unsupported):
+                return "failed", f"{label}: {name} returned a {got.type_name}"
+            try:
+                compare_result(name, got, expected)
+            except AssertionError as error:
+                return "failed", f"{label}: {error}"
+            except Exception as error:  # noqa: BLE001 - an odd value is a wrong answer
+                return "failed", f"{label}: {name} returned an unexpected value ({type(error).__name__})"
+            return None
+        if execution.status == "timeout":
+            return "timeout", f"{label}: {name} did not finish within {self.job.limits.cell_timeout:g} s"
+        if execution.status == "died":
+            return "kernel died", f"{label}: the kernel died while {name} ran"
+        if execution.ename == "MemoryError":
+            return "memory limit", f"{label}: {name} ran out of memory"
+        return "error", f"{label}: no result was reported ({execution.ename or 'the probe was intercepted'})"
+
+
+def _note(text: str):
+    return nbformat.v4.new_output("stream", name="stdout", text=f"[grader] {text}\n")
+
+
+def _points(notebook, name: str) -> float:
+    for cell in notebook.cells:
+        if _grade_id(cell) == f"test_{name}":
+            return float(cell.metadata.nbgrader["points"])
+    raise LookupError(f"no test cell for {name}")
+
+
+def _write_verdicts(notebook, results: list[FunctionResult]) -> None:
+    """Put each verdict into its test cell, where nbgrader's rules turn it into a score."""
+    by_name = {r.name: r for r in results}
+    for cell in notebook.cells:
+        grade_id = _grade_id(cell) or ""
+        if not (_is_test(cell) and grade_id.startswith("test_")):
+            continue
+        result = by_name[grade_id[len("test_"):]]
+        if result.outcome == "passed":
+            cell.outputs = [nbformat.v4.new_output(
+                "stream", name="stdout", text=f"{result.name}: all visible and hidden tests passed.\n")]
+        else:
+            ename = {"timeout": "Timeout", "kernel died": "KernelDied", "memory limit": "MemoryLimit",
+                     "missing": "NameError"}.get(result.outcome, "AssertionError")
+            cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=result.message,
+                                                   traceback=[f"{ename}: {result.message}"])]
+        result.score = determine_grade(cell)[0] or 0.0
+
+
+def unanswered(notebook, release) -> set[str]:
+    """Graded functions whose answer cell is still the release placeholder."""
+    checksums = {_grade_id(c): c.metadata.nbgrader.get("checksum") for c in release.cells if _grade_id(c)}
+    return {name for name in GRADED_FUNCTIONS for c in notebook.cells
+            if _grade_id(c) == name and compute_checksum(c) == checksums.get(name)}
+
+
+# -- the worker's entry point --------------------------------------------------------------------
+
+def grade(job: Job) -> SubmissionResult:
+    """Grade one submission; never raises for anything the submission did."""
+    started = time.monotonic()
+    course = Path(job.course_dir)
+    release = nbformat.read(course / "release" / job.assignment / f"{job.assignment}.ipynb", as_version=4) \
+        if (course / "release" / job.assignment).is_dir() else _release_from_source(course, job.assignment)
+    zeros = [FunctionResult(n, _points(release, n), 0, "not run") for n in GRADED_FUNCTIONS]
+    submission_dir = Path(job.submission_dir)
+    timestamp = _timestamp(submission_dir)
+    try:
+        path, note = find_notebook(submission_dir, job.assignment)
+        student_notebook = read_notebook(path)
+    except SubmissionProblem as problem:
+        for result in zeros:
+            result.message = str(problem)
+        return SubmissionResult(job.student, str(problem), zeros, time.monotonic() - started,
+                                timestamp=timestamp, sandboxed=job.sandbox is not None)
+    notebook = restore(student_notebook, release)
+    reference = load_reference(str(course / "source" / job.assignment / f"{job.assignment}.ipynb"))
+    workdir = Path(tempfile.mkdtemp(prefix="submission-"))
+    try:
+        _prepare_workdir(workdir, submission_dir, course / "source" / job.assignment, path.name)
+        from .sandbox import kernel_factory
+        grader = Grader(job, reference, kernel_factory(workdir, job.sandbox))
+        try:
+            results = grader.run(notebook)
+        except Exception as error:  # noqa: BLE001 - e.g. the kernel could not start
+            for result in zeros:
+                result.message = f"not graded: {type(error).__name__}: {error}"
+            return SubmissionResult(job.student, f"grader error: {error}", zeros, time.monotonic() - started,
+                                    timestamp=timestamp, sandboxed=job.sandbox is not None)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    _write_verdicts(notebook, results)
+    problems = ([note] if note else []) + grader.problems
+    return SubmissionResult(job.student, "; ".join(dict.fromkeys(problems)) or "ok", results,
+                            time.monotonic() - started, nbformat.writes(notebook), timestamp,
+                            sandboxed=job.sandbox is not None)
+
+
+def _release_from_source(course: Path, assignment: str):
+    """The student version of the source notebook, when release/ is absent (test cells only matter)."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    notebook = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    resources = {}
+    notebook, resources = ClearSolutions().preprocess(notebook, resources)
+    notebook, resources = ClearHiddenTests().preprocess(notebook, resources)
+    return notebook
+
+
+def _prepare_workdir(workdir: Path, submission_dir: Path, source_dir: Path, notebook_name: str) -> None:
+    """The student's extra files, then the course's helper files over them (as nbgrader does)."""
+    for item in submission_dir.iterdir():
+        if item.is_file() and not item.is_symlink() and item.suffix != ".ipynb" \
+                and item.stat().st_size <= MAX_EXTRA_FILE_BYTES:
+            shutil.copy(item, workdir / item.name)
+    for item in source_dir.iterdir():
+        if item.is_file() and item.suffix != ".ipynb":
+            shutil.copy(item, workdir / item.name)  # follows the helper symlinks
+
+
+def _timestamp(submission_dir: Path) -> str | None:
+    path = submission_dir / "timestamp.txt"
+    try:
+        return path.read_text().strip()[:100] or None
+    except OSError:
+        return None
