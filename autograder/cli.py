@@ -34,6 +34,10 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--regrade", action="store_true",
                         help="grade every submission again, not only those not yet graded")
     parser.add_argument("--no-feedback", action="store_true", help="skip nbgrader's feedback HTML")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run kernels WITHOUT isolation (untrusted code then runs as you; flagged in the results)")
+    parser.add_argument("--memory-limit", type=int, default=2048, metavar="MB",
+                        help="address space of one sandboxed kernel (default 2048 MB)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,13 +61,14 @@ def settings_from(args, course: Path, assignment: str | None) -> Settings:
     if not course.is_dir():
         raise GradingError(f"course directory {course} does not exist")
     assignment = assignment or default_assignment(course)
-    if args.workers < 1 or args.cell_timeout <= 0 or args.submission_timeout <= 0:
-        raise GradingError("--workers, --cell-timeout and --submission-timeout must be positive")
+    if min(args.workers, args.cell_timeout, args.submission_timeout, args.memory_limit) <= 0:
+        raise GradingError("--workers, --cell-timeout, --submission-timeout and --memory-limit must be positive")
+    limits = {"memory_mb": args.memory_limit, "cpu_seconds": int(args.submission_timeout) + 60}
     return Settings(
         course_dir=course, assignment=assignment, db_url=db_url_from_config(course),
         workers=args.workers, limits=Limits(args.cell_timeout, args.submission_timeout),
         secret_file=getattr(args, "secret_file", None), regrade=args.regrade,
-        feedback=not args.no_feedback,
+        feedback=not args.no_feedback, sandbox=None if args.no_sandbox else {"limits": limits},
     )
 
 

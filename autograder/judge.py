@@ -312,7 +312,7 @@ class Grader:
             if status == "missing":
                 return "missing", f"{name} is not defined in the notebook"
             if status == "raised":
-                if report.get("ename") == "MemoryError":
+                if report.get("memory") is True:
                     return "memory limit", f"{label}: {name} ran out of memory"
                 if report.get("ename") == "NotImplementedError":
                     return "error", f"{name} is not implemented yet (it raises NotImplementedError)"

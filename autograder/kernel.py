@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import nbformat
 import zmq
 from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpec
 
 MAX_OUTPUT_CHARS = 20_000  # kept per executed cell; the rest is dropped with a note
 
@@ -37,14 +38,14 @@ class Execution:
 class GradingKernel:
     """One Python kernel for one submission, started in ``workdir``.
 
-    ``launch_prefix`` is prepended to the kernel's command line (the sandbox uses
-    it); ``env`` replaces the kernel's environment.
+    ``launch_prefix(runtime_dir)`` gives what to put before the kernel's command line
+    (the sandbox's launcher); ``env`` replaces the kernel's environment.
     """
 
-    def __init__(self, workdir: Path, launch_prefix: Sequence[str] = (), env: dict | None = None,
-                 startup_timeout: float = 60):
+    def __init__(self, workdir: Path, launch_prefix: Callable[[Path], Sequence[str]] | None = None,
+                 env: dict | None = None, startup_timeout: float = 60):
         self.workdir = Path(workdir)
-        self.launch_prefix = list(launch_prefix)
+        self.launch_prefix = launch_prefix
         self.env = env
         self.startup_timeout = startup_timeout
         self.manager: KernelManager | None = None
@@ -57,10 +58,12 @@ class GradingKernel:
         connection_file = self._runtime / f"kernel-{os.getpid()}-{time.monotonic_ns()}.json"
         manager = KernelManager(transport="ipc", ip=str(self._runtime / "ipc"),
                                 connection_file=str(connection_file))
-        command = [*self.launch_prefix, sys.executable, "-m", "ipykernel_launcher",
-                   "-f", str(connection_file), "--HistoryManager.enabled=False",
+        prefix = list(self.launch_prefix(self._runtime)) if self.launch_prefix else []
+        command = [*prefix, sys.executable, "-m", "ipykernel_launcher",
+                   "-f", "{connection_file}", "--HistoryManager.enabled=False",
                    "--IPKernelApp.log_level=50"]
-        manager.kernel_cmd = command  # deprecated upstream, but the one way to run it under a prefix
+        manager._kernel_spec = KernelSpec(argv=command, display_name="grading kernel", language="python",
+                                          interrupt_mode="message")
         env = dict(self.env if self.env is not None else os.environ)
         env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         manager.start_kernel(cwd=str(self.workdir), env=env)
@@ -95,6 +98,7 @@ class GradingKernel:
     def close(self) -> None:
         self.shutdown()
         shutil.rmtree(self._runtime, ignore_errors=True)
+        shutil.rmtree(f"{self._runtime}.root", ignore_errors=True)
 
     def __enter__(self):
         self.start()
@@ -160,8 +164,12 @@ class GradingKernel:
         return Execution("error", outputs, content.get("ename", "Error"), content.get("evalue", ""), seconds)
 
     def _timed_out(self, outputs: list, started: float, timeout: float) -> Execution:
-        """Interrupt; a kernel that does not come back within a few seconds is restarted."""
-        self.manager.interrupt_kernel()
+        """Interrupt; a kernel that does not come back within a few seconds is restarted.
+
+        The interrupt goes as a message on the control channel, since a signal would
+        reach the sandbox's launcher rather than the kernel.
+        """
+        self.client.control_channel.send(self.client.session.msg("interrupt_request", {}))
         try:
             self.client.wait_for_ready(timeout=5)
         except RuntimeError:

@@ -42,7 +42,7 @@ class Settings:
     db_url: str
     workers: int = max(1, os.cpu_count() or 1)
     limits: Limits = dataclasses.field(default_factory=Limits)
-    sandbox: dict | None = None
+    sandbox: dict | None = dataclasses.field(default_factory=dict)  # None: no isolation
     secret_file: Path | None = None
     regrade: bool = False
     feedback: bool = True
@@ -197,6 +197,13 @@ def run(settings: Settings, on_progress: Callable[[str, int, int, SubmissionResu
         done = set() if settings.regrade else gb.graded_students(settings.db_url, settings.assignment)
     except gb.GradebookError as error:
         raise GradingError(str(error)) from error
+    if settings.sandbox is not None:
+        from .sandbox import SandboxUnavailable, check
+
+        try:
+            check()
+        except SandboxUnavailable as error:
+            raise GradingError(f"{error}. To grade without isolation anyway, pass --no-sandbox.") from error
     secret = load_secret(settings.secret_file or course / STATE_DIR / "secret")
     submissions, skipped = discover(course, settings.assignment)
     jobs = [Job(student, str(folder), str(course), seed_for(secret, settings.assignment, student),

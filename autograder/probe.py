@@ -62,6 +62,7 @@ def __autograder_probe__(name, payload, helpers):
         raise
     except BaseException as error:
         return report("raised", ename=type(error).__name__, evalue=str(error)[:2000],
+                      memory=isinstance(error, MemoryError),
                       traceback=traceback.format_exc()[-4000:])
     report("returned", value=to_plain(value))
 
