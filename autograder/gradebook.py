@@ -7,7 +7,6 @@ each submission either fully recorded or not at all, and a rerun picks up the re
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -60,11 +59,10 @@ def register(course_dir: Path, db_url: str, assignment: str) -> None:
     try:
         (scratch / "source").mkdir()
         shutil.copytree(course_dir / "source" / assignment, scratch / "source" / assignment)
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         result = subprocess.run(
             [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
              f"--db={db_url}", "--log-level=WARN", f"--CourseDirectory.root={scratch}"],
-            cwd=scratch, env=env, capture_output=True, text=True,
+            cwd=scratch, capture_output=True, text=True,
         )
         if result.returncode != 0:
             raise GradebookError(f"could not register {assignment} in the gradebook:\n"

@@ -188,6 +188,7 @@ def run(settings: Settings, on_progress: Callable[[str, int, int, SubmissionResu
     """Grade every submission of the assignment that is not graded yet (all with ``regrade``)."""
     started = time.monotonic()
     course = settings.course_dir
+    _put_own_scripts_on_path()
     if not (course / "source" / settings.assignment / f"{settings.assignment}.ipynb").is_file():
         raise GradingError(f"no source notebook source/{settings.assignment}/{settings.assignment}.ipynb "
                            f"in {course}")
@@ -247,12 +248,18 @@ def run(settings: Settings, on_progress: Callable[[str, int, int, SubmissionResu
                       time.monotonic() - started, csv_path, feedback_ok)
 
 
+def _put_own_scripts_on_path() -> None:
+    """nbgrader starts console scripts of its own (alembic when it creates a gradebook)."""
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 def generate_feedback(settings: Settings) -> bool:
     """nbgrader's feedback HTML for every autograded student; False if nbgrader failed."""
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     result = subprocess.run(
         [sys.executable, "-m", "nbgrader", "generate_feedback", settings.assignment, "--force",
          f"--db={settings.db_url}", "--log-level=ERROR", f"--CourseDirectory.root={settings.course_dir}"],
-        cwd=settings.course_dir, env=env, capture_output=True, text=True,
+        cwd=settings.course_dir, capture_output=True, text=True,
     )
     return result.returncode == 0

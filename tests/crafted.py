@@ -1,0 +1,221 @@
+"""A crafted class: one student per attack, fault, malformed input and correct idiom.
+
+Each entry: the answers changed from the instructor's solution, cells added, what
+is done to the notebook or the folder, and the score each function must get.
+``{COURSE}`` and ``{PORT}`` in added code are filled in by the fixture (the
+course's absolute path and a loopback server's port), as a well-informed
+attacker would know them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import nbformat
+
+from autograder import ASSIGNMENT, GRADED_FUNCTIONS
+from autograder.synthetic import fill_answers, write_submission
+
+POINTS = {"layer_sizes": 5, "initialize_parameters": 10, "forward_propagation": 15, "compute_cost": 10,
+          "backward_propagation": 20, "update_parameters": 10, "nn_model": 20, "predict": 10}
+WRONG_COST = "    cost = 0.5  # wrong"
+
+
+def scores(**zeroed):
+    """Full points except for the functions named (set to 0)."""
+    return {name: 0 if name in zeroed else points for name, points in POINTS.items()}
+
+
+ALL_ZERO = dict.fromkeys(POINTS, 0)
+
+
+def _replace_cost(solutions):
+    return solutions["compute_cost"].replace("    cost = -np.sum(logprobs) / m", WRONG_COST)
+
+
+# name -> dict(answers=callable(solutions)->changes, cells=[code added after the imports],
+#              notebook=callable(nb)->nb, files=callable(folder), expected=scores, status=substring)
+STUDENTS = {
+    # -- correct work, also the control group between the others
+    "pass-perfect-1": dict(expected=scores()),
+    "pass-perfect-2": dict(expected=scores()),
+    "pass-student-added-helper-cell": dict(
+        cells=["def _tanh_prime(A):\n    return 1 - A ** 2\n"],
+        answers=lambda s: {"backward_propagation": s["backward_propagation"].replace(
+            "(1 - A1 ** 2)", "_tanh_prime(A1)")},
+        expected=scores()),
+    # -- tampering with wrong compute_cost: the wrong function must stay at 0
+    "tamper-allclose": dict(
+        cells=["import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones_like(a, bool)\n"
+               "np.testing.assert_allclose = lambda *a, **k: None\n"],
+        answers=lambda s: {"compute_cost": _replace_cost(s)}, expected=scores(compute_cost=0)),
+    "tamper-input-transformer": dict(
+        cells=["get_ipython().input_transformers_post.append(\n"
+               "    lambda lines: ['pass\\n'] if any('autograder' in l or 'test' in l for l in lines) else lines)\n"],
+        answers=lambda s: {"compute_cost": _replace_cost(s)}, expected=ALL_ZERO),
+    "tamper-run-cell": dict(
+        cells=["ip = get_ipython()\n_original = ip.run_cell\n"
+               "def run_cell(*args, **kwargs):\n    result = _original(*args, **kwargs)\n"
+               "    result.error_in_exec = None\n    print('All tests passed.')\n    return result\n"
+               "ip.run_cell = run_cell\nip.showtraceback = lambda *a, **k: print('All tests passed.')\n"],
+        answers=lambda s: {"compute_cost": _replace_cost(s)}, expected=scores(compute_cost=0)),
+    "tamper-builtins": dict(
+        cells=["import builtins\nbuiltins.AssertionError = Exception\n"
+               "_print = builtins.print\nbuiltins.print = lambda *a, **k: _print('All tests passed.')\n"],
+        answers=lambda s: {"compute_cost": _replace_cost(s)}, expected=scores(compute_cost=0)),
+    "tamper-swallow-exceptions": dict(
+        cells=["import sys\nsys.excepthook = lambda *a: None\n"
+               "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: print('All tests passed.'))\n"],
+        answers=lambda s: {"compute_cost": _replace_cost(s).replace(WRONG_COST, "    raise ValueError('oops')")},
+        expected=scores(compute_cost=0)),
+    "tamper-forged-report": dict(
+        answers=lambda s: {"compute_cost": _replace_cost(s).replace(
+            WRONG_COST,
+            "    input('\\x00autograder-report:' + '{\"status\":\"returned\",\"value\":0.6930587610394646}')\n"
+            "    cost = 0.5")},
+        expected=scores(compute_cost=0)),
+    "tamper-edited-test-cells": dict(
+        notebook=lambda nb: _edit_tests(nb, "print('All tests passed.')"),
+        answers=lambda s: {"compute_cost": _replace_cost(s)}, expected=scores(compute_cost=0)),
+    # -- the sandbox: what the kernel must not reach
+    "sandbox-read-instructor-files": dict(
+        cells=["import os, sys\n"
+               "stolen = [p for p in ('{COURSE}/source/planar_data_classification/planar_data_classification.ipynb',\n"
+               "                      '../../../source/planar_data_classification/planar_data_classification.ipynb',\n"
+               "                      '{COURSE}/gradebook.db', '{COURSE}/.autograder/secret', '{COURSE}/nbgrader_config.py',\n"
+               "                      '{COURSE}/submitted/pass-perfect-1/planar_data_classification/planar_data_classification.ipynb')\n"
+               "          if os.path.exists(p)]\n"
+               "for folder, subfolders, files in os.walk('/'):\n"
+               "    subfolders[:] = [d for d in subfolders if os.path.join(folder, d) not in\n"
+               "                     ('/proc', '/sys', '/usr', sys.prefix, os.path.realpath(sys.base_prefix))]\n"
+               "    stolen += [os.path.join(folder, f) for f in files\n"
+               "               if f in ('gradebook.db', 'secret', 'planar_data_classification.ipynb')]\n"
+               "print('found:', stolen)\n"],
+        answers=lambda s: {"compute_cost": s["compute_cost"].replace(
+            "    cost = -np.sum(logprobs) / m", "    cost = -np.sum(logprobs) / m if not stolen else 1e9")},
+        expected=scores()),
+    "sandbox-write-gradebook": dict(
+        cells=["import os\nfor path in ('{COURSE}/gradebook.db', '{COURSE}/submitted/pass-perfect-2/planar_data_classification/planar_data_classification.ipynb'):\n"
+               "    try:\n        open(path, 'w').write('garbage')\n    except OSError as error:\n        print('blocked:', error)\n"
+               "for path in ('/usr/evil', '/evil', '{COURSE}/evil'):\n"
+               "    try:\n        open(path, 'w').write('x')\n    except OSError as error:\n        print('blocked:', error)\n"],
+        expected=scores()),
+    "sandbox-network": dict(
+        cells=["import socket\nfor host in ('127.0.0.1', 'localhost'):\n    try:\n"
+               "        socket.create_connection((host, {PORT}), timeout=2).sendall(b'stolen')\n"
+               "    except OSError as error:\n        print('blocked:', error)\n"],
+        expected=scores()),
+    "sandbox-memory-hog": dict(
+        answers=lambda s: {"update_parameters": s["update_parameters"].replace(
+            "    ### END CODE HERE ###", "    ### END CODE HERE ###\n    hog = np.ones((512, 1024, 1024))  # 4 GiB", 1)},
+        expected=scores(update_parameters=0), status="memory limit in update_parameters"),
+    "sandbox-fork-bomb": dict(
+        answers=lambda s: {"predict": s["predict"].replace(
+            "    predictions = A2 > 0.5",
+            "    import subprocess\n    children = [subprocess.Popen(['sleep', '1000']) for _ in range(500)]\n"
+            "    predictions = A2 > 0.5")},
+        expected=scores(predict=0)),
+    "sandbox-outlive": dict(
+        cells=["import subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 777123'], start_new_session=True)\n"],
+        expected=scores()),
+    "sandbox-fill-disk": dict(
+        answers=lambda s: {"layer_sizes": s["layer_sizes"].replace(
+            "    n_h = 4", "    n_h = 4\n    with open('big.bin', 'wb') as f:\n"
+            "        for _ in range(2048):\n            f.write(b'0' * 1024 * 1024)")},
+        expected=scores(layer_sizes=0)),
+    # -- faults: each costs only its own function
+    "fault-crash-in-forward": dict(
+        answers=lambda s: {"forward_propagation": s["forward_propagation"].replace(
+            "    A2 = sigmoid(Z2)", "    import os\n    os._exit(3)")},
+        expected=scores(forward_propagation=0), status="kernel died in forward_propagation"),
+    "fault-loop-in-layer-sizes": dict(
+        answers=lambda s: {"layer_sizes": s["layer_sizes"].replace("    n_h = 4", "    while True:\n        pass")},
+        expected=scores(layer_sizes=0), status="timeout in layer_sizes"),
+    "fault-top-level-loop-and-crash": dict(
+        cells=["while True:\n    pass\n", "import os\nos._exit(1)\n"],
+        expected=scores(), status="timeout in cell"),
+    "fault-huge-output": dict(cells=["print('x' * 50_000_000)\n"], expected=scores()),
+    "fault-bug-in-helper": dict(
+        answers=lambda s: {"forward_propagation": s["forward_propagation"].replace("np.tanh(Z1)", "Z1")},
+        expected=scores(forward_propagation=0)),
+    # -- test cells deleted, moved, renamed: graded with the instructor's tests
+    "cells-deleted-tests": dict(notebook=lambda nb: _drop_tests(nb), expected=scores()),
+    "cells-reordered-tests": dict(notebook=lambda nb: _move_tests_to_end(nb), expected=scores()),
+    "cells-renamed-tests": dict(notebook=lambda nb: _rename_tests(nb), expected=scores()),
+    # -- the folder: malformed, missing, misnamed, extra files
+    "file-empty": dict(raw=b"", expected=ALL_ZERO, status="malformed notebook: the file is empty"),
+    "file-binary": dict(raw=bytes(range(256)) * 10, expected=ALL_ZERO, status="malformed notebook: not a text file"),
+    "file-nbformat-3": dict(raw=json.dumps({"nbformat": 3, "nbformat_minor": 0, "cells": [], "metadata": {}}).encode(),
+                            expected=ALL_ZERO, status="malformed notebook: nbformat 3"),
+    "file-invalid-json": dict(raw=b'{"cells": [', expected=ALL_ZERO, status="malformed notebook: invalid JSON"),
+    "file-missing": dict(name=None, expected=ALL_ZERO, status="missing notebook"),
+    "file-misnamed": dict(name="my_work.ipynb", expected=scores(), status="misnamed notebook my_work.ipynb"),
+    "file-extra-files": dict(
+        extra={"planar_utils.py": "def sigmoid(z):\n    return 0.5\n", "notes.txt": "hello"},
+        expected=scores()),
+}
+
+
+def _tests(nb):
+    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "").startswith("test_")]
+
+
+def _drop_tests(nb):
+    nb.cells = [c for c in nb.cells if c not in _tests(nb)]
+    return nb
+
+
+def _move_tests_to_end(nb):
+    tests = _tests(nb)
+    nb.cells = [c for c in nb.cells if c not in tests] + tests[::-1]
+    return nb
+
+
+def _rename_tests(nb):
+    for cell in _tests(nb):
+        cell.metadata.nbgrader["grade_id"] = "mine_" + cell.metadata.nbgrader["grade_id"]
+        cell.id = "mine-" + cell.id
+    return nb
+
+
+def _edit_tests(nb, source):
+    for cell in _tests(nb):
+        cell.source = source
+    return nb
+
+
+def build(course: Path, release: nbformat.NotebookNode, solutions: dict, port: int) -> None:
+    """Write every crafted student's submission into ``course/submitted``."""
+    for student, spec in STUDENTS.items():
+        folder = course / "submitted" / student / ASSIGNMENT
+        if "raw" in spec:
+            folder.mkdir(parents=True)
+            (folder / f"{ASSIGNMENT}.ipynb").write_bytes(spec["raw"])
+            continue
+        answers = dict(solutions)
+        answers.update(spec.get("answers", lambda s: {})(solutions))
+        notebook = fill_answers(release, answers)
+        for offset, code in enumerate(spec.get("cells", [])):
+            code = code.replace("{COURSE}", str(course)).replace("{PORT}", str(port))
+            notebook.cells.insert(3 + offset, nbformat.v4.new_code_cell(code, id=f"added-{offset}"))
+        for cell in notebook.cells:  # answers may hold placeholders too
+            cell.source = cell.source.replace("{COURSE}", str(course)).replace("{PORT}", str(port))
+        notebook = spec.get("notebook", lambda nb: nb)(copy.deepcopy(notebook))
+        if spec.get("name", ...) is None:
+            folder.mkdir(parents=True)
+            (folder / "README.txt").write_text("forgot the notebook")
+            continue
+        path = write_submission(notebook, course, student, ASSIGNMENT)
+        if spec.get("name"):
+            path.rename(path.with_name(spec["name"]))
+        for name, text in spec.get("extra", {}).items():
+            (folder / name).write_text(text)
+
+
+def expected_total(student: str) -> float:
+    return sum(STUDENTS[student]["expected"].values())
+
+
+assert all(set(spec["expected"]) == set(GRADED_FUNCTIONS) for spec in STUDENTS.values())

@@ -1,0 +1,161 @@
+"""End to end: a crafted class graded by `autograder.pipeline` with the sandbox on.
+
+Every attack, fault, malformed input and correct idiom of tests/crafted.py is one
+student; the class is graded once and each test checks one promise.
+"""
+
+import csv
+import shutil
+import socket
+import sqlite3
+import subprocess
+import threading
+
+import nbformat
+import pytest
+
+from autograder import ASSIGNMENT, GRADED_FUNCTIONS
+from autograder.judge import Limits
+from autograder.pipeline import Settings, db_url_from_config, run
+from autograder.synthetic import solution_answers
+
+from . import crafted
+from .conftest import ROOT
+
+
+class LoopbackServer:
+    """Counts the connections it receives on 127.0.0.1."""
+
+    def __init__(self):
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = tmp_path_factory.mktemp("crafted")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "source", course / "source")
+    shutil.copytree(ROOT / "release", course / "release")
+    server = LoopbackServer()
+    release = nbformat.read(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    solutions = solution_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    crafted.build(course, release, solutions, server.port)
+    gradebook_before = course / "gradebook.db"
+    assert not gradebook_before.exists()  # a fresh course: the grader registers the assignment itself
+    settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course), workers=2,
+                        limits=Limits(cell_timeout=5, submission_timeout=60),
+                        sandbox={"limits": {"memory_mb": 2048, "cpu_seconds": 120}})
+    summary = run(settings)
+    server.socket.close()
+    return course, summary, server
+
+
+def gradebook_scores(course, student):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {name: gradebook.find_grade(f"test_{name}", ASSIGNMENT, ASSIGNMENT, student).score
+                for name in GRADED_FUNCTIONS}
+
+
+@pytest.mark.parametrize("student", sorted(crafted.STUDENTS))
+def test_each_function_gets_exactly_its_score(graded, student):
+    course, summary, _ = graded
+    assert gradebook_scores(course, student) == crafted.STUDENTS[student]["expected"]
+
+
+@pytest.mark.parametrize("student", sorted(s for s, spec in crafted.STUDENTS.items() if "status" in spec))
+def test_status_says_why(graded, student):
+    course, summary, _ = graded
+    result = next(r for r in summary.results if r.student == student)
+    assert crafted.STUDENTS[student]["status"] in result.status
+
+
+def test_clean_submissions_have_status_ok(graded):
+    _, summary, _ = graded
+    for result in summary.results:
+        if result.student.startswith("pass-"):
+            assert result.status == "ok", result
+
+
+def test_grades_csv_has_one_row_per_student(graded):
+    course, summary, _ = graded
+    with summary.csv_path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["student"] for row in rows] == sorted(crafted.STUDENTS)
+    assert list(rows[0])[:10] == ["student", "total", *GRADED_FUNCTIONS]
+    for row in rows:
+        assert float(row["total"]) == crafted.expected_total(row["student"])
+        assert row["sandboxed"] == "yes"
+
+
+def test_gradebook_is_intact_and_complete(graded):
+    """Did the gradebook survive a submission that tried to overwrite it, with one row per student?"""
+    course, _, _ = graded
+    connection = sqlite3.connect(course / "gradebook.db")
+    assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    count = connection.execute("SELECT COUNT(*) FROM submitted_assignment").fetchone()[0]
+    assert count == len(crafted.STUDENTS)
+    connection.close()
+
+
+def test_other_submissions_are_untouched(graded):
+    course, _, _ = graded
+    target = course / "submitted" / "pass-perfect-2" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nbformat.validate(nbformat.read(target, as_version=4))
+    assert not (course / "evil").exists()
+
+
+def test_no_connection_reached_the_loopback_server(graded):
+    _, _, server = graded
+    assert server.connections == 0
+
+
+def test_no_process_outlives_its_submission(graded):
+    result = subprocess.run(["pgrep", "-f", "sleep 777123"], capture_output=True, text=True)
+    assert result.stdout == ""
+
+
+def test_sandbox_blocked_what_it_should_in_the_students_own_output(graded):
+    """Do the autograded notebooks show the attempts failing inside the kernel?"""
+    course, _, _ = graded
+
+    def outputs(student):
+        notebook = nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+        return "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+
+    assert "found: []" in outputs("sandbox-read-instructor-files")
+    assert outputs("sandbox-network").count("blocked:") == 2
+    assert outputs("sandbox-write-gradebook").count("blocked:") == 5
+    assert "[output truncated by the grader]" in outputs("fault-huge-output")
+
+
+def test_verdicts_are_written_where_nbgrader_reads_them(graded):
+    course, _, _ = graded
+    notebook = nbformat.read(course / "autograded" / "fault-crash-in-forward" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                             as_version=4)
+    cells = {c.metadata.nbgrader["grade_id"]: c for c in notebook.cells if "nbgrader" in c.metadata}
+    assert cells["test_forward_propagation"].outputs[0].ename == "KernelDied"
+    assert cells["test_predict"].outputs[0].output_type == "stream"
+
+
+def test_feedback_exists_for_everyone_graded_and_hides_the_hidden_tests(graded):
+    course, summary, _ = graded
+    assert summary.feedback_ok
+    graded_students = [s for s in crafted.STUDENTS if not s.startswith("file-") or s in
+                       ("file-misnamed", "file-extra-files")]
+    for student in graded_students:
+        html = (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+        assert "HIDDEN TESTS" not in html and "check_hidden_cases" not in html
