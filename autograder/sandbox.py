@@ -88,11 +88,17 @@ def read_only_paths() -> list[str]:
     return sorted(p for p in paths if not any(p.startswith(s) for s in ("/usr", "/lib", "/bin")))
 
 
+def _tied_to_grader() -> list[str]:
+    """A prefix that kills the kernel's launcher when the grader process dies, even by SIGKILL."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL"] if setpriv and platform.system() == "Linux" else []
+
+
 def kernel_factory(workdir: Path, options: dict | None):
     """A callable that makes the kernel for one submission (sandboxed unless options is None)."""
     env = kernel_environment(workdir)
     if options is None:
-        return lambda: GradingKernel(workdir, env=env)
+        return lambda: GradingKernel(workdir, launch_prefix=lambda runtime: _tied_to_grader(), env=env)
     check()
     limits = SandboxLimits(**options.get("limits", {}))
     uid = UID_BASE + os.getpid() % 50_000 if os.geteuid() == 0 else None
@@ -101,6 +107,6 @@ def kernel_factory(workdir: Path, options: dict | None):
         config = {"root": str(runtime) + ".root", "workdir": str(workdir), "runtime": str(runtime),
                   "read_only": read_only_paths(), "limits": dataclasses.asdict(limits), "uid": uid,
                   "env": env}
-        return [*_unshare_command(), sys.executable, "-I", str(JAIL), json.dumps(config), "--"]
+        return [*_tied_to_grader(), *_unshare_command(), sys.executable, "-I", str(JAIL), json.dumps(config), "--"]
 
     return lambda: GradingKernel(workdir, launch_prefix=prefix, env=env)
