@@ -86,6 +86,14 @@ def grade_with_progress(settings: Settings, console: Console) -> RunSummary:
         return run(settings, on_progress)
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the current directory when it is below it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def print_summary(summary: RunSummary, settings: Settings, console: Console) -> None:
     table = Table(title=f"{settings.assignment}: {len(summary.results)} submissions", show_lines=False)
     table.add_column("student")
@@ -109,11 +117,12 @@ def print_summary(summary: RunSummary, settings: Settings, console: Console) -> 
         console.print(f"[yellow]skipped submitted/{folder}: {reason}[/]")
     if any(not r.sandboxed for r in summary.results):
         console.print("[bold red]warning: submissions were graded WITHOUT the sandbox[/]")
-    console.print(f"grades:    {summary.csv_path}")
-    console.print(f"gradebook: {settings.db_url}")
+    console.print(f"grades:    {_shown(summary.csv_path)}")
+    database = settings.db_url.removeprefix("sqlite:///")
+    console.print(f"gradebook: {_shown(Path(database)) if database != settings.db_url else settings.db_url}")
     feedback = settings.course_dir / "feedback"
     if settings.feedback:
-        console.print(f"feedback:  {feedback}" if summary.feedback_ok
+        console.print(f"feedback:  {_shown(feedback)}" if summary.feedback_ok
                       else "[red]feedback: nbgrader generate_feedback failed; run it by hand to see why[/]")
 
 

@@ -60,7 +60,7 @@ def test_release_markup_points_and_hidden_parts():
         assert test_cell.metadata.nbgrader["locked"] is True
     assert sum(c.metadata.nbgrader.get("points", 0) for c in cells.values()) == 100
     text = RELEASE.read_text()
-    for leaked in ("BEGIN SOLUTION", "HIDDEN TESTS", "autograder", "isolated("):
+    for leaked in ("BEGIN SOLUTION", "HIDDEN TESTS", "from autograder", "check_hidden_cases", "isolated("):
         assert leaked not in text
     assert all(not cell.get("outputs") for cell in release.cells if cell.cell_type == "code")
 
