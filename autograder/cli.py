@@ -49,10 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--assignment", help="assignment id (default: the only one in source/)")
     grade.add_argument("--secret-file", type=Path,
                        help="file holding the secret that derives hidden cases (default: COURSE/.autograder/secret)")
+    grade.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="grade on this Dask cluster instead of local worker processes")
     _add_grading_options(grade)
     demo = commands.add_parser("demo", help="grade a bundled demo class in build/demo")
     demo.add_argument("--dir", type=Path, default=Path("build") / "demo", help="where to build the demo course")
     _add_grading_options(demo)
+    bench = commands.add_parser("bench", help="time stock nbgrader autograde against grade on a synthetic class")
+    bench.add_argument("--students", type=int, default=20, help="class size (default 20)")
+    bench.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="workers for grade")
+    bench.add_argument("--dir", type=Path, default=Path("build") / "bench", help="where to build the classes")
+    bench.add_argument("--skip-stock", action="store_true", help="time grade only")
+    bench.add_argument("--no-sandbox", action="store_true", help="time grade without the sandbox")
     return parser
 
 
@@ -69,6 +77,7 @@ def settings_from(args, course: Path, assignment: str | None) -> Settings:
         workers=args.workers, limits=Limits(args.cell_timeout, args.submission_timeout),
         secret_file=getattr(args, "secret_file", None), regrade=args.regrade,
         feedback=not args.no_feedback, sandbox=None if args.no_sandbox else {"limits": limits},
+        scheduler=getattr(args, "scheduler", None),
     )
 
 
@@ -118,6 +127,8 @@ def print_summary(summary: RunSummary, settings: Settings, console: Console) -> 
     if any(not r.sandboxed for r in summary.results):
         console.print("[bold red]warning: submissions were graded WITHOUT the sandbox[/]")
     console.print(f"grades:    {_shown(summary.csv_path)}")
+    console.print(f"report:    {_shown(summary.csv_path.parent / 'summary.html')} (with score_histogram.png, "
+                  "pass_rates.png)")
     database = settings.db_url.removeprefix("sqlite:///")
     console.print(f"gradebook: {_shown(Path(database)) if database != settings.db_url else settings.db_url}")
     feedback = settings.course_dir / "feedback"
@@ -129,6 +140,11 @@ def print_summary(summary: RunSummary, settings: Settings, console: Console) -> 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console() if sys.stdout.isatty() else Console(width=150)
+    if args.command == "bench":
+        from .bench import main as bench
+
+        return bench(args.students, args.workers, args.dir.resolve(), stock=not args.skip_stock,
+                     sandbox=not args.no_sandbox)
     try:
         if args.command == "demo":
             from .demo import build_demo_course

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -25,7 +26,11 @@ from . import ASSIGNMENT, GRADED_FUNCTIONS, codec
 from .cases import USES_HELPERS, Case, compare_result, draw_cases, expected_result
 from .kernel import Execution, GradingKernel
 from .probe import CALL, REPORT, parse_report, probe_source
-from .reference import load_reference
+from .reference import load_reference_text
+
+# The reference seeds numpy's global generator (initialize_parameters), as do the visible
+# test cases: computations on it are serialised when a worker grades in several threads.
+REFERENCE_LOCK = threading.Lock()
 
 SKIP_TAG = "explore"  # cells tagged so are exploration, not needed for grading
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
@@ -40,14 +45,35 @@ class Limits:
 
 
 @dataclasses.dataclass
+class CourseBundle:
+    """What grading needs of the course, as data: it travels to workers on other machines."""
+
+    assignment: str
+    source_notebook: str  # the instructor notebook (JSON): solutions, hence the reference
+    release_notebook: str  # the student version (JSON): the test cells to restore
+    helpers: dict  # file name -> bytes: the non-notebook files of source/<assignment>/
+
+    @classmethod
+    def from_course(cls, course_dir: Path, assignment: str) -> "CourseBundle":
+        source_dir = Path(course_dir) / "source" / assignment
+        source = (source_dir / f"{assignment}.ipynb").read_text(encoding="utf-8")
+        release_path = Path(course_dir) / "release" / assignment / f"{assignment}.ipynb"
+        release = release_path.read_text(encoding="utf-8") if release_path.is_file() else \
+            nbformat.writes(_release_from_source(nbformat.reads(source, as_version=4)))
+        helpers = {p.name: p.read_bytes() for p in sorted(source_dir.iterdir())
+                   if p.is_file() and p.suffix != ".ipynb"}
+        return cls(assignment, source, release, helpers)
+
+
+@dataclasses.dataclass
 class Job:
     """Everything a worker needs to grade one submission (plain data, picklable)."""
 
     student: str
-    submission_dir: str
-    course_dir: str
     seed: int
-    assignment: str = ASSIGNMENT
+    course: CourseBundle
+    files: dict | None  # the submission folder: file name -> bytes (None: no folder)
+    timestamp: str | None = None
     limits: Limits = dataclasses.field(default_factory=Limits)
     sandbox: dict | None = None  # options for the sandbox, None to run without one
 
@@ -83,28 +109,26 @@ class SubmissionProblem(Exception):
 
 # -- reading the submission ----------------------------------------------------------------
 
-def find_notebook(submission_dir: Path, assignment: str) -> tuple[Path, str]:
-    """The notebook to grade and a note when it is not under the expected name."""
-    expected = submission_dir / f"{assignment}.ipynb"
-    if expected.is_file():
-        return expected, ""
-    if not submission_dir.is_dir():
+def find_notebook(files: dict | None, assignment: str) -> tuple[str, str]:
+    """The name of the notebook to grade, and a note when it is not the expected one."""
+    expected = f"{assignment}.ipynb"
+    if files is None:
         raise SubmissionProblem("missing submission folder")
-    candidates = sorted(p for p in submission_dir.glob("*.ipynb") if p.is_file())
+    if expected in files:
+        return expected, ""
+    candidates = sorted(name for name in files if name.endswith(".ipynb"))
     if len(candidates) == 1:
-        return candidates[0], f"misnamed notebook {candidates[0].name} (graded anyway)"
+        return candidates[0], f"misnamed notebook {candidates[0]} (graded anyway)"
     if not candidates:
-        raise SubmissionProblem(f"missing notebook: no {expected.name} in the submission")
-    raise SubmissionProblem(f"missing notebook: no {expected.name}, and {len(candidates)} other notebooks")
+        raise SubmissionProblem(f"missing notebook: no {expected} in the submission")
+    raise SubmissionProblem(f"missing notebook: no {expected}, and {len(candidates)} other notebooks")
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    size = path.stat().st_size
-    if size == 0:
+def read_notebook(raw: bytes | None) -> nbformat.NotebookNode:
+    if raw is None:
+        raise SubmissionProblem(f"malformed notebook: larger than the {MAX_NOTEBOOK_BYTES} bytes allowed")
+    if len(raw) == 0:
         raise SubmissionProblem("malformed notebook: the file is empty")
-    if size > MAX_NOTEBOOK_BYTES:
-        raise SubmissionProblem(f"malformed notebook: {size} bytes, more than the {MAX_NOTEBOOK_BYTES} allowed")
-    raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -123,6 +147,25 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     except Exception as error:  # noqa: BLE001 - any schema problem is the submission's
         raise SubmissionProblem(f"malformed notebook: {str(error).splitlines()[0][:200]}") from None
     return notebook
+
+
+def read_submission(folder: Path) -> dict | None:
+    """The regular files of a submission folder (links and subfolders ignored), within size limits.
+
+    A notebook over the limit is kept as None (reported as too large), other large files are left out.
+    """
+    if not folder.is_dir():
+        return None
+    files = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink() or not path.is_file() or path.name == "timestamp.txt":
+            continue
+        size = path.stat().st_size
+        if path.suffix == ".ipynb":
+            files[path.name] = path.read_bytes() if size <= MAX_NOTEBOOK_BYTES else None
+        elif size <= MAX_EXTRA_FILE_BYTES:
+            files[path.name] = path.read_bytes()
+    return files
 
 
 # -- the notebook that is executed and stored -----------------------------------------------
@@ -249,7 +292,8 @@ class Grader:
         """The visible case (as testCases builds it), then the hidden ones of this student."""
         cases = draw_cases(name, self.job.seed)
         if name != "nn_model":  # its visible case trains 10 000 iterations; the hidden ones suffice
-            visible_args = getattr(testCases, f"{name}_test_case")()
+            with REFERENCE_LOCK:
+                visible_args = getattr(testCases, f"{name}_test_case")()
             cases.insert(0, Case(tuple(visible_args), {}, "the visible case"))
         return cases
 
@@ -263,7 +307,8 @@ class Grader:
                 return FunctionResult(name, points, 0, "timeout",
                                       "not graded: the submission's time limit was reached",
                                       time.monotonic() - started)
-            expected = expected_result(name, case, self.reference)
+            with REFERENCE_LOCK:
+                expected = expected_result(name, case, self.reference)
             reports: list = []
             execution = self.kernel.execute(
                 probe_source(name, case.args, case.kwargs, helpers), self._budget(),
@@ -295,7 +340,8 @@ class Grader:
                 helper = request["helper"]
                 if helper not in helpers:
                     raise ValueError(f"{helper} is not available here")
-                value = self.reference[helper](*request["args"], **request["kwargs"])
+                with REFERENCE_LOCK:
+                    value = self.reference[helper](*request["args"], **request["kwargs"])
                 return codec.dumps({"value": value})
             except Exception as error:  # noqa: BLE001 - reported back to the student's code
                 return codec.dumps({"raise": f"{type(error).__name__}: {error}"[:500]})
@@ -380,25 +426,22 @@ def unanswered(notebook, release) -> set[str]:
 def grade(job: Job) -> SubmissionResult:
     """Grade one submission; never raises for anything the submission did."""
     started = time.monotonic()
-    course = Path(job.course_dir)
-    release = nbformat.read(course / "release" / job.assignment / f"{job.assignment}.ipynb", as_version=4) \
-        if (course / "release" / job.assignment).is_dir() else _release_from_source(course, job.assignment)
+    release = nbformat.reads(job.course.release_notebook, as_version=4)
     zeros = [FunctionResult(n, _points(release, n), 0, "not run") for n in GRADED_FUNCTIONS]
-    submission_dir = Path(job.submission_dir)
-    timestamp = _timestamp(submission_dir)
+    sandboxed = job.sandbox is not None
     try:
-        path, note = find_notebook(submission_dir, job.assignment)
-        student_notebook = read_notebook(path)
+        name, note = find_notebook(job.files, job.course.assignment)
+        student_notebook = read_notebook(job.files[name])
     except SubmissionProblem as problem:
         for result in zeros:
             result.message = str(problem)
         return SubmissionResult(job.student, str(problem), zeros, time.monotonic() - started,
-                                timestamp=timestamp, sandboxed=job.sandbox is not None)
+                                timestamp=job.timestamp, sandboxed=sandboxed)
     notebook = restore(student_notebook, release)
-    reference = load_reference(str(course / "source" / job.assignment / f"{job.assignment}.ipynb"))
+    reference = load_reference_text(job.course.source_notebook)
     workdir = Path(tempfile.mkdtemp(prefix="submission-"))
     try:
-        _prepare_workdir(workdir, submission_dir, course / "source" / job.assignment, path.name)
+        _prepare_workdir(workdir, job.files, job.course.helpers)
         from .sandbox import kernel_factory
         grader = Grader(job, reference, kernel_factory(workdir, job.sandbox))
         try:
@@ -407,41 +450,37 @@ def grade(job: Job) -> SubmissionResult:
             for result in zeros:
                 result.message = f"not graded: {type(error).__name__}: {error}"
             return SubmissionResult(job.student, f"grader error: {error}", zeros, time.monotonic() - started,
-                                    timestamp=timestamp, sandboxed=job.sandbox is not None)
+                                    timestamp=job.timestamp, sandboxed=sandboxed)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     _write_verdicts(notebook, results)
     problems = ([note] if note else []) + grader.problems
     return SubmissionResult(job.student, "; ".join(dict.fromkeys(problems)) or "ok", results,
-                            time.monotonic() - started, nbformat.writes(notebook), timestamp,
-                            sandboxed=job.sandbox is not None)
+                            time.monotonic() - started, nbformat.writes(notebook), job.timestamp,
+                            sandboxed=sandboxed)
 
 
-def _release_from_source(course: Path, assignment: str):
-    """The student version of the source notebook, when release/ is absent (test cells only matter)."""
+def _release_from_source(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student version of a source notebook, when release/ is absent (only its test cells matter)."""
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-    notebook = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
-    resources = {}
-    notebook, resources = ClearSolutions().preprocess(notebook, resources)
+    notebook, resources = ClearSolutions().preprocess(copy.deepcopy(notebook), {})
     notebook, resources = ClearHiddenTests().preprocess(notebook, resources)
     return notebook
 
 
-def _prepare_workdir(workdir: Path, submission_dir: Path, source_dir: Path, notebook_name: str) -> None:
+def _prepare_workdir(workdir: Path, files: dict, helpers: dict) -> None:
     """The student's extra files, then the course's helper files over them (as nbgrader does)."""
-    for item in submission_dir.iterdir():
-        if item.is_file() and not item.is_symlink() and item.suffix != ".ipynb" \
-                and item.stat().st_size <= MAX_EXTRA_FILE_BYTES:
-            shutil.copy(item, workdir / item.name)
-    for item in source_dir.iterdir():
-        if item.is_file() and item.suffix != ".ipynb":
-            shutil.copy(item, workdir / item.name)  # follows the helper symlinks
+    for name, data in files.items():
+        if data is not None and not name.endswith(".ipynb") and "/" not in name and name not in (".", ".."):
+            (workdir / name).write_bytes(data)
+    for name, data in helpers.items():
+        (workdir / name).write_bytes(data)
 
 
-def _timestamp(submission_dir: Path) -> str | None:
-    path = submission_dir / "timestamp.txt"
+def read_timestamp(submission_dir: Path) -> str | None:
+    """nbgrader's timestamp.txt of a collected submission, if any."""
     try:
-        return path.read_text().strip()[:100] or None
+        return (submission_dir / "timestamp.txt").read_text().strip()[:100] or None
     except OSError:
         return None

@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from . import GRADED_FUNCTIONS
 from . import gradebook as gb
-from .judge import FunctionResult, Job, Limits, SubmissionResult, grade
+from .judge import CourseBundle, FunctionResult, Job, Limits, SubmissionResult, grade, read_submission, read_timestamp
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9_.@+-]{1,128}$")
 STATE_DIR = ".autograder"  # the grader's own files in the course: secret, results (never seen by kernels)
@@ -46,7 +46,7 @@ class Settings:
     secret_file: Path | None = None
     regrade: bool = False
     feedback: bool = True
-
+    scheduler: str | None = None  # a Dask scheduler address: grade on that cluster
     @property
     def reports_dir(self) -> Path:
         return self.course_dir / "reports" / self.assignment
@@ -207,8 +207,9 @@ def run(settings: Settings, on_progress: Callable[[str, int, int, SubmissionResu
             raise GradingError(f"{error}. To grade without isolation anyway, pass --no-sandbox.") from error
     secret = load_secret(settings.secret_file or course / STATE_DIR / "secret")
     submissions, skipped = discover(course, settings.assignment)
-    jobs = [Job(student, str(folder), str(course), seed_for(secret, settings.assignment, student),
-                settings.assignment, settings.limits, settings.sandbox)
+    bundle = CourseBundle.from_course(course, settings.assignment)
+    jobs = [Job(student, seed_for(secret, settings.assignment, student), bundle, read_submission(folder),
+                read_timestamp(folder), settings.limits, settings.sandbox)
             for student, folder in submissions if student not in done]
     results = {}
     for student, _ in submissions:
@@ -219,8 +220,9 @@ def run(settings: Settings, on_progress: Callable[[str, int, int, SubmissionResu
     total = len(jobs)
     if on_progress:
         on_progress("start", 0, total, None)
-    factory = executor_factory or (lambda n: concurrent.futures.ProcessPoolExecutor(
-        max_workers=n, mp_context=multiprocessing.get_context("spawn")))
+    factory = executor_factory or (_dask_executor(settings.scheduler) if settings.scheduler else
+                                   lambda n: concurrent.futures.ProcessPoolExecutor(
+                                       max_workers=n, mp_context=multiprocessing.get_context("spawn")))
     finished = 0
     if jobs:
         with factory(max(1, min(settings.workers, len(jobs)))) as executor:
@@ -244,8 +246,34 @@ def run(settings: Settings, on_progress: Callable[[str, int, int, SubmissionResu
                     on_progress("graded", finished, total, result)
     csv_path = write_csv(settings.reports_dir / "grades.csv", results.values())
     feedback_ok = generate_feedback(settings) if settings.feedback and results else True
+    from .reports import write_reports
+
+    write_reports(settings.reports_dir, list(results.values()), course / "feedback", settings.assignment)
     return RunSummary(list(results.values()), finished, len(submissions) - len(jobs), skipped,
                       time.monotonic() - started, csv_path, feedback_ok)
+
+
+def _dask_executor(address: str):
+    """A factory of concurrent.futures executors running on the Dask cluster at ``address``."""
+    import contextlib
+
+    try:
+        from distributed import Client
+    except ImportError as error:
+        raise GradingError("--scheduler needs dask.distributed (pip install distributed)") from error
+
+    @contextlib.contextmanager
+    def executor(_workers: int):
+        try:
+            client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as error:
+            raise GradingError(f"cannot reach the Dask scheduler at {address}: {error}") from error
+        try:
+            yield client.get_executor(pure=False)
+        finally:
+            client.close()
+
+    return executor
 
 
 def _put_own_scripts_on_path() -> None:

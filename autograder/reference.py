@@ -36,18 +36,23 @@ def solution_cells(notebook: nbformat.NotebookNode) -> dict[str, str]:
     return cells
 
 
-@functools.lru_cache(maxsize=4)
 def load_reference(path: Path | str | None = None) -> types.MappingProxyType:
     """Execute the solution cells of the source notebook; return the graded functions.
 
     Raises LookupError naming any graded function the notebook does not define.
     """
     path = Path(path) if path is not None else source_notebook()
-    notebook = nbformat.read(path, as_version=4)
+    return load_reference_text(path.read_text(encoding="utf-8"), str(path))
+
+
+@functools.lru_cache(maxsize=4)
+def load_reference_text(text: str, name: str = "the source notebook") -> types.MappingProxyType:
+    """As load_reference, from the notebook's JSON text."""
+    notebook = nbformat.reads(text, as_version=4)
     namespace: dict = {"np": np, "sigmoid": sigmoid, "__name__": "reference"}
     for grade_id, source in solution_cells(notebook).items():
         exec(compile(source, f"<reference {grade_id}>", "exec"), namespace)
     missing = [name for name in GRADED_FUNCTIONS if not callable(namespace.get(name))]
     if missing:
-        raise LookupError(f"{path} defines no solution for {', '.join(missing)}")
+        raise LookupError(f"{name} defines no solution for {', '.join(missing)}")
     return types.MappingProxyType({name: namespace[name] for name in GRADED_FUNCTIONS})

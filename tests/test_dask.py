@@ -1,0 +1,60 @@
+"""grade --scheduler on a real dask.distributed LocalCluster on loopback."""
+
+import shutil
+
+import nbformat
+import pytest
+
+from autograder import ASSIGNMENT
+from autograder.judge import Limits
+from autograder.pipeline import GradingError, Settings, db_url_from_config, run
+from autograder.synthetic import fill_answers, solution_answers, write_submission
+
+from .conftest import ROOT
+
+distributed = pytest.importorskip("distributed")
+
+
+def course_with(tmp_path, students):
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "source", course / "source")
+    shutil.copytree(ROOT / "release", course / "release")
+    release = nbformat.read(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    answers = solution_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    buggy = dict(answers, compute_cost=answers["compute_cost"].replace("    cost = -np.sum(logprobs) / m",
+                                                                       "    cost = 0.5"))
+    for number in range(students):
+        write_submission(fill_answers(release, answers if number % 2 == 0 else buggy), course,
+                         f"student{number}", ASSIGNMENT)
+    return course
+
+
+def test_grading_on_a_dask_cluster_records_every_submission_once(tmp_path):
+    """Do two Dask workers grade in their sandboxes while the client alone writes the gradebook?"""
+    course = course_with(tmp_path, 4)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course),
+                            limits=Limits(cell_timeout=10, submission_timeout=60), scheduler=cluster.scheduler_address,
+                            feedback=False)
+        summary = run(settings)
+        workers = {w.pid for w in cluster.workers.values()} if hasattr(cluster, "workers") else set()
+    totals = {r.student: r.total for r in summary.results}
+    assert totals == {"student0": 100, "student1": 90, "student2": 100, "student3": 90}
+    assert all(r.sandboxed for r in summary.results)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(settings.db_url) as gradebook:
+        assert sorted((s.student_id, s.score) for s in gradebook.assignment_submissions(ASSIGNMENT)) == \
+            [("student0", 100), ("student1", 90), ("student2", 100), ("student3", 90)]
+    assert workers  # the cluster really had worker processes
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path):
+    course = course_with(tmp_path, 1)
+    settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course),
+                        scheduler="tcp://127.0.0.1:9", feedback=False)
+    with pytest.raises(GradingError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        run(settings)
