@@ -3,7 +3,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # nbgrader starts its own console scripts (alembic, jupyter): the venv's bin/ goes first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-NBVAL := --nbval source/planar_data_classification/planar_data_classification.ipynb notebooks/ \
+NBVAL := --nbval source/planar_data_classification/planar_data_classification.ipynb \
+         source/planar_data_classification_zh/planar_data_classification_zh.ipynb notebooks/ \
          --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: setup demo test nbval check notebooks release clean
@@ -28,7 +29,7 @@ test: setup
 nbval: setup
 	$(PY) -m pytest $(NBVAL)
 
-## Maintainers: re-execute and store the notebooks, regenerate release/, check both.
+## Maintainers: re-execute and store the notebooks (and re-translate), regenerate release/, check all.
 notebooks: setup
 	$(PY) -m tools.notebooks execute
 release: setup

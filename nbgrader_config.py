@@ -9,7 +9,9 @@ c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "planar-classification"
 c.CourseDirectory.root = "."
-c.CourseDirectory.db_assignments = [dict(name="planar_data_classification")]
+# One assignment per edition; both are graded alike (python -m autograder grade --assignment ...).
+c.CourseDirectory.db_assignments = [dict(name="planar_data_classification"),
+                                    dict(name="planar_data_classification_zh")]
 
 # The gradebook; the autograder writes it from one process only.
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"

@@ -7,6 +7,9 @@ results against them, ``incell`` runs those checks inside a notebook for stock
 """
 
 ASSIGNMENT = "planar_data_classification"
+# Editions of the assignment (one nbgrader assignment each); they share code, tests and
+# hidden cases, so the same code gets the same scores in either.
+EDITIONS = {ASSIGNMENT: "en", f"{ASSIGNMENT}_zh": "zh"}
 
 # In the order the notebook introduces them.
 GRADED_FUNCTIONS = (

@@ -78,8 +78,8 @@ def time_stock(course: Path) -> Timing:
 
 
 def time_grade(course: Path, workers: int, sandbox: bool) -> Timing:
-    command = [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--no-feedback",
-               "--workers", str(workers)] + ([] if sandbox else ["--no-sandbox"])
+    command = [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--assignment", ASSIGNMENT,
+               "--no-feedback", "--workers", str(workers)] + ([] if sandbox else ["--no-sandbox"])
     started = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True)
     seconds = time.monotonic() - started

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import GRADED_FUNCTIONS
+from . import ASSIGNMENT, GRADED_FUNCTIONS
 from .judge import Limits
 from .pipeline import GradingError, RunSummary, Settings, db_url_from_config, default_assignment, run
 
@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             from .demo import build_demo_course
 
             course = build_demo_course(args.dir)
-            console.print(f"demo class built in {course}")
-            settings = settings_from(args, course, None)
+            console.print(f"demo class built in {_shown(course)}")
+            settings = settings_from(args, course, ASSIGNMENT)
         else:
             settings = settings_from(args, args.course, args.assignment)
         summary = grade_with_progress(settings, console)

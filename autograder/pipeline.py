@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import GRADED_FUNCTIONS
+from . import ASSIGNMENT, EDITIONS, GRADED_FUNCTIONS
 from . import gradebook as gb
 from .judge import CourseBundle, FunctionResult, Job, Limits, SubmissionResult, grade, read_submission, read_timestamp
 
@@ -87,12 +87,16 @@ def discover(course_dir: Path, assignment: str) -> tuple[list[tuple[str, Path]],
 
 
 def default_assignment(course_dir: Path) -> str:
+    """The only assignment in source/, or else the only one that has submissions."""
     source = course_dir / "source"
     names = sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
-    if len(names) != 1:
-        raise GradingError(f"{source} holds {len(names)} assignments ({', '.join(names) or 'none'}); "
-                           "name one with --assignment")
-    return names[0]
+    if len(names) == 1:
+        return names[0]
+    submitted = [name for name in names if any((course_dir / "submitted").glob(f"*/{name}"))]
+    if len(submitted) == 1:
+        return submitted[0]
+    raise GradingError(f"{source} holds {len(names)} assignments ({', '.join(names) or 'none'})"
+                       f"{f', {len(submitted)} with submissions' if names else ''}; name one with --assignment")
 
 
 def db_url_from_config(course_dir: Path) -> str:
@@ -126,7 +130,12 @@ def load_secret(path: Path) -> bytes:
 
 
 def seed_for(secret: bytes, assignment: str, student: str) -> int:
-    """The hidden-case seed of one student: the same for the same secret, unguessable without it."""
+    """The hidden-case seed of one student: the same for the same secret, unguessable without it.
+
+    Every edition of the assignment draws the cases of the original, so a student's code
+    gets the same verdicts in either language.
+    """
+    assignment = ASSIGNMENT if assignment in EDITIONS else assignment
     digest = hmac.new(secret, f"{assignment}/{student}".encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:8], "big")
 

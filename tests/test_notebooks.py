@@ -27,7 +27,7 @@ def nbgrader_cells(notebook):
 
 def test_release_is_what_nbgrader_generates_from_source():
     """Is release/ byte for byte a fresh `nbgrader generate_assignment` of source/?"""
-    assert notebooks.release_differences() == []
+    assert notebooks.release_differences(ASSIGNMENT) == []
 
 
 def test_stored_notebooks_are_in_stored_form():

@@ -1,6 +1,6 @@
 """Keep the course's notebooks reviewable: execute and store them, generate release/, check.
 
-    python -m tools.notebooks execute   # re-run the stored-output notebooks, keep text outputs
+    python -m tools.notebooks execute   # re-run the English notebooks, keep text outputs, re-translate
     python -m tools.notebooks release   # release/ = nbgrader generate_assignment of source/
     python -m tools.notebooks check     # fail if either of the above would change a file
 
@@ -27,10 +27,14 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "planar_data_classification"
+# Every edition is its own nbgrader assignment; the Chinese one is generated (tools.translate).
+ASSIGNMENTS = [ASSIGNMENT, f"{ASSIGNMENT}_zh"]
 SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-RELEASE_DIR = ROOT / "release" / ASSIGNMENT
+# Notebooks executed to store their outputs (the English ones; translations copy them).
+EXECUTED_NOTEBOOKS = [SOURCE, *sorted((ROOT / "notebooks").glob("*.ipynb"))]
 # Notebooks stored with outputs, which nbval re-executes and compares.
-STORED_NOTEBOOKS = [SOURCE, *sorted((ROOT / "notebooks").glob("*.ipynb"))]
+STORED_NOTEBOOKS = [*EXECUTED_NOTEBOOKS, ROOT / "source" / ASSIGNMENTS[1] / f"{ASSIGNMENTS[1]}.ipynb",
+                    *sorted((ROOT / "notebooks" / "zh").glob("*.ipynb"))]
 KEPT_CELL_METADATA = ("nbgrader", "tags")
 NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -103,20 +107,20 @@ def write(notebook: nbformat.NotebookNode, path: Path) -> None:
     path.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
 
 
-def generate_release(course_dir: Path = ROOT, out_dir: Path | None = None) -> Path:
+def generate_release(assignment: str, course_dir: Path = ROOT, out_dir: Path | None = None) -> Path:
     """Run ``nbgrader generate_assignment`` on a scratch copy of the course; return its release dir."""
     scratch = Path(tempfile.mkdtemp(prefix="release-"))
     shutil.copy(course_dir / "nbgrader_config.py", scratch)
     shutil.copytree(course_dir / "source", scratch / "source", symlinks=False)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force",
+        [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
          f"--db=sqlite:///{scratch / 'gradebook.db'}", "--log-level=WARN"],
         cwd=scratch, env=env, capture_output=True, text=True,
     )
     if result.returncode != 0:
         raise NotebookError(f"nbgrader generate_assignment failed:\n{result.stdout}{result.stderr}")
-    generated = scratch / "release" / ASSIGNMENT
+    generated = scratch / "release" / assignment
     if out_dir is not None:
         shutil.rmtree(out_dir, ignore_errors=True)
         shutil.copytree(generated, out_dir)
@@ -125,16 +129,17 @@ def generate_release(course_dir: Path = ROOT, out_dir: Path | None = None) -> Pa
     return generated
 
 
-def release_differences(committed: Path = RELEASE_DIR) -> list[str]:
+def release_differences(assignment: str = ASSIGNMENT) -> list[str]:
     """Files in which release/ differs from a fresh generation of source/ (empty when current)."""
-    generated = generate_release()
+    committed = ROOT / "release" / assignment
+    generated = generate_release(assignment)
     try:
         if not committed.is_dir():
             return [f"{committed.relative_to(ROOT)} is missing"]
         compared = filecmp.dircmp(generated, committed)
         problems = [f"release is missing {name}" for name in compared.left_only]
         problems += [f"release has {name}, which source/ does not generate" for name in compared.right_only]
-        problems += [f"release/{ASSIGNMENT}/{name} is out of date"
+        problems += [f"release/{assignment}/{name} is out of date"
                      for name in compared.common_files
                      if not filecmp.cmp(generated / name, committed / name, shallow=False)]
         return problems
@@ -162,14 +167,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "execute":
-            for path in STORED_NOTEBOOKS:
+            for path in EXECUTED_NOTEBOOKS:
                 write(normalize(execute(path), path.name), path)
                 print(f"executed and stored {path.relative_to(ROOT)}")
+            from tools import translate
+
+            for path in translate.build([]):
+                print(f"translated {path.relative_to(ROOT)}")
         elif args.command == "release":
-            generate_release(out_dir=RELEASE_DIR)
-            print(f"generated {RELEASE_DIR.relative_to(ROOT)}")
+            for assignment in ASSIGNMENTS:
+                generate_release(assignment, out_dir=ROOT / "release" / assignment)
+                print(f"generated release/{assignment}")
         else:
-            problems = storage_differences() + release_differences()
+            from tools import translate
+
+            problems = storage_differences() + translate.check()
+            problems += [p for assignment in ASSIGNMENTS for p in release_differences(assignment)]
             for problem in problems:
                 print(f"error: {problem}", file=sys.stderr)
             if problems:

@@ -1,0 +1,96 @@
+"""The Chinese edition: generated from the English notebooks, complete, current, graded alike."""
+
+import copy
+import shutil
+
+import nbformat
+import pytest
+
+from autograder import ASSIGNMENT, GRADED_FUNCTIONS
+from autograder.judge import Limits
+from autograder.pipeline import Settings, db_url_from_config, run
+from autograder.synthetic import fill_answers, solution_answers, write_submission
+from tools import translate
+
+from .conftest import ROOT
+
+ZH = f"{ASSIGNMENT}_zh"
+
+
+def english_and_catalogue():
+    english_path, catalogue_path, _ = translate.EDITIONS["zh"][0]
+    return nbformat.read(english_path, as_version=4), translate.load_catalogue(catalogue_path)
+
+
+def test_translations_are_complete_current_and_built():
+    assert translate.check() == []
+
+
+def test_a_changed_english_cell_is_named_as_stale():
+    english, catalogue = english_and_catalogue()
+    cell = next(c for c in english.cells if c.id == "compute_cost-intro")
+    cell.source += "\nOne more sentence."
+    found = translate.problems(english, catalogue, "zh.json")
+    assert len(found) == 1
+    assert "'compute_cost-intro' changed in English since it was translated" in found[0]
+    assert "--accept compute_cost-intro" in found[0]
+
+
+def test_missing_and_orphan_translations_are_named():
+    english, catalogue = english_and_catalogue()
+    english.cells.insert(1, nbformat.v4.new_markdown_cell("A new paragraph.", id="new-paragraph"))
+    catalogue = copy.deepcopy(catalogue)
+    catalogue["gone-cell"] = {"source_sha": "0", "text": "旧段落"}
+    found = translate.problems(english, catalogue, "zh.json")
+    assert "zh.json: markdown cell 'new-paragraph' has no translation" in found
+    assert any("'gone-cell', which is no markdown cell" in p for p in found)
+
+
+def test_editions_share_code_ids_and_grading_markup_and_differ_in_markdown():
+    english = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    chinese = nbformat.read(ROOT / "source" / ZH / f"{ZH}.ipynb", as_version=4)
+    assert [c.id for c in english.cells] == [c.id for c in chinese.cells]
+    for en, zh in zip(english.cells, chinese.cells):
+        assert en.metadata == zh.metadata
+        if en.cell_type == "code":
+            assert (en.source, en.outputs) == (zh.source, zh.outputs)
+        else:
+            assert en.source != zh.source
+    text = "".join(c.source for c in chinese.cells if c.cell_type == "markdown")
+    for term in ("隐藏层", "激活函数", "正向传播", "反向传播", "代价", "梯度下降", "决策边界"):
+        assert term in text
+    assert chinese.metadata == english.metadata
+
+
+def test_chinese_release_is_generated_and_current():
+    from tools import notebooks
+
+    assert notebooks.release_differences(ZH) == []
+
+
+def test_same_code_gets_the_same_scores_in_either_edition(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "source", course / "source")
+    shutil.copytree(ROOT / "release", course / "release")
+    answers = solution_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    buggy = dict(answers, forward_propagation=answers["forward_propagation"].replace("np.tanh(Z1)", "Z1"))
+    for edition in (ASSIGNMENT, ZH):
+        release = nbformat.read(ROOT / "release" / edition / f"{edition}.ipynb", as_version=4)
+        write_submission(fill_answers(release, answers), course, "perfect", edition)
+        write_submission(fill_answers(release, buggy), course, "buggy", edition)
+    scores = {}
+    for edition in (ASSIGNMENT, ZH):
+        settings = Settings(course_dir=course, assignment=edition, db_url=db_url_from_config(course),
+                            limits=Limits(cell_timeout=10, submission_timeout=60), feedback=False)
+        summary = run(settings)
+        scores[edition] = {r.student: [f.score for f in r.functions] for r in summary.results}
+    assert scores[ASSIGNMENT] == scores[ZH]
+    assert sum(scores[ZH]["perfect"]) == 100 and sum(scores[ZH]["buggy"]) == 85
+    assert len(scores[ZH]["perfect"]) == len(GRADED_FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", ["planar_utils.py", "testCases.py", "public_tests.py"])
+def test_chinese_source_links_the_same_helpers(name):
+    assert (ROOT / "source" / ZH / name).resolve() == (ROOT / name).resolve()

@@ -1,0 +1,151 @@
+"""Editions in other languages, generated from the English notebooks and a translation catalogue.
+
+    python -m tools.translate build    # write the Chinese notebooks from the English ones
+    python -m tools.translate check    # fail on stale, missing or orphan translations
+
+A catalogue (``i18n/zh/<notebook>.json``) maps each markdown cell id to its
+translation and to the SHA-256 of the English text it translates. Code cells,
+outputs, cell ids and nbgrader metadata are copied from the English notebook
+unchanged, so both editions share every test and grade id. When an English
+markdown cell changes, its hash no longer matches and ``check`` names the cell.
+
+To update a translation: edit the English cell, run ``check`` to see which cells
+went stale, fix their ``text`` in the catalogue, then run
+``build --accept CELL_ID ...``, which records that the translations of those cells
+now follow the current English, and rewrites the generated notebooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+
+from tools import notebooks
+
+ROOT = notebooks.ROOT
+CATALOGUES = ROOT / "i18n"
+ASSIGNMENT = notebooks.ASSIGNMENT
+
+# English notebook -> (language, catalogue, generated notebook)
+EDITIONS = {
+    "zh": [
+        (notebooks.SOURCE, CATALOGUES / "zh" / f"{ASSIGNMENT}.json",
+         ROOT / "source" / f"{ASSIGNMENT}_zh" / f"{ASSIGNMENT}_zh.ipynb"),
+        (ROOT / "notebooks" / "appendix.ipynb", CATALOGUES / "zh" / "appendix.json",
+         ROOT / "notebooks" / "zh" / "appendix_zh.ipynb"),
+    ],
+}
+# The language tag the generated notebooks carry, so Jupyter and screen readers know it.
+LANGUAGE_TAGS = {"zh": "zh-CN"}
+
+
+class TranslationError(Exception):
+    """A catalogue does not match its English notebook; the message names the cells."""
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load_catalogue(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def save_catalogue(path: Path, catalogue: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(catalogue, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def problems(english: nbformat.NotebookNode, catalogue: dict, name: str) -> list[str]:
+    """Missing, stale and orphan translations of one notebook."""
+    found = []
+    markdown = {cell.id: cell.source for cell in english.cells if cell.cell_type == "markdown"}
+    for cell_id, text in markdown.items():
+        entry = catalogue.get(cell_id)
+        if entry is None or not entry.get("text", "").strip():
+            found.append(f"{name}: markdown cell {cell_id!r} has no translation")
+        elif entry.get("source_sha") != sha(text):
+            found.append(f"{name}: markdown cell {cell_id!r} changed in English since it was translated "
+                         f"(translated {entry.get('source_sha')}, now {sha(text)}); update its text, then "
+                         f"run: python -m tools.translate build --accept {cell_id}")
+    for cell_id in catalogue:
+        if cell_id not in markdown:
+            found.append(f"{name}: the catalogue translates {cell_id!r}, which is no markdown cell of the notebook")
+    return found
+
+
+def translate(english: nbformat.NotebookNode, catalogue: dict, language: str) -> nbformat.NotebookNode:
+    """The English notebook with its markdown replaced by the catalogue's text."""
+    edition = copy.deepcopy(english)
+    for cell in edition.cells:
+        if cell.cell_type == "markdown":
+            cell.source = catalogue[cell.id]["text"]
+    edition.metadata["language_info"] = dict(edition.metadata.get("language_info", {}), name="python")
+    return edition
+
+
+def build(accept: list[str]) -> list[Path]:
+    written = []
+    for language, editions in EDITIONS.items():
+        for english_path, catalogue_path, out_path in editions:
+            english = nbformat.read(english_path, as_version=4)
+            catalogue = load_catalogue(catalogue_path)
+            texts = {c.id: c.source for c in english.cells if c.cell_type == "markdown"}
+            for cell_id in accept:
+                if cell_id in catalogue and cell_id in texts:
+                    catalogue[cell_id]["source_sha"] = sha(texts[cell_id])
+            save_catalogue(catalogue_path, catalogue)
+            found = problems(english, catalogue, catalogue_path.name)
+            if found:
+                raise TranslationError("\n".join(found))
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            notebooks.write(translate(english, catalogue, language), out_path)
+            written.append(out_path)
+    return written
+
+
+def check() -> list[str]:
+    found = []
+    for language, editions in EDITIONS.items():
+        for english_path, catalogue_path, out_path in editions:
+            english = nbformat.read(english_path, as_version=4)
+            catalogue = load_catalogue(catalogue_path)
+            these = problems(english, catalogue, str(catalogue_path.relative_to(ROOT)))
+            found += these
+            if not these:
+                expected = nbformat.writes(translate(english, catalogue, language)) + "\n"
+                if not out_path.exists() or out_path.read_text(encoding="utf-8") != expected:
+                    found.append(f"{out_path.relative_to(ROOT)} is out of date (run: python -m tools.translate build)")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.translate", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["build", "check"])
+    parser.add_argument("--accept", nargs="*", default=[], metavar="CELL_ID",
+                        help="with build: record that these cells' translations follow the current English")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            for path in build(args.accept):
+                print(f"wrote {path.relative_to(ROOT)}")
+            return 0
+        found = check()
+    except TranslationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for problem in found:
+        print(f"error: {problem}", file=sys.stderr)
+    if not found:
+        print("translations are complete and current")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
