@@ -36,6 +36,8 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-feedback", action="store_true", help="skip nbgrader's feedback HTML")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run kernels WITHOUT isolation (untrusted code then runs as you; flagged in the results)")
+    parser.add_argument("--cold-kernels", action="store_true",
+                        help="start every kernel from scratch instead of forking it from a warm process")
     parser.add_argument("--memory-limit", type=int, default=2048, metavar="MB",
                         help="address space of one sandboxed kernel (default 2048 MB)")
 
@@ -77,7 +79,7 @@ def settings_from(args, course: Path, assignment: str | None) -> Settings:
         workers=args.workers, limits=Limits(args.cell_timeout, args.submission_timeout),
         secret_file=getattr(args, "secret_file", None), regrade=args.regrade,
         feedback=not args.no_feedback, sandbox=None if args.no_sandbox else {"limits": limits},
-        scheduler=getattr(args, "scheduler", None),
+        scheduler=getattr(args, "scheduler", None), warm_kernels=not args.cold_kernels,
     )
 
 

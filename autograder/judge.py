@@ -76,6 +76,7 @@ class Job:
     timestamp: str | None = None
     limits: Limits = dataclasses.field(default_factory=Limits)
     sandbox: dict | None = None  # options for the sandbox, None to run without one
+    warm_kernels: bool = True  # fork kernels from a process that imported the libraries already
 
 
 @dataclasses.dataclass
@@ -443,7 +444,7 @@ def grade(job: Job) -> SubmissionResult:
     try:
         _prepare_workdir(workdir, job.files, job.course.helpers)
         from .sandbox import kernel_factory
-        grader = Grader(job, reference, kernel_factory(workdir, job.sandbox))
+        grader = Grader(job, reference, kernel_factory(workdir, job.sandbox, job.warm_kernels))
         try:
             results = grader.run(notebook)
         except Exception as error:  # noqa: BLE001 - e.g. the kernel could not start

@@ -10,6 +10,8 @@ import dataclasses
 import os
 import queue
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,8 +20,8 @@ from typing import Callable, Sequence
 
 import nbformat
 import zmq
-from jupyter_client import KernelManager
-from jupyter_client.kernelspec import KernelSpec
+from jupyter_client import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
 
 MAX_OUTPUT_CHARS = 20_000  # kept per executed cell; the rest is dropped with a note
 
@@ -35,50 +37,102 @@ class Execution:
     seconds: float = 0.0
 
 
+class PopenLauncher:
+    """Starts the kernel as a new process: ``prefix(runtime) + python -m ipykernel_launcher``."""
+
+    def __init__(self, prefix: Callable[[Path], Sequence[str]] | None = None):
+        self.prefix = prefix
+
+    def launch(self, connection_file: str, runtime: Path, workdir: Path, env: dict) -> "Process":
+        command = [*(self.prefix(runtime) if self.prefix else []), sys.executable, "-m", "ipykernel_launcher",
+                   "-f", connection_file, "--HistoryManager.enabled=False", "--IPKernelApp.log_level=50"]
+        popen = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        return Process(popen.pid, popen)
+
+    def close(self) -> None:
+        pass
+
+
+class Process:
+    """A running kernel (or its launcher) that can be checked and killed."""
+
+    def __init__(self, pid: int, popen: subprocess.Popen | None = None):
+        self.pid = pid
+        self.popen = popen
+
+    def alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return not _is_zombie(self.pid)
+
+    def kill(self) -> None:
+        try:
+            if self.popen is not None:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+                deadline = time.monotonic() + 10
+                while self.alive() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+        except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
+            pass
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 class GradingKernel:
     """One Python kernel for one submission, started in ``workdir``.
 
-    ``launch_prefix(runtime_dir)`` gives what to put before the kernel's command line
-    (the sandbox's launcher); ``env`` replaces the kernel's environment.
+    ``launcher`` starts the process (a plain subprocess, possibly under the sandbox's
+    launcher, or a fork of the zygote); ``env`` is the kernel's whole environment.
     """
 
-    def __init__(self, workdir: Path, launch_prefix: Callable[[Path], Sequence[str]] | None = None,
-                 env: dict | None = None, startup_timeout: float = 60):
+    def __init__(self, workdir: Path, launcher=None, env: dict | None = None, startup_timeout: float = 60):
         self.workdir = Path(workdir)
-        self.launch_prefix = launch_prefix
-        self.env = env
+        self.launcher = launcher or PopenLauncher()
+        self.env = dict(env if env is not None else os.environ)
         self.startup_timeout = startup_timeout
-        self.manager: KernelManager | None = None
-        self.client = None
+        self.process: Process | None = None
+        self.client: BlockingKernelClient | None = None
         self._runtime = Path(tempfile.mkdtemp(prefix="grading-kernel-"))
         os.chmod(self._runtime, 0o700)
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
-        connection_file = self._runtime / f"kernel-{os.getpid()}-{time.monotonic_ns()}.json"
-        manager = KernelManager(transport="ipc", ip=str(self._runtime / "ipc"),
-                                connection_file=str(connection_file))
-        prefix = list(self.launch_prefix(self._runtime)) if self.launch_prefix else []
-        command = [*prefix, sys.executable, "-m", "ipykernel_launcher",
-                   "-f", "{connection_file}", "--HistoryManager.enabled=False",
-                   "--IPKernelApp.log_level=50"]
-        manager._kernel_spec = KernelSpec(argv=command, display_name="grading kernel", language="python",
-                                          interrupt_mode="message")
-        env = dict(self.env if self.env is not None else os.environ)
-        env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-        manager.start_kernel(cwd=str(self.workdir), env=env)
-        client = manager.client()
+        connection_file = str(self._runtime / f"kernel-{os.getpid()}-{time.monotonic_ns()}.json")
+        write_connection_file(connection_file, transport="ipc", ip=str(self._runtime / "ipc"))
+        self.process = self.launcher.launch(connection_file, self._runtime, self.workdir, self.env)
+        client = BlockingKernelClient(connection_file=connection_file)
+        client.load_connection_file()
         client.start_channels()
-        try:
-            client.wait_for_ready(timeout=self.startup_timeout)
-        except RuntimeError:
-            client.stop_channels()
-            manager.shutdown_kernel(now=True)
-            raise
-        self.manager, self.client = manager, client
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            try:
+                client.wait_for_ready(timeout=1)
+                break
+            except RuntimeError:
+                if not self.process.alive() or time.monotonic() > deadline:
+                    client.stop_channels()
+                    self.process.kill()
+                    raise RuntimeError("the grading kernel did not start") from None
+        self.client = client
 
     def alive(self) -> bool:
-        return self.manager is not None and self.manager.is_alive()
+        return self.process is not None and self.process.alive()
 
     def restart(self) -> None:
         self.shutdown()
@@ -87,13 +141,9 @@ class GradingKernel:
     def shutdown(self) -> None:
         if self.client is not None:
             self.client.stop_channels()
-        if self.manager is not None:
-            try:
-                self.manager.shutdown_kernel(now=True)
-            except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
-                pass
-            self.manager.cleanup_resources()
-        self.manager = self.client = None
+        if self.process is not None:
+            self.process.kill()
+        self.process = self.client = None
 
     def close(self) -> None:
         self.shutdown()
@@ -135,7 +185,7 @@ class GradingKernel:
                 return self._timed_out(outputs, started, timeout)
             ready = dict(poller.poll(timeout=min(remaining, 0.2) * 1000))
             if not ready:
-                if not self.manager.is_alive():
+                if not self.process.alive():
                     return Execution("died", outputs, "DeadKernel", "the kernel died",
                                      time.monotonic() - started)
                 continue

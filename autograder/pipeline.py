@@ -47,6 +47,7 @@ class Settings:
     regrade: bool = False
     feedback: bool = True
     scheduler: str | None = None  # a Dask scheduler address: grade on that cluster
+    warm_kernels: bool = True
     @property
     def reports_dir(self) -> Path:
         return self.course_dir / "reports" / self.assignment
@@ -218,7 +219,7 @@ def run(settings: Settings, on_progress: Callable[[str, int, int, SubmissionResu
     submissions, skipped = discover(course, settings.assignment)
     bundle = CourseBundle.from_course(course, settings.assignment)
     jobs = [Job(student, seed_for(secret, settings.assignment, student), bundle, read_submission(folder),
-                read_timestamp(folder), settings.limits, settings.sandbox)
+                read_timestamp(folder), settings.limits, settings.sandbox, settings.warm_kernels)
             for student, folder in submissions if student not in done]
     results = {}
     for student, _ in submissions:

@@ -17,11 +17,13 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from .kernel import GradingKernel
+from .kernel import GradingKernel, PopenLauncher, Process
 
 JAIL = Path(__file__).resolve().with_name("jail.py")
+ZYGOTE = Path(__file__).resolve().with_name("zygote.py")
 UID_BASE = 600_000  # uids no account on the machine uses; one per grading worker
 
 
@@ -94,19 +96,73 @@ def _tied_to_grader() -> list[str]:
     return [setpriv, "--pdeathsig", "KILL"] if setpriv and platform.system() == "Linux" else []
 
 
-def kernel_factory(workdir: Path, options: dict | None):
-    """A callable that makes the kernel for one submission (sandboxed unless options is None)."""
+class ZygoteLauncher:
+    """Forks kernels from this worker's zygote, which imported the heavy libraries once.
+
+    The zygote starts on first use and lives as long as the worker (it dies with it).
+    If it cannot be had, kernels are started as plain processes instead.
+    """
+
+    _process: subprocess.Popen | None = None
+
+    def __init__(self, jail_config, fallback: PopenLauncher):
+        self.jail_config = jail_config  # callable(runtime) -> config for jail.py, or None
+        self.fallback = fallback
+
+    @classmethod
+    def _zygote(cls) -> subprocess.Popen | None:
+        if cls._process is not None and cls._process.poll() is None:
+            return cls._process
+        scratch = Path(tempfile.gettempdir()) / f"autograder-zygote-{os.getuid()}"
+        scratch.mkdir(mode=0o700, exist_ok=True)
+        env = kernel_environment(scratch)
+        process = subprocess.Popen([*_tied_to_grader(), sys.executable, "-I", str(ZYGOTE)], env=env,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                   text=True, bufsize=1)
+        ready = process.stdout.readline()
+        if '"ready"' not in ready:
+            process.kill()
+            return None
+        cls._process = process
+        return process
+
+    def launch(self, connection_file: str, runtime: Path, workdir: Path, env: dict) -> Process:
+        zygote = self._zygote()
+        if zygote is not None:
+            config = self.jail_config(runtime) if self.jail_config else None
+            request = {"connection_file": connection_file, "workdir": str(workdir), "env": env, "jail": config}
+            try:
+                zygote.stdin.write(json.dumps(request) + "\n")
+                answer = json.loads(zygote.stdout.readline() or "{}")
+            except (OSError, ValueError):
+                answer = {}
+            if "pid" in answer:
+                return Process(int(answer["pid"]))
+        return self.fallback.launch(connection_file, runtime, workdir, env)
+
+
+def kernel_factory(workdir: Path, options: dict | None, warm: bool = True):
+    """A callable that makes the kernel for one submission (sandboxed unless options is None).
+
+    ``warm``: fork kernels from a zygote that has already imported the heavy libraries.
+    """
     env = kernel_environment(workdir)
     if options is None:
-        return lambda: GradingKernel(workdir, launch_prefix=lambda runtime: _tied_to_grader(), env=env)
+        plain = PopenLauncher(lambda runtime: _tied_to_grader())
+        launcher = ZygoteLauncher(None, plain) if warm else plain
+        return lambda: GradingKernel(workdir, launcher, env=env)
     check()
     limits = SandboxLimits(**options.get("limits", {}))
     uid = UID_BASE + os.getpid() % 50_000 if os.geteuid() == 0 else None
 
-    def prefix(runtime: Path) -> list[str]:
-        config = {"root": str(runtime) + ".root", "workdir": str(workdir), "runtime": str(runtime),
-                  "read_only": read_only_paths(), "limits": dataclasses.asdict(limits), "uid": uid,
-                  "env": env}
-        return [*_tied_to_grader(), *_unshare_command(), sys.executable, "-I", str(JAIL), json.dumps(config), "--"]
+    def config(runtime: Path) -> dict:
+        return {"root": str(runtime) + ".root", "workdir": str(workdir), "runtime": str(runtime),
+                "read_only": read_only_paths(), "limits": dataclasses.asdict(limits), "uid": uid, "env": env}
 
-    return lambda: GradingKernel(workdir, launch_prefix=prefix, env=env)
+    def prefix(runtime: Path) -> list[str]:
+        return [*_tied_to_grader(), *_unshare_command(), sys.executable, "-I", str(JAIL),
+                json.dumps(config(runtime)), "--"]
+
+    plain = PopenLauncher(prefix)
+    launcher = ZygoteLauncher(config, plain) if warm else plain
+    return lambda: GradingKernel(workdir, launcher, env=env)

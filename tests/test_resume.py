@@ -60,7 +60,7 @@ def test_sigkill_then_rerun_grades_each_submission_once(tmp_path):
     assert 2 <= killed_at < len(STUDENTS), "the kill came too late to test resuming"
 
     time.sleep(1)  # the killed grader's launchers and kernels die with it (parent-death signals)
-    leftovers = subprocess.run(["pgrep", "-af", "autograder/jail.py|grading-kernel-"],
+    leftovers = subprocess.run(["pgrep", "-af", "autograder/jail.py|autograder/zygote.py|grading-kernel-"],
                                capture_output=True, text=True).stdout
     assert leftovers == ""
 
