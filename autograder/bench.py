@@ -77,15 +77,37 @@ def time_stock(course: Path) -> Timing:
     return Timing(time.monotonic() - started, gradebook_totals(course))
 
 
-def time_grade(course: Path, workers: int, sandbox: bool) -> Timing:
+def time_grade(course: Path, workers: int, sandbox: bool, warm: bool = True) -> Timing:
+    _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")  # registers the assignment; not timed
     command = [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--assignment", ASSIGNMENT,
-               "--no-feedback", "--workers", str(workers)] + ([] if sandbox else ["--no-sandbox"])
+               "--no-feedback", "--workers", str(workers)] + ([] if sandbox else ["--no-sandbox"]) \
+        + ([] if warm else ["--cold-kernels"])
     started = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True)
     seconds = time.monotonic() - started
     if result.returncode != 0:
         raise RuntimeError(f"grade failed:\n{(result.stdout + result.stderr)[-3000:]}")
     return Timing(seconds, gradebook_totals(course))
+
+
+def variants(students: int, workers: int, folder: Path, rounds: int = 2) -> int:
+    """Time grade with and without the sandbox, with warm and cold kernels, interleaved."""
+    print(f"class of {students} submissions, {workers} worker(s), {rounds} round(s) of each variant, interleaved")
+    names = {(True, True): "sandbox, warm kernels", (False, True): "no sandbox, warm kernels",
+             (True, False): "sandbox, cold kernels", (False, False): "no sandbox, cold kernels"}
+    seconds = {key: [] for key in names}
+    for _ in range(rounds):
+        for (sandbox, warm) in names:
+            course = build_class(folder / "variant", students)
+            seconds[(sandbox, warm)].append(time_grade(course, workers, sandbox, warm).seconds)
+    best = {key: min(values) for key, values in seconds.items()}
+    width = max(map(len, names.values()))
+    for key, name in names.items():
+        print(f"{name:<{width}}  {best[key]:7.1f} s  {best[key] / students:6.2f} s per submission")
+    print(f"sandbox overhead: {best[(True, True)] / best[(False, True)]:.2f}x with warm kernels, "
+          f"{best[(True, False)] / best[(False, False)]:.2f}x with cold ones")
+    print(f"warm kernels: {best[(True, False)] / best[(True, True)]:.2f}x faster than cold ones (sandboxed)")
+    return 0
 
 
 def main(students: int, workers: int, folder: Path, stock: bool = True, sandbox: bool = True) -> int:

@@ -28,7 +28,7 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="submissions graded at once (default: one per core)")
     parser.add_argument("--cell-timeout", type=float, default=10.0,
-                        help="seconds one student cell or one test case may run (default 10)")
+                        help="seconds one student cell, or one function's test cases, may run (default 10)")
     parser.add_argument("--submission-timeout", type=float, default=120.0,
                         help="seconds one submission may take in all (default 120)")
     parser.add_argument("--regrade", action="store_true",
@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dir", type=Path, default=Path("build") / "bench", help="where to build the classes")
     bench.add_argument("--skip-stock", action="store_true", help="time grade only")
     bench.add_argument("--no-sandbox", action="store_true", help="time grade without the sandbox")
+    bench.add_argument("--variants", action="store_true",
+                       help="instead: time grade with/without the sandbox and warm/cold kernels, side by side")
     return parser
 
 
@@ -143,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console() if sys.stdout.isatty() else Console(width=150)
     if args.command == "bench":
-        from .bench import main as bench
+        from .bench import main as bench, variants
 
+        if args.variants:
+            return variants(args.students, args.workers, args.dir.resolve())
         return bench(args.students, args.workers, args.dir.resolve(), stock=not args.skip_stock,
                      sandbox=not args.no_sandbox)
     try:

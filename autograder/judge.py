@@ -299,83 +299,93 @@ class Grader:
         return cases
 
     def _judge(self, name: str, notebook) -> FunctionResult:
+        """Run all cases of one function in one probe; each report is judged as it arrives."""
         started = time.monotonic()
         points = _points(notebook, name)
         helpers = USES_HELPERS.get(name, ())
-        hidden_number = 0
-        for case in self._cases(name):
-            if self._budget() <= 0:
-                return FunctionResult(name, points, 0, "timeout",
-                                      "not graded: the submission's time limit was reached",
-                                      time.monotonic() - started)
-            with REFERENCE_LOCK:
-                expected = expected_result(name, case, self.reference)
-            reports: list = []
-            execution = self.kernel.execute(
-                probe_source(name, case.args, case.kwargs, helpers), self._budget(),
-                on_input=lambda prompt: self._answer(prompt, helpers, reports))
+        if self._budget() <= 0:
+            return FunctionResult(name, points, 0, "timeout", "not graded: the submission's time limit was reached")
+        cases = self._cases(name)
+        with REFERENCE_LOCK:
+            expected = [expected_result(name, case, self.reference) for case in cases]
+        labels, hidden = [], 0
+        for case in cases:
             if case.description == "the visible case":
-                label = case.description
+                labels.append(case.description)
             else:
-                hidden_number += 1
-                label = f"hidden case {hidden_number} ({case.description})"
-            failure = self._verdict(name, execution, reports, expected, label)
-            if failure is not None:
-                outcome, message = failure
-                if outcome in ("timeout", "kernel died", "memory limit"):
-                    self.problems.append(f"{outcome} in {name}")
-                    if not self.kernel.alive() or outcome != "timeout":
-                        self._restart()
-                return FunctionResult(name, points, 0, outcome, message, time.monotonic() - started)
-        return FunctionResult(name, points, points, "passed", "", time.monotonic() - started)
+                hidden += 1
+                labels.append(f"hidden case {hidden} ({case.description})")
+        verdicts: list = []  # per reported case: None if it passed, else (outcome, message)
 
-    def _answer(self, prompt: str, helpers: tuple, reports: list) -> str:
-        """Serve a probe: store its report, or run a reference helper for a stand-in."""
-        if prompt.startswith(REPORT):
-            if not reports and len(prompt) < MAX_REPORT_CHARS:
-                reports.append(prompt[len(REPORT):])
+        def on_input(prompt: str) -> str:
+            if prompt.startswith(REPORT):
+                if len(verdicts) >= len(cases) or len(prompt) > MAX_REPORT_CHARS:
+                    return "stop"
+                index = len(verdicts)
+                verdicts.append(self._verdict(name, prompt[len(REPORT):], expected[index], labels[index]))
+                return "continue" if verdicts[-1] is None else "stop"
+            if prompt.startswith(CALL) and len(verdicts) < len(cases):
+                return self._serve_helper(prompt[len(CALL):], helpers)
             return ""
-        if prompt.startswith(CALL) and not reports:
-            try:
-                request = codec.loads(prompt[len(CALL):])
-                helper = request["helper"]
-                if helper not in helpers:
-                    raise ValueError(f"{helper} is not available here")
-                with REFERENCE_LOCK:
-                    value = self.reference[helper](*request["args"], **request["kwargs"])
-                return codec.dumps({"value": value})
-            except Exception as error:  # noqa: BLE001 - reported back to the student's code
-                return codec.dumps({"raise": f"{type(error).__name__}: {error}"[:500]})
-        return ""
 
-    def _verdict(self, name, execution: Execution, reports, expected, label):
-        """None if the case passed, else (outcome, message)."""
-        if reports:
-            try:
-                report = parse_report(reports[0])
-            except (ValueError, TypeError, KeyError) as error:
-                return "error", f"{label}: the result could not be read ({error})"
-            status = report["status"]
-            if status == "missing":
-                return "missing", f"{name} is not defined in the notebook"
-            if status == "raised":
-                if report.get("memory") is True:
-                    return "memory limit", f"{label}: {name} ran out of memory"
-                if report.get("ename") == "NotImplementedError":
-                    return "error", f"{name} is not implemented yet (it raises NotImplementedError)"
-                return "error", f"{label}: {name} raised {report.get('ename')}: {report.get('evalue')}"
-            if status == "unreportable":
-                return "error", f"{label}: {name} returned a value that cannot be reported"
-            got = report["value"]
-            if isinstance(got, codec.Unsupported):
-                return "failed", f"{label}: {name} returned a {got.type_name}"
-            try:
-                compare_result(name, got, expected)
-            except AssertionError as error:
-                return "failed", f"{label}: {error}"
-            except Exception as error:  # noqa: BLE001 - an odd value is a wrong answer
-                return "failed", f"{label}: {name} returned an unexpected value ({type(error).__name__})"
-            return None
+        execution = self.kernel.execute(probe_source(name, [(c.args, c.kwargs) for c in cases], helpers),
+                                        self._budget(), on_input=on_input)
+        failure = next((v for v in verdicts if v is not None), None)
+        if failure is None and len(verdicts) < len(cases):
+            failure = self._no_report(name, execution, labels[len(verdicts)])
+        seconds = time.monotonic() - started
+        if failure is None:
+            return FunctionResult(name, points, points, "passed", "", seconds)
+        outcome, message = failure
+        if outcome in ("timeout", "kernel died", "memory limit"):
+            self.problems.append(f"{outcome} in {name}")
+            if not self.kernel.alive() or outcome != "timeout":
+                self._restart()
+        return FunctionResult(name, points, 0, outcome, message, seconds)
+
+    def _serve_helper(self, text: str, helpers: tuple) -> str:
+        """Answer a stand-in helper: the reference's result, as plain data."""
+        try:
+            request = codec.loads(text)
+            helper = request["helper"]
+            if helper not in helpers:
+                raise ValueError(f"{helper} is not available here")
+            with REFERENCE_LOCK:
+                value = self.reference[helper](*request["args"], **request["kwargs"])
+            return codec.dumps({"value": value})
+        except Exception as error:  # noqa: BLE001 - reported back to the student's code
+            return codec.dumps({"raise": f"{type(error).__name__}: {error}"[:500]})
+
+    def _verdict(self, name: str, text: str, expected, label: str):
+        """None if the reported result is right, else (outcome, message)."""
+        try:
+            report = parse_report(text)
+        except (ValueError, TypeError, KeyError) as error:
+            return "error", f"{label}: the result could not be read ({error})"
+        status = report["status"]
+        if status == "missing":
+            return "missing", f"{name} is not defined in the notebook"
+        if status == "raised":
+            if report.get("memory") is True:
+                return "memory limit", f"{label}: {name} ran out of memory"
+            if report.get("ename") == "NotImplementedError":
+                return "error", f"{name} is not implemented yet (it raises NotImplementedError)"
+            return "error", f"{label}: {name} raised {report.get('ename')}: {report.get('evalue')}"
+        if status == "unreportable":
+            return "error", f"{label}: {name} returned a value that cannot be reported"
+        got = report["value"]
+        if isinstance(got, codec.Unsupported):
+            return "failed", f"{label}: {name} returned a {got.type_name}"
+        try:
+            compare_result(name, got, expected)
+        except AssertionError as error:
+            return "failed", f"{label}: {error}"
+        except Exception as error:  # noqa: BLE001 - an odd value is a wrong answer
+            return "failed", f"{label}: {name} returned an unexpected value ({type(error).__name__})"
+        return None
+
+    def _no_report(self, name: str, execution: Execution, label: str):
+        """Why a case produced no report: the kernel's own account."""
         if execution.status == "timeout":
             return "timeout", f"{label}: {name} did not finish within {self.job.limits.cell_timeout:g} s"
         if execution.status == "died":

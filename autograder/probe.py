@@ -1,6 +1,8 @@
 """The code sent into a student's kernel to call one graded function on one case.
 
-A probe carries inputs in and results out as plain data (see ``codec``). It holds
+A probe calls one graded function on each of its cases in turn and reports each
+result as it comes; the grader answers "stop" after a wrong one. It carries inputs
+in and results out as plain data (see ``codec``). It holds
 no expected output and no reference code: when the function under test needs other
 graded functions (nn_model, predict), the probe gives it stand-ins that ask the
 grader over the kernel's input channel, and the grader answers with the reference's
@@ -22,7 +24,7 @@ REPORT = "\x00autograder-report:"
 _CODEC_SOURCE = textwrap.indent(inspect.getsource(codec), "    ")
 
 _PROBE = '''
-def __autograder_probe__(name, payload, helpers):
+def __autograder_probe__(name, payloads, helpers):
 {codec}
     import sys
     import traceback
@@ -43,7 +45,7 @@ def __autograder_probe__(name, payload, helpers):
             text = json.dumps(fields, separators=(",", ":"))
         except Exception:
             text = json.dumps({{"status": "unreportable"}})
-        input({report!r} + text)
+        return input({report!r} + text) == "continue"
 
     function = globals().get(name)
     if function is None:
@@ -55,30 +57,34 @@ def __autograder_probe__(name, payload, helpers):
                                    function.__defaults__, function.__closure__)
         clone.__kwdefaults__ = function.__kwdefaults__
         function = clone
-    request = loads(payload)
-    try:
-        value = function(*request["args"], **request["kwargs"])
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:
-        return report("raised", ename=type(error).__name__, evalue=str(error)[:2000],
-                      memory=isinstance(error, MemoryError),
-                      traceback=traceback.format_exc()[-4000:])
-    report("returned", value=to_plain(value))
+    for payload in payloads:
+        request = loads(payload)
+        try:
+            value = function(*request["args"], **request["kwargs"])
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
+            going_on = report("raised", ename=type(error).__name__, evalue=str(error)[:2000],
+                              memory=isinstance(error, MemoryError),
+                              traceback=traceback.format_exc()[-4000:])
+        else:
+            going_on = report("returned", value=to_plain(value))
+        if not going_on:
+            return
 
 
 try:
-    __autograder_probe__({name!r}, {payload!r}, {helpers!r})
+    __autograder_probe__({name!r}, {payloads!r}, {helpers!r})
 finally:
     del __autograder_probe__
 '''
 
 
-def probe_source(name: str, args: tuple, kwargs: dict, helpers: tuple = ()) -> str:
-    """Kernel code that calls ``name(*args, **kwargs)`` and reports what it returned."""
-    payload = codec.dumps({"args": list(args), "kwargs": kwargs})
+def probe_source(name: str, calls: list[tuple[tuple, dict]], helpers: tuple = ()) -> str:
+    """Kernel code that calls ``name(*args, **kwargs)`` for each call and reports each result."""
+    payloads = [codec.dumps({"args": list(args), "kwargs": kwargs}) for args, kwargs in calls]
     return _PROBE.format(codec=_CODEC_SOURCE, call=CALL, report=REPORT, name=name,
-                         payload=payload, helpers=tuple(helpers))
+                         payloads=payloads, helpers=tuple(helpers))
 
 
 def parse_report(text: str) -> dict:

@@ -125,6 +125,17 @@ STUDENTS = {
             "    n_h = 4", "    n_h = 4\n    with open('big.bin', 'wb') as f:\n"
             "        for _ in range(2048):\n            f.write(b'0' * 1024 * 1024)")},
         expected=scores(layer_sizes=0)),
+    # -- kernels are forked from a warm process: nothing one student does reaches another
+    "isolation-writer": dict(
+        cells=["import builtins, numpy\nnumpy.leaked_by_writer = True\nbuiltins.leaked_by_writer = True\n"],
+        expected=scores()),
+    "isolation-reader": dict(
+        answers=lambda s: {"compute_cost": s["compute_cost"].replace(
+            "    cost = -np.sum(logprobs) / m",
+            "    import builtins\n"
+            "    leaked = hasattr(np, 'leaked_by_writer') or hasattr(builtins, 'leaked_by_writer')\n"
+            "    cost = -np.sum(logprobs) / m if not leaked else 1e9")},
+        expected=scores()),
     # -- faults: each costs only its own function
     "fault-crash-in-forward": dict(
         answers=lambda s: {"forward_propagation": s["forward_propagation"].replace(

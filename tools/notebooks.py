@@ -191,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     except NotebookError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except Exception as error:  # a translation problem: its message names the cells
+        if type(error).__name__ != "TranslationError":
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
