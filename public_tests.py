@@ -209,6 +209,14 @@ def _passed(name: str) -> None:
     print(f"All tests passed for {name}.")
 
 
+def _check_dict_result(function: str, label: str, got, expected: dict, **tolerance) -> None:
+    """Show a dict result key by key next to the expected one, then check it."""
+    if isinstance(got, dict):
+        _show((key, got.get(key), value) for key, value in expected.items())
+    check_dict(label, got, expected, **tolerance)
+    _passed(function)
+
+
 def layer_sizes_test(target) -> None:
     X_assess, Y_assess = layer_sizes_test_case()
     result = call_student(target, X_assess, Y_assess)
@@ -224,11 +232,7 @@ def layer_sizes_test(target) -> None:
 def initialize_parameters_test(target) -> None:
     n_x, n_h, n_y = initialize_parameters_test_case()
     parameters = call_student(target, n_x, n_h, n_y)
-    expected = EXPECTED["initialize_parameters"]
-    if isinstance(parameters, dict):
-        _show((key, parameters.get(key), value) for key, value in expected.items())
-    check_dict("parameters", parameters, expected)
-    _passed("initialize_parameters")
+    _check_dict_result("initialize_parameters", "parameters", parameters, EXPECTED["initialize_parameters"])
 
 
 def forward_propagation_test(target) -> None:
@@ -265,31 +269,19 @@ def compute_cost_test(target) -> None:
 def backward_propagation_test(target) -> None:
     parameters, cache, X_assess, Y_assess = backward_propagation_test_case()
     grads = call_student(target, parameters, cache, X_assess, Y_assess)
-    expected = EXPECTED["backward_propagation"]
-    if isinstance(grads, dict):
-        _show((key, grads.get(key), value) for key, value in expected.items())
-    check_dict("grads", grads, expected)
-    _passed("backward_propagation")
+    _check_dict_result("backward_propagation", "grads", grads, EXPECTED["backward_propagation"])
 
 
 def update_parameters_test(target) -> None:
     parameters, grads = update_parameters_test_case()
     result = call_student(target, parameters, grads)
-    expected = EXPECTED["update_parameters"]
-    if isinstance(result, dict):
-        _show((key, result.get(key), value) for key, value in expected.items())
-    check_dict("parameters", result, expected)
-    _passed("update_parameters")
+    _check_dict_result("update_parameters", "parameters", result, EXPECTED["update_parameters"])
 
 
 def nn_model_test(target) -> None:
     X_assess, Y_assess = nn_model_test_case()
     parameters = call_student(target, X_assess, Y_assess, 4, num_iterations=10000, print_cost=False)
-    expected = EXPECTED["nn_model"]
-    if isinstance(parameters, dict):
-        _show((key, parameters.get(key), value) for key, value in expected.items())
-    check_dict("parameters", parameters, expected, rtol=1e-4, atol=1e-6)
-    _passed("nn_model")
+    _check_dict_result("nn_model", "parameters", parameters, EXPECTED["nn_model"], rtol=1e-4, atol=1e-6)
 
 
 def predict_test(target) -> None:

@@ -18,12 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-
 from . import ASSIGNMENT
 from .demo import _answers
 from .reference import COURSE_ROOT
-from .synthetic import fill_answers, solution_answers, write_submission
+from .synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 # Demo students whose notebooks stock nbgrader and the grader must score alike
 # (no infinite loops, crashes or tampering, which only the grader survives).
@@ -43,13 +41,9 @@ def build_class(folder: Path, students: int, root: Path = COURSE_ROOT) -> Path:
     """A course in ``folder`` (wiped first) with ``students`` submissions."""
     folder = Path(folder).resolve()
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    shutil.copy(root / "nbgrader_config.py", folder)
-    shutil.copytree(root / "source", folder / "source")
-    shutil.copytree(root / "release", folder / "release")
-    release = nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    answers = _answers(solution_answers(nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                                                      as_version=4)))
+    new_course(folder, root)
+    release, solutions = course_notebooks(ASSIGNMENT, root)
+    answers = _answers(solutions)
     for number in range(students):
         kind = MIX[number % len(MIX)]
         write_submission(fill_answers(release, answers[kind]), folder, f"{kind}-{number:04d}", ASSIGNMENT)

@@ -14,7 +14,7 @@ import nbformat
 
 from . import ASSIGNMENT
 from .reference import COURSE_ROOT
-from .synthetic import fill_answers, solution_answers, write_submission
+from .synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 TIMESTAMP = "2026-11-20 17:00:00.000000 UTC"
 
@@ -104,12 +104,8 @@ def build_demo_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
     if folder == root.resolve() or (folder / ".git").exists():
         raise ValueError(f"refusing to build the demo in {folder}: it looks like a real course")
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    shutil.copy(root / "nbgrader_config.py", folder)
-    shutil.copytree(root / "source", folder / "source")  # the helper symlinks become files
-    shutil.copytree(root / "release", folder / "release")
-    release = nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    solutions = solution_answers(nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    new_course(folder, root)
+    release, solutions = course_notebooks(ASSIGNMENT, root)
     for student, answers in _answers(solutions).items():
         notebook = fill_answers(release, answers)
         if student == "finn":

@@ -22,7 +22,7 @@ from nbgrader.utils import compute_checksum, determine_grade
 
 import testCases
 
-from . import ASSIGNMENT, GRADED_FUNCTIONS, codec
+from . import GRADED_FUNCTIONS, codec
 from .cases import USES_HELPERS, Case, compare_result, draw_cases, expected_result
 from .kernel import Execution, GradingKernel
 from .probe import CALL, REPORT, parse_report, probe_source

@@ -8,14 +8,32 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
 
-from . import GRADED_FUNCTIONS
-from .reference import solution_cells
+from . import ASSIGNMENT, GRADED_FUNCTIONS
+from .reference import COURSE_ROOT, solution_cells
 
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
+
+
+def new_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
+    """A scratch nbgrader course in ``folder``: this repository's config, source/ and release/."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(root / "nbgrader_config.py", folder)
+    shutil.copytree(root / "source", folder / "source")  # the helper links become files
+    shutil.copytree(root / "release", folder / "release")
+    return folder
+
+
+def course_notebooks(assignment: str = ASSIGNMENT, root: Path = COURSE_ROOT):
+    """The release notebook students receive, and the instructor's answers (solution markers removed)."""
+    release = nbformat.read(root / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+    source = nbformat.read(root / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    return release, solution_answers(source)
 
 
 def solution_answers(source_notebook: nbformat.NotebookNode) -> dict[str, str]:

@@ -11,7 +11,6 @@ Requests: {"connection_file": ..., "workdir": ..., "env": {...}, "jail": CONFIG 
 Answers: {"pid": N} or {"error": "..."}.
 """
 
-import ctypes
 import json
 import os
 import signal

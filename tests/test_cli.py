@@ -2,19 +2,17 @@
 
 import csv
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from autograder import ASSIGNMENT
 from autograder.cases import draw_cases
 from autograder.demo import STUDENTS as DEMO_STUDENTS
 from autograder.pipeline import seed_for
-from autograder.synthetic import fill_answers, solution_answers, write_submission
+from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 from .conftest import ROOT
 
@@ -27,13 +25,8 @@ def autograder(*args, env=None, cwd=None):
 @pytest.fixture
 def small_course(tmp_path):
     """A course with two students: one perfect, one who forgot the tanh derivative."""
-    course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "source", course / "source")
-    shutil.copytree(ROOT / "release", course / "release")
-    release = nbformat.read(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    answers = solution_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    course = new_course(tmp_path / "course")
+    release, answers = course_notebooks()
     write_submission(fill_answers(release, answers), course, "alice", ASSIGNMENT)
     buggy = dict(answers, backward_propagation=answers["backward_propagation"].replace(" * (1 - A1 ** 2)", ""))
     write_submission(fill_answers(release, buggy), course, "bob", ASSIGNMENT)

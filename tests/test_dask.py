@@ -1,28 +1,18 @@
 """grade --scheduler on a real dask.distributed LocalCluster on loopback."""
 
-import shutil
-
-import nbformat
 import pytest
 
 from autograder import ASSIGNMENT
 from autograder.judge import Limits
 from autograder.pipeline import GradingError, Settings, db_url_from_config, run
-from autograder.synthetic import fill_answers, solution_answers, write_submission
-
-from .conftest import ROOT
+from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 distributed = pytest.importorskip("distributed")
 
 
 def course_with(tmp_path, students):
-    course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "source", course / "source")
-    shutil.copytree(ROOT / "release", course / "release")
-    release = nbformat.read(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    answers = solution_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    course = new_course(tmp_path / "course")
+    release, answers = course_notebooks()
     buggy = dict(answers, compute_cost=answers["compute_cost"].replace("    cost = -np.sum(logprobs) / m",
                                                                        "    cost = 0.5"))
     for number in range(students):

@@ -5,7 +5,6 @@ student; the class is graded once and each test checks one promise.
 """
 
 import csv
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -17,11 +16,9 @@ import pytest
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.judge import Limits
 from autograder.pipeline import Settings, db_url_from_config, run
-from autograder.synthetic import solution_answers
+from autograder.synthetic import course_notebooks, new_course
 
 from . import crafted
-from .conftest import ROOT
-
 
 class LoopbackServer:
     """Counts the connections it receives on 127.0.0.1."""
@@ -44,13 +41,9 @@ class LoopbackServer:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = tmp_path_factory.mktemp("crafted")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "source", course / "source")
-    shutil.copytree(ROOT / "release", course / "release")
+    course = new_course(tmp_path_factory.mktemp("crafted"))
     server = LoopbackServer()
-    release = nbformat.read(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    solutions = solution_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    release, solutions = course_notebooks()
     crafted.build(course, release, solutions, server.port)
     gradebook_before = course / "gradebook.db"
     assert not gradebook_before.exists()  # a fresh course: the grader registers the assignment itself

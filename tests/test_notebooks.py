@@ -1,7 +1,6 @@
 """The notebooks as files: release generated from source, markup, placeholders, stock nbgrader."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.synthetic import fill_answers, solution_answers, write_submission
+from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from tools import notebooks
 
 from .conftest import ROOT
@@ -83,11 +82,8 @@ def test_release_placeholders_fail_with_helpful_messages():
 @pytest.fixture(scope="module")
 def stock_course(tmp_path_factory):
     """A scratch course with two submissions graded by stock `nbgrader autograde`."""
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "source", course / "source")
-    release = nbformat.read(RELEASE, as_version=4)
-    answers = solution_answers(nbformat.read(notebooks.SOURCE, as_version=4))
+    course = new_course(tmp_path_factory.mktemp("course"))
+    release, answers = course_notebooks()
     write_submission(fill_answers(release, answers), course, "perfect", ASSIGNMENT)
     write_submission(release, course, "untouched", ASSIGNMENT)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")

@@ -2,19 +2,14 @@
 
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 
-import nbformat
-
 from autograder import ASSIGNMENT
-from autograder.synthetic import fill_answers, solution_answers, write_submission
-
-from .conftest import ROOT
+from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 STUDENTS = [f"s{n:02d}" for n in range(8)]
 
@@ -39,13 +34,8 @@ def grade(course, **kwargs):
 
 
 def test_sigkill_then_rerun_grades_each_submission_once(tmp_path):
-    course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "source", course / "source")
-    shutil.copytree(ROOT / "release", course / "release")
-    release = nbformat.read(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    answers = solution_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    course = new_course(tmp_path / "course")
+    release, answers = course_notebooks()
     for student in STUDENTS:
         write_submission(fill_answers(release, answers), course, student, ASSIGNMENT)
 

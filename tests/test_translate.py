@@ -1,7 +1,6 @@
 """The Chinese edition: generated from the English notebooks, complete, current, graded alike."""
 
 import copy
-import shutil
 
 import nbformat
 import pytest
@@ -9,7 +8,7 @@ import pytest
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.judge import Limits
 from autograder.pipeline import Settings, db_url_from_config, run
-from autograder.synthetic import fill_answers, solution_answers, write_submission
+from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from tools import translate
 
 from .conftest import ROOT
@@ -69,12 +68,8 @@ def test_chinese_release_is_generated_and_current():
 
 
 def test_same_code_gets_the_same_scores_in_either_edition(tmp_path):
-    course = tmp_path / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "source", course / "source")
-    shutil.copytree(ROOT / "release", course / "release")
-    answers = solution_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
+    course = new_course(tmp_path / "course")
+    _, answers = course_notebooks()
     buggy = dict(answers, forward_propagation=answers["forward_propagation"].replace("np.tanh(Z1)", "Z1"))
     for edition in (ASSIGNMENT, ZH):
         release = nbformat.read(ROOT / "release" / edition / f"{edition}.ipynb", as_version=4)
