@@ -268,7 +268,7 @@ class Grader:
             count += 1
             cell.execution_count = count
             cell.outputs = result.outputs
-            if result.status == "ok" or result.status == "error":
+            if result.status in ("ok", "error"):
                 self.definitions.append(cell.source)
             elif result.status == "timeout":
                 cell.outputs.append(_note(f"stopped: this cell ran longer than {self.job.limits.cell_timeout:g} s"))
@@ -278,16 +278,14 @@ class Grader:
                 self.problems.append(f"kernel died in cell {cell.get('id', '?')}")
                 self._restart()
 
-    def _restart(self) -> bool:
-        """A fresh kernel with the student's definitions replayed; False if out of time."""
+    def _restart(self) -> None:
+        """A fresh kernel with the student's definitions replayed, as far as time allows."""
         self.kernel.restart()
         for source in self.definitions:
             if self._budget() <= 0:
-                return False
-            if self.kernel.execute(source, self._budget()).status in ("timeout", "died"):
-                if not self.kernel.alive():
-                    self.kernel.restart()
-        return True
+                return
+            if self.kernel.execute(source, self._budget()).status == "died":
+                self.kernel.restart()
 
     def _cases(self, name: str) -> list[Case]:
         """The visible case (as testCases builds it), then the hidden ones of this student."""
