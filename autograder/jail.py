@@ -75,6 +75,11 @@ def build_root(config: dict) -> str:
     root = config["root"]
     os.makedirs(root, exist_ok=True)
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
+    # The private /tmp and /dev/shm first: anything bound below them (a virtual environment
+    # or a working directory under /tmp) must land on top of them, not be hidden by them.
+    limits = config["limits"]
+    for path in ("/tmp", "/dev/shm"):
+        mount("tmpfs", _mirror(root, path, True), "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['tmp_mb']}m,mode=1777")
     read_only = [*SYSTEM_DIRS, *config["read_only"]]
     for path in read_only:
         if os.path.isdir(path) and not os.path.islink(path):
@@ -88,9 +93,6 @@ def build_root(config: dict) -> str:
             bind(path, _mirror(root, path, os.path.isdir(path)))
     for name in DEVICES:
         bind(f"/dev/{name}", _mirror(root, f"/dev/{name}", False), writable=True)
-    limits = config["limits"]
-    for path, size in (("/tmp", limits["tmp_mb"]), ("/dev/shm", limits["tmp_mb"])):
-        mount("tmpfs", _mirror(root, path, True), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=1777")
     workdir = _mirror(root, config["workdir"], True)
     mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['disk_mb']}m,mode=700")
     for name in os.listdir(config["workdir"]):
