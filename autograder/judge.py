@@ -417,7 +417,7 @@ def _write_verdicts(notebook, results: list[FunctionResult]) -> None:
                 "stream", name="stdout", text=f"{result.name}: all visible and hidden tests passed.\n")]
         else:
             ename = {"timeout": "Timeout", "kernel died": "KernelDied", "memory limit": "MemoryLimit",
-                     "missing": "NameError"}.get(result.outcome, "AssertionError")
+                     "missing": "NameError", "not run": "NotGraded"}.get(result.outcome, "AssertionError")
             cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=result.message,
                                                    traceback=[f"{ename}: {result.message}"])]
         result.score = determine_grade(cell)[0] or 0.0
@@ -444,8 +444,11 @@ def grade(job: Job) -> SubmissionResult:
     except SubmissionProblem as problem:
         for result in zeros:
             result.message = str(problem)
+        # The release with the reason in every test cell, so the student's feedback explains the 0.
+        notebook = restore(release, release)
+        _write_verdicts(notebook, zeros)
         return SubmissionResult(job.student, str(problem), zeros, time.monotonic() - started,
-                                timestamp=job.timestamp, sandboxed=sandboxed)
+                                nbformat.writes(notebook), timestamp=job.timestamp, sandboxed=sandboxed)
     notebook = restore(student_notebook, release)
     reference = load_reference_text(job.course.source_notebook)
     workdir = Path(tempfile.mkdtemp(prefix="submission-"))

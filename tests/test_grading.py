@@ -144,11 +144,15 @@ def test_verdicts_are_written_where_nbgrader_reads_them(graded):
     assert cells["test_predict"].outputs[0].output_type == "stream"
 
 
-def test_feedback_exists_for_everyone_graded_and_hides_the_hidden_tests(graded):
+def test_feedback_exists_for_every_student_and_hides_the_hidden_tests(graded):
     course, summary, _ = graded
     assert summary.feedback_ok
-    graded_students = [s for s in crafted.STUDENTS if not s.startswith("file-") or s in
-                       ("file-misnamed", "file-extra-files")]
-    for student in graded_students:
+    for student in crafted.STUDENTS:
         html = (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
         assert "HIDDEN TESTS" not in html and "check_hidden_cases" not in html
+
+
+def test_feedback_of_an_unreadable_submission_says_why(graded):
+    course, _, _ = graded
+    html = (course / "feedback" / "file-invalid-json" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "malformed notebook: invalid JSON" in html
