@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 
 from . import ASSIGNMENT
-from .reference import COURSE_ROOT
+from .reference import COURSE_ROOT, grade_id
 from .synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 TIMESTAMP = "2026-11-20 17:00:00.000000 UTC"
@@ -110,7 +110,7 @@ def build_demo_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
         notebook = fill_answers(release, answers)
         if student == "finn":
             notebook.cells = [c for c in notebook.cells
-                              if not c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "").startswith("test_")]
+                              if not (grade_id(c) or "").startswith("test_")]
             notebook.cells.insert(3, nbformat.v4.new_code_cell(TAMPERING, id="my-helpers"))
         path = write_submission(notebook, folder, student, ASSIGNMENT)
         (path.parent / "timestamp.txt").write_text(TIMESTAMP)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbgrader.utils import compute_checksum, determine_grade
+from nbgrader.utils import determine_grade
 
 import testCases
 
@@ -26,7 +26,7 @@ from . import GRADED_FUNCTIONS, codec
 from .cases import USES_HELPERS, Case, compare_result, draw_cases, expected_result
 from .kernel import Execution, GradingKernel
 from .probe import CALL, REPORT, parse_report, probe_source
-from .reference import load_reference_text
+from .reference import grade_id, load_reference_text
 
 # The reference seeds numpy's global generator (initialize_parameters), as do the visible
 # test cases: computations on it are serialised when a worker grades in several threads.
@@ -171,10 +171,6 @@ def read_submission(folder: Path) -> dict | None:
 
 # -- the notebook that is executed and stored -----------------------------------------------
 
-def _grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student's notebook with the instructor's test cells, whatever was done to them.
 
@@ -183,19 +179,19 @@ def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> n
     cell. nbgrader markup the release does not have is removed, so a student cannot
     invent grade cells; duplicated ids keep their first cell only.
     """
-    release_cells = {_grade_id(c): c for c in release.cells if _grade_id(c)}
+    release_cells = {grade_id(c): c for c in release.cells if grade_id(c)}
     notebook = copy.deepcopy(student)
     seen = set()
     for cell in notebook.cells:
-        grade_id = _grade_id(cell)
-        if grade_id is None:
+        cell_id = grade_id(cell)
+        if cell_id is None:
             continue
-        original = release_cells.get(grade_id)
+        original = release_cells.get(cell_id)
         is_answer = original is not None and original.metadata.nbgrader.get("solution")
-        if original is None or grade_id in seen or (is_answer and cell.cell_type != "code"):
+        if original is None or cell_id in seen or (is_answer and cell.cell_type != "code"):
             del cell.metadata["nbgrader"]
             continue
-        seen.add(grade_id)
+        seen.add(cell_id)
         if is_answer:
             cell.metadata["nbgrader"] = copy.deepcopy(original.metadata.nbgrader)
         else:  # a test cell: the instructor's, verbatim
@@ -206,7 +202,7 @@ def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> n
         test_id = f"test_{name}"
         if test_id in seen:
             continue
-        index = next((i + 1 for i, c in enumerate(notebook.cells) if _grade_id(c) == name), len(notebook.cells))
+        index = next((i + 1 for i, c in enumerate(notebook.cells) if grade_id(c) == name), len(notebook.cells))
         notebook.cells.insert(index, copy.deepcopy(release_cells[test_id]))
         seen.add(test_id)
     for cell in notebook.cells:
@@ -399,7 +395,7 @@ def _note(text: str):
 
 def _points(notebook, name: str) -> float:
     for cell in notebook.cells:
-        if _grade_id(cell) == f"test_{name}":
+        if grade_id(cell) == f"test_{name}":
             return float(cell.metadata.nbgrader["points"])
     raise LookupError(f"no test cell for {name}")
 
@@ -408,10 +404,10 @@ def _write_verdicts(notebook, results: list[FunctionResult]) -> None:
     """Put each verdict into its test cell, where nbgrader's rules turn it into a score."""
     by_name = {r.name: r for r in results}
     for cell in notebook.cells:
-        grade_id = _grade_id(cell) or ""
-        if not (_is_test(cell) and grade_id.startswith("test_")):
+        cell_id = grade_id(cell) or ""
+        if not (_is_test(cell) and cell_id.startswith("test_")):
             continue
-        result = by_name[grade_id[len("test_"):]]
+        result = by_name[cell_id[len("test_"):]]
         if result.outcome == "passed":
             cell.outputs = [nbformat.v4.new_output(
                 "stream", name="stdout", text=f"{result.name}: all visible and hidden tests passed.\n")]
@@ -421,13 +417,6 @@ def _write_verdicts(notebook, results: list[FunctionResult]) -> None:
             cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=result.message,
                                                    traceback=[f"{ename}: {result.message}"])]
         result.score = determine_grade(cell)[0] or 0.0
-
-
-def unanswered(notebook, release) -> set[str]:
-    """Graded functions whose answer cell is still the release placeholder."""
-    checksums = {_grade_id(c): c.metadata.nbgrader.get("checksum") for c in release.cells if _grade_id(c)}
-    return {name for name in GRADED_FUNCTIONS for c in notebook.cells
-            if _grade_id(c) == name and compute_checksum(c) == checksums.get(name)}
 
 
 # -- the worker's entry point --------------------------------------------------------------------

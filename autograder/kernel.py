@@ -150,13 +150,6 @@ class GradingKernel:
         shutil.rmtree(self._runtime, ignore_errors=True)
         shutil.rmtree(f"{self._runtime}.root", ignore_errors=True)
 
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     # -- execution --------------------------------------------------------------------
     def execute(self, code: str, timeout: float,
                 on_input: Callable[[str], str] | None = None) -> Execution:

@@ -186,9 +186,7 @@ def _number(value: float) -> str:
 
 def _failed(job: Job, error: BaseException) -> SubmissionResult:
     """A result for a submission whose worker itself failed (not the student's doing)."""
-    from .judge import FunctionResult as F
-
-    functions = [F(name, 0.0, 0.0, "not run", f"grader error: {error}") for name in GRADED_FUNCTIONS]
+    functions = [FunctionResult(name, 0.0, 0.0, "not run", f"grader error: {error}") for name in GRADED_FUNCTIONS]
     return SubmissionResult(job.student, f"grader error: {type(error).__name__}: {error}", functions, 0.0,
                             sandboxed=job.sandbox is not None)
 

@@ -26,6 +26,11 @@ def source_notebook(course_dir: Path | str = COURSE_ROOT, assignment: str = ASSI
     return Path(course_dir) / "source" / assignment / f"{assignment}.ipynb"
 
 
+def grade_id(cell) -> str | None:
+    """The nbgrader grade id of a cell, or None for a cell without nbgrader markup."""
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
 def solution_cells(notebook: nbformat.NotebookNode) -> dict[str, str]:
     """Map grade id -> source of every autograded-answer code cell."""
     cells = {}

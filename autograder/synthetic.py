@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 
 from . import ASSIGNMENT, GRADED_FUNCTIONS
-from .reference import COURSE_ROOT, solution_cells
+from .reference import COURSE_ROOT, grade_id, solution_cells
 
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 
@@ -38,8 +38,8 @@ def course_notebooks(assignment: str = ASSIGNMENT, root: Path = COURSE_ROOT):
 
 def solution_answers(source_notebook: nbformat.NotebookNode) -> dict[str, str]:
     """Answer-cell sources of the instructor notebook, without the solution markers."""
-    return {grade_id: _SOLUTION_MARKERS.sub("", source)
-            for grade_id, source in solution_cells(source_notebook).items()}
+    return {cell_id: _SOLUTION_MARKERS.sub("", source)
+            for cell_id, source in solution_cells(source_notebook).items()}
 
 
 def fill_answers(release_notebook: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
@@ -49,9 +49,9 @@ def fill_answers(release_notebook: nbformat.NotebookNode, answers: dict[str, str
         raise KeyError(f"no answer cell for {sorted(unknown)}")
     notebook = copy.deepcopy(release_notebook)
     for cell in notebook.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in answers and cell.metadata.nbgrader.get("solution"):
-            cell.source = answers[grade_id]
+        cell_id = grade_id(cell)
+        if cell_id in answers and cell.metadata.nbgrader.get("solution"):
+            cell.source = answers[cell_id]
     return notebook
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
+from autograder.reference import grade_id
 from autograder.synthetic import fill_answers, write_submission
 
 POINTS = {"layer_sizes": 5, "initialize_parameters": 10, "forward_propagation": 15, "compute_cost": 10,
@@ -170,7 +171,7 @@ STUDENTS = {
 
 
 def _tests(nb):
-    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id", "").startswith("test_")]
+    return [c for c in nb.cells if (grade_id(c) or "").startswith("test_")]
 
 
 def _drop_tests(nb):

@@ -165,13 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.notebooks", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["execute", "release", "check"])
     args = parser.parse_args(argv)
+    from tools import translate  # imports this module: loaded here, not at the top
+
     try:
         if args.command == "execute":
             for path in EXECUTED_NOTEBOOKS:
                 write(normalize(execute(path), path.name), path)
                 print(f"executed and stored {path.relative_to(ROOT)}")
-            from tools import translate
-
             for path in translate.build([]):
                 print(f"translated {path.relative_to(ROOT)}")
         elif args.command == "release":
@@ -179,8 +179,6 @@ def main(argv: list[str] | None = None) -> int:
                 generate_release(assignment, out_dir=ROOT / "release" / assignment)
                 print(f"generated release/{assignment}")
         else:
-            from tools import translate
-
             problems = storage_differences() + translate.check()
             problems += [p for assignment in ASSIGNMENTS for p in release_differences(assignment)]
             for problem in problems:
@@ -188,12 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             if problems:
                 return 1
             print("notebooks are in stored form and release/ matches source/")
-    except NotebookError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except Exception as error:  # a translation problem: its message names the cells
-        if type(error).__name__ != "TranslationError":
-            raise
+    except (NotebookError, translate.TranslationError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
