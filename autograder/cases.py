@@ -15,28 +15,30 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from public_tests import check_dict, check_value
+from public_tests import HELPERS, check_result
 
 from . import GRADED_FUNCTIONS
 
 # nn_model and predict call the other graded functions; they are judged with the
 # reference versions of those in place, so a bug elsewhere costs its own points only.
-USES_HELPERS = {
-    "nn_model": ("layer_sizes", "initialize_parameters", "forward_propagation",
-                 "compute_cost", "backward_propagation", "update_parameters"),
-    "predict": ("forward_propagation",),
-}
+USES_HELPERS = HELPERS
 
 CASES_PER_FUNCTION = 3
 
 
 @dataclasses.dataclass
 class Case:
-    """One call of a graded function: ``function(*args, **kwargs)``."""
+    """One call of a graded function: ``function(*args, **kwargs)``.
+
+    ``description`` names the case by its sizes only (it may be shown to the student);
+    ``dims`` are those sizes, which bound what the stand-in helpers accept.
+    """
 
     args: tuple
     kwargs: dict
     description: str
+    dims: dict = dataclasses.field(default_factory=dict)
+    hidden: bool = True
 
 
 def _labels(rng: np.random.Generator, m: int) -> np.ndarray:
@@ -88,10 +90,12 @@ def _draw_one(name: str, rng: np.random.Generator, index: int) -> Case:
         X = rng.standard_normal((2, m + 6))
         iterations = int(rng.integers(10, 30))
         return Case((X, _labels(rng, m + 6), n_h), {"num_iterations": iterations, "print_cost": False},
-                    f"X {X.shape}, n_h={n_h}, {iterations} iterations")
+                    f"X {X.shape}, n_h={n_h}, {iterations} iterations",
+                    {"n_x": 2, "n_h": n_h, "n_y": 1, "m": m + 6})
     if name == "predict":
         X = rng.standard_normal((n_x, 3 * m))
-        return Case((_parameters(rng, n_x, n_h), X), {}, f"X {X.shape}, n_h={n_h}")
+        return Case((_parameters(rng, n_x, n_h), X), {}, f"X {X.shape}, n_h={n_h}",
+                    {"n_x": n_x, "n_h": n_h, "n_y": 1, "m": 3 * m})
     raise KeyError(f"no hidden cases for {name!r}; graded functions are {', '.join(GRADED_FUNCTIONS)}")
 
 
@@ -99,6 +103,119 @@ def draw_cases(name: str, seed: int, count: int = CASES_PER_FUNCTION) -> list[Ca
     """The hidden cases of one graded function for this seed."""
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     return [_draw_one(name, rng, index) for index in range(count)]
+
+
+def visible_case(name: str) -> Case | None:
+    """The visible test's case, as testCases builds it (None for nn_model, whose visible case
+    trains 10 000 iterations; its hidden cases decide)."""
+    import testCases
+
+    if name == "nn_model":
+        return None
+    args = tuple(getattr(testCases, f"{name}_test_case")())
+    dims = {}
+    if name == "predict":
+        parameters, X = args
+        dims = {"n_x": X.shape[0], "n_h": parameters["W1"].shape[0], "n_y": 1, "m": X.shape[1]}
+    return Case(args, {}, "the visible case", dims, hidden=False)
+
+
+# -- what the stand-in helpers accept ----------------------------------------------------------------
+
+class HelperCallRejected(Exception):
+    """A stand-in helper was called with arguments the real call in this case could not have."""
+
+
+_WEIGHTS = (("W1", "n_h", "n_x"), ("b1", "n_h", 1), ("W2", "n_y", "n_h"), ("b2", "n_y", 1))
+_GRADS = tuple(("d" + key, rows, columns) for key, rows, columns in _WEIGHTS)
+_CACHE = (("Z1", "n_h", "m"), ("A1", "n_h", "m"), ("Z2", "n_y", "m"), ("A2", "n_y", "m"))
+# helper -> its parameters, each checked as: ("array", rows, columns, labels?), ("dict", entries),
+# ("size", dim), ("number",) or ("flag",)
+_HELPER_SIGNATURES = {
+    "layer_sizes": (("X", ("array", "n_x", "m", False)), ("Y", ("array", "n_y", "m", True))),
+    "initialize_parameters": (("n_x", ("size", "n_x")), ("n_h", ("size", "n_h")), ("n_y", ("size", "n_y"))),
+    "forward_propagation": (("X", ("array", "n_x", "m", False)), ("parameters", ("dict", _WEIGHTS))),
+    "compute_cost": (("A2", ("array", "n_y", "m", False)), ("Y", ("array", "n_y", "m", True)),
+                     ("parameters", ("any",))),
+    "backward_propagation": (("parameters", ("dict", _WEIGHTS)), ("cache", ("dict", _CACHE)),
+                             ("X", ("array", "n_x", "m", False)), ("Y", ("array", "n_y", "m", True))),
+    "update_parameters": (("parameters", ("dict", _WEIGHTS)), ("grads", ("dict", _GRADS)),
+                          ("learning_rate", ("number",))),
+}
+_DEFAULTS = {("update_parameters", "learning_rate"): 1.2}
+
+
+def _dimension(dims: dict, size) -> int:
+    return size if isinstance(size, int) else dims[size]
+
+
+def _check_array(label: str, value, shape: tuple, labels: bool) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        raise HelperCallRejected(f"{label} should be a numpy array of shape {shape}, not {type(value).__name__}")
+    if value.shape != shape:
+        raise HelperCallRejected(f"{label} has shape {value.shape}; in this case it has shape {shape}")
+    if value.dtype.kind not in ("biuf" if labels else "f"):
+        raise HelperCallRejected(f"{label} has dtype {value.dtype}; a {'numeric' if labels else 'float'} "
+                                 "array is expected")
+    return value
+
+
+def _check_argument(helper: str, label: str, value, spec: tuple, dims: dict):
+    kind = spec[0]
+    if kind == "array":
+        shape = (_dimension(dims, spec[1]), _dimension(dims, spec[2]))
+        return _check_array(label, value, shape, spec[3])
+    if kind == "dict":
+        if not isinstance(value, Mapping):
+            raise HelperCallRejected(f"{label} should be a dict, not {type(value).__name__}")
+        checked = {}
+        for key, rows, columns in spec[1]:
+            if key not in value:
+                if helper == "backward_propagation" and label == "cache" and key in ("Z1", "Z2"):
+                    continue  # carried but not needed
+                raise HelperCallRejected(f'{label} has no key "{key}"')
+            shape = (_dimension(dims, rows), _dimension(dims, columns))
+            checked[key] = _check_array(f'{label}["{key}"]', value[key], shape, False)
+        return checked
+    if kind == "size":
+        want = dims[spec[1]]
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value != want:
+            raise HelperCallRejected(f"{label} is {value!r:.40}; in this case it is {want}")
+        return int(value)
+    if kind == "number":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise HelperCallRejected(f"{label} should be a number, not {type(value).__name__}")
+        return float(value)
+    return None  # ("any",): an argument the reference does not read is not passed on
+
+
+def check_helper_call(helper: str, args: tuple, kwargs: dict, dims: dict) -> tuple[tuple, dict]:
+    """The arguments of a stand-in call, checked against the case; raise HelperCallRejected if they
+    could not come from the real call (other shapes or sizes, other dtypes, unknown arguments)."""
+    signature = _HELPER_SIGNATURES.get(helper)
+    if signature is None:
+        raise HelperCallRejected(f"{helper} is not available here")
+    names = [name for name, _ in signature]
+    if len(args) > len(names):
+        raise HelperCallRejected(f"{helper} takes {len(names)} arguments, got {len(args)}")
+    unknown = [key for key in kwargs if key not in names]
+    if unknown:
+        raise HelperCallRejected(f"{helper} has no argument {unknown[0]!r:.40}")
+    given = dict(zip(names, args))
+    for key, value in kwargs.items():
+        if key in given:
+            raise HelperCallRejected(f"{helper} got two values for {key}")
+        given[key] = value
+    checked = []
+    for name, spec in signature:
+        if name not in given:
+            default = _DEFAULTS.get((helper, name))
+            if default is None:
+                raise HelperCallRejected(f"{helper} is missing the argument {name}")
+            checked.append(default)
+            continue
+        checked.append(_check_argument(helper, name, given[name], spec, dims))
+    return tuple(checked), {}
 
 
 def with_helpers(function: Callable, helpers: Mapping[str, Callable]) -> Callable:
@@ -122,25 +239,9 @@ def expected_result(name: str, case: Case, reference: Mapping[str, Callable]) ->
     return reference[name](*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
 
 
-def compare_result(name: str, got: Any, expected: Any) -> None:
-    """Raise AssertionError saying how ``got`` differs from the reference's ``expected``."""
-    if name == "layer_sizes":
-        if not isinstance(got, tuple) or len(got) != 3:
-            raise AssertionError(f"layer_sizes should return a tuple (n_x, n_h, n_y), got {got!r:.80}")
-        for label, value, want in zip(("n_x", "n_h", "n_y"), got, expected):
-            if not isinstance(value, (int, np.integer)) or value != want:
-                raise AssertionError(f"{label} is {value!r}, expected {want}")
-    elif name == "forward_propagation":
-        if not isinstance(got, tuple) or len(got) != 2:
-            raise AssertionError(f"forward_propagation should return (A2, cache), got {type(got).__name__}")
-        check_value("A2", got[0], expected[0])
-        check_dict("cache", got[1], expected[1])
-    elif name == "compute_cost":
-        check_value("cost", got, expected)
-    elif name == "predict":
-        check_value("predictions", got, expected, kind="labels")
-    elif name == "nn_model":
-        check_dict("parameters", got, expected, rtol=1e-4, atol=1e-6)
-    else:
-        label = "grads" if name == "backward_propagation" else "parameters"
-        check_dict(label, got, expected)
+def compare_result(name: str, got: Any, expected: Any, case: Case | None = None) -> None:
+    """Raise public_tests.WrongResult saying how ``got`` differs from the reference's ``expected``.
+
+    The same comparison as the visible tests' (``public_tests.check_result``).
+    """
+    check_result(name, got, expected, case.args if case else (), case.kwargs if case else {})

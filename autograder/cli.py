@@ -1,7 +1,9 @@
-"""Command line: ``python -m autograder grade | demo``.
+"""Command line: ``python -m autograder grade | demo | bench``.
 
-Exit status 0 when the run completed (failed submissions are recorded, not fatal);
-2 when the grader itself could not run, with a message saying why.
+Exit status: 0 when every submission was graded; 3 when some could not be graded
+for a reason on the grader's side (they are listed; run again to grade exactly
+those); 2 when the grader could not run at all, with a message saying why; 130
+when interrupted (grades recorded so far are kept).
 """
 
 from __future__ import annotations
@@ -12,16 +14,21 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import ASSIGNMENT, GRADED_FUNCTIONS
+from .course import CourseError, db_url_from_config, default_assignment
 from .judge import Limits
-from .pipeline import GradingError, RunSummary, Settings, db_url_from_config, default_assignment, run
+from .pipeline import GradingError, RunSummary, Settings, run
 
-SHORT_NAMES = {"layer_sizes": "sizes", "initialize_parameters": "init", "forward_propagation": "fwd",
-               "compute_cost": "cost", "backward_propagation": "bwd", "update_parameters": "update",
-               "nn_model": "model", "predict": "predict"}
+EXIT_OK, EXIT_GRADER, EXIT_NOT_GRADED, EXIT_INTERRUPTED = 0, 2, 3, 130
+
+SHORT_NAMES = {"layer_sizes": "size", "initialize_parameters": "init", "forward_propagation": "fwd",
+               "compute_cost": "cost", "backward_propagation": "bwd", "update_parameters": "upd",
+               "nn_model": "model", "predict": "pred"}
 
 
 def _add_grading_options(parser: argparse.ArgumentParser) -> None:
@@ -32,8 +39,8 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--submission-timeout", type=float, default=120.0,
                         help="seconds one submission may take in all (default 120)")
     parser.add_argument("--regrade", action="store_true",
-                        help="grade every submission again, not only those not yet graded")
-    parser.add_argument("--no-feedback", action="store_true", help="skip nbgrader's feedback HTML")
+                        help="grade again what is already graded (all, or the --student ones)")
+    parser.add_argument("--no-feedback", action="store_true", help="skip the students' feedback pages")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run kernels WITHOUT isolation (untrusted code then runs as you; flagged in the results)")
     parser.add_argument("--cold-kernels", action="store_true",
@@ -49,16 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="grade every submission under COURSE/submitted/*/ASSIGNMENT/")
     grade.add_argument("--course", type=Path, default=Path("."), help="the nbgrader course directory (default: .)")
     grade.add_argument("--assignment", help="assignment id (default: the only one in source/)")
+    grade.add_argument("--student", action="append", metavar="ID",
+                       help="grade only this student (repeat for several)")
     grade.add_argument("--secret-file", type=Path,
                        help="file holding the secret that derives hidden cases (default: COURSE/.autograder/secret)")
-    grade.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+    grade.add_argument("--scheduler", metavar="tls://HOST:PORT",
                        help="grade on this Dask cluster instead of local worker processes")
     _add_grading_options(grade)
     demo = commands.add_parser("demo", help="grade a bundled demo class in build/demo")
     demo.add_argument("--dir", type=Path, default=Path("build") / "demo", help="where to build the demo course")
     _add_grading_options(demo)
     bench = commands.add_parser("bench", help="time stock nbgrader autograde against grade on a synthetic class")
-    bench.add_argument("--students", type=int, default=20, help="class size (default 20)")
+    bench.add_argument("--students", type=int, default=12, help="class size (default 12)")
     bench.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="workers for grade")
     bench.add_argument("--dir", type=Path, default=Path("build") / "bench", help="where to build the classes")
     bench.add_argument("--skip-stock", action="store_true", help="time grade only")
@@ -72,29 +81,36 @@ def settings_from(args, course: Path, assignment: str | None) -> Settings:
     course = course.resolve()
     if not course.is_dir():
         raise GradingError(f"course directory {course} does not exist")
-    assignment = assignment or default_assignment(course)
+    try:
+        assignment = assignment or default_assignment(course)
+        db_url = db_url_from_config(course)
+    except CourseError as error:
+        raise GradingError(str(error)) from error
     if min(args.workers, args.cell_timeout, args.submission_timeout, args.memory_limit) <= 0:
         raise GradingError("--workers, --cell-timeout, --submission-timeout and --memory-limit must be positive")
     limits = {"memory_mb": args.memory_limit, "cpu_seconds": int(args.submission_timeout) + 60}
+    students = tuple(getattr(args, "student", None) or ()) or None
     return Settings(
-        course_dir=course, assignment=assignment, db_url=db_url_from_config(course),
+        course_dir=course, assignment=assignment, db_url=db_url,
         workers=args.workers, limits=Limits(args.cell_timeout, args.submission_timeout),
-        secret_file=getattr(args, "secret_file", None), regrade=args.regrade,
+        secret_file=getattr(args, "secret_file", None), regrade=args.regrade, students=students,
         feedback=not args.no_feedback, sandbox=None if args.no_sandbox else {"limits": limits},
         scheduler=getattr(args, "scheduler", None), warm_kernels=not args.cold_kernels,
     )
 
 
 def grade_with_progress(settings: Settings, console: Console) -> RunSummary:
-    with Progress(TextColumn("[bold]grading[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, transient=False) as progress:
+    with Progress(TextColumn("[bold]grading[/]"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("{task.description}"), console=console,
+                  transient=not console.is_terminal) as progress:
         task = progress.add_task("", total=None)
 
         def on_progress(event, done, total, result):
             if event == "start":
                 progress.update(task, total=total)
             else:
-                progress.update(task, completed=done, description=f"{result.student}: {result.total:g}")
+                shown = f"{result.total:g}" if result.graded else "not graded"
+                progress.update(task, completed=done, description=escape(f"{result.student[:20]}: {shown}"))
 
         return run(settings, on_progress)
 
@@ -107,43 +123,77 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+_SHORT = (("not graded", "NOT GRADED"), ("not attempted", "not attempted"), ("malformed notebook", "malformed"),
+          ("missing notebook", "no notebook"), ("missing submission", "no notebook"),
+          ("misnamed notebook", "misnamed"), ("timeout", "timeout"), ("kernel died", "kernel died"),
+          ("memory limit", "memory limit"), ("files not read", "files skipped"), ("graded earlier", "details lost"))
+
+
+def short_status(result) -> str:
+    """One or two words for the table; the whole status is printed below it."""
+    if result.status == "ok":
+        return "ok"
+    problems = [p.strip() for p in result.status.split(";") if p.strip()]
+    words = [next((short for prefix, short in _SHORT if p.startswith(prefix)), "see note") for p in problems]
+    words = list(dict.fromkeys(words)) or ["see note"]
+    return words[0] + (f" +{len(words) - 1}" if len(words) > 1 else "")
+
+
 def print_summary(summary: RunSummary, settings: Settings, console: Console) -> None:
-    table = Table(title=f"{settings.assignment}: {len(summary.results)} submissions", show_lines=False)
-    table.add_column("student")
-    table.add_column("total", justify="right")
+    """The class at a glance, readable at 80 columns; every status in full below the table."""
+    results = sorted(summary.results, key=lambda r: r.student)
+    table = Table(title=escape(f"{settings.assignment}: {len(results)} submissions"), box=None,
+                  padding=(0, 1), pad_edge=False, title_justify="left")
+    table.add_column("student", overflow="ellipsis", no_wrap=True, max_width=14)
+    table.add_column("total", justify="right", no_wrap=True)
     for name in GRADED_FUNCTIONS:
-        table.add_column(SHORT_NAMES[name], justify="right")
-    table.add_column("status")
-    for result in sorted(summary.results, key=lambda r: r.student):
-        scores = {f.name: f for f in result.functions}
+        table.add_column(SHORT_NAMES[name], justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    notes = []
+    for result in results:
         cells = []
-        for name in GRADED_FUNCTIONS:
-            function = scores[name]
-            cells.append(f"[green]{function.score:g}[/]" if function.outcome == "passed" else f"[red]{function.score:g}[/]")
-        status = result.status if result.status == "ok" else f"[yellow]{result.status}[/]"
-        table.add_row(result.student, f"{result.total:g}", *cells, status)
+        for function in result.functions:
+            if not result.graded:
+                cells.append(Text("-", style="dim"))
+            else:
+                cells.append(Text(f"{function.score:g}", style="green" if function.outcome == "passed" else "red"))
+        status = short_status(result)
+        if result.status != "ok":
+            notes.append((result.student, result.status))
+            status = f"{status} [{len(notes)}]"
+        style = "green" if status == "ok" else "bold red" if not result.graded else "yellow"
+        table.add_row(Text(result.student), Text(f"{result.total:g}" if result.graded else "-"), *cells,
+                      Text(status, style=style))
     console.print(table)
-    console.print(f"graded {summary.graded_now} submission(s) in {summary.seconds:.1f} s"
-                  + (f"; {summary.resumed} were already graded (use --regrade to grade them again)"
-                     if summary.resumed else ""))
-    for folder, reason in summary.skipped:
-        console.print(f"[yellow]skipped submitted/{folder}: {reason}[/]")
-    if any(not r.sandboxed for r in summary.results):
+    console.print(Text("  ".join(f"{short}={name}" for name, short in SHORT_NAMES.items()), style="dim"),
+                  overflow="fold")
+    for number, (student, status) in enumerate(notes, start=1):
+        console.print(Text(f"[{number}] {student}: {status}"), soft_wrap=True)
+    for folder in summary.skipped:
+        console.print(Text(f"skipped submitted/{folder.name}: {folder.reason}", style="yellow"), soft_wrap=True)
+    graded_now = summary.graded_now
+    console.print(Text(f"graded {graded_now} submission(s) in {summary.seconds:.1f} s"
+                       + (f"; {summary.resumed} were already graded (--regrade grades them again)"
+                          if summary.resumed else "")), soft_wrap=True)
+    not_graded = summary.not_graded
+    if not_graded:
+        console.print(Text(f"{len(not_graded)} submission(s) NOT GRADED because of the grader, not the student "
+                           "(see above); nothing was recorded for them. Run the same command again to grade "
+                           "exactly those.", style="bold red"), soft_wrap=True)
+    if any(not r.sandboxed for r in results):
         console.print("[bold red]warning: submissions were graded WITHOUT the sandbox[/]")
-    console.print(f"grades:    {_shown(summary.csv_path)}")
-    console.print(f"report:    {_shown(summary.csv_path.parent / 'summary.html')} (with score_histogram.png, "
-                  "pass_rates.png)")
+    console.print(f"grades:    {escape(_shown(summary.csv_path))}", soft_wrap=True)
+    console.print(f"report:    {escape(_shown(summary.report_path))}", soft_wrap=True)
     database = settings.db_url.removeprefix("sqlite:///")
-    console.print(f"gradebook: {_shown(Path(database)) if database != settings.db_url else settings.db_url}")
-    feedback = settings.course_dir / "feedback"
+    shown = _shown(Path(database)) if database != settings.db_url else settings.db_url.split("@")[-1]
+    console.print(f"gradebook: {escape(shown)}", soft_wrap=True)
     if settings.feedback:
-        console.print(f"feedback:  {_shown(feedback)}" if summary.feedback_ok
-                      else "[red]feedback: nbgrader generate_feedback failed; run it by hand to see why[/]")
+        console.print(f"feedback:  {escape(_shown(settings.course_dir / 'feedback'))}", soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console() if sys.stdout.isatty() else Console(width=150)
+    console = Console(highlight=False)
     if args.command == "bench":
         from .bench import main as bench, variants
 
@@ -156,19 +206,19 @@ def main(argv: list[str] | None = None) -> int:
             from .demo import build_demo_course
 
             course = build_demo_course(args.dir)
-            console.print(f"demo class built in {_shown(course)}")
+            console.print(f"demo class built in {escape(_shown(course))}")
             settings = settings_from(args, course, ASSIGNMENT)
         else:
             settings = settings_from(args, args.course, args.assignment)
         summary = grade_with_progress(settings, console)
     except GradingError as error:
-        console.print(f"[bold red]error:[/] {error}")
-        return 2
+        console.print(Text("error: ", style="bold red") + Text(str(error)), soft_wrap=True)
+        return EXIT_GRADER
     except KeyboardInterrupt:
         console.print("[red]interrupted[/]: grades recorded so far are kept; run again to resume")
-        return 130
+        return EXIT_INTERRUPTED
     print_summary(summary, settings, console)
-    return 0
+    return EXIT_NOT_GRADED if summary.not_graded else EXIT_OK
 
 
 if __name__ == "__main__":

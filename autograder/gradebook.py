@@ -3,16 +3,18 @@
 A submission counts as graded when all its test cells have an automatic score;
 since they are written in a single commit, a grader killed at any moment leaves
 each submission either fully recorded or not at all, and a rerun picks up the rest.
+Any SQLAlchemy URL nbgrader accepts works (SQLite by default, PostgreSQL for large
+courses).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import tempfile
+import copy
+import os
+import sqlite3
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import (
     Assignment,
     Comment,
@@ -24,82 +26,170 @@ from nbgrader.api import (
     SubmittedNotebook,
 )
 from nbgrader.utils import parse_utc
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .judge import SubmissionResult
+from .results import SubmissionResult
 
 
 class GradebookError(Exception):
     """The gradebook cannot be used; the message says why and what to do."""
 
 
-def _open(db_url: str) -> Gradebook:
-    try:
-        return Gradebook(db_url)
-    except (SQLAlchemyError, OSError) as error:
-        raise GradebookError(f"cannot open the gradebook {db_url}: {error}. Check the path and that "
-                             "no other program holds it locked.") from error
+def sqlite_path(db_url: str) -> Path | None:
+    """The file of an SQLite URL, None for other databases."""
+    prefix = "sqlite:///"
+    return Path(db_url[len(prefix):]) if db_url.startswith(prefix) else None
 
 
-def is_registered(db_url: str, assignment: str) -> bool:
-    with _open(db_url) as gradebook:
+def _shown(db_url: str) -> str:
+    """The URL without a password, for messages."""
+    head, at, tail = db_url.rpartition("@")
+    if not at or "://" not in head:
+        return db_url
+    scheme, _, credentials = head.partition("://")
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{tail}" if ":" in credentials else db_url
+
+
+class GradebookAccess:
+    """One open gradebook for one assignment, used by the grader's main process only."""
+
+    def __init__(self, db_url: str, assignment: str):
+        self.db_url = db_url
+        self.assignment = assignment
+        path = sqlite_path(db_url)
+        if path is not None and path.exists():
+            _check_sqlite_file(path)
         try:
-            notebook = gradebook.find_notebook(assignment, assignment)
+            self._gradebook = Gradebook(db_url)
+        except (SQLAlchemyError, OSError) as error:
+            raise GradebookError(f"cannot open the gradebook {_shown(db_url)}: {_first_line(error)}. Check "
+                                 "the path and that no other program holds it locked.") from error
+
+    def close(self) -> None:
+        self._gradebook.close()
+
+    def __enter__(self) -> "GradebookAccess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def session(self):
+        return self._gradebook.db
+
+    # -- the assignment ---------------------------------------------------------------------------
+    def is_registered(self) -> bool:
+        try:
+            notebook = self._gradebook.find_notebook(self.assignment, self.assignment)
         except MissingEntry:
             return False
+        except SQLAlchemyError as error:
+            raise GradebookError(f"cannot read the gradebook {_shown(self.db_url)}: {_first_line(error)}") from error
         return bool(notebook.grade_cells)
 
+    def register(self, source_notebook: Path, config=None) -> None:
+        """Register the assignment's notebook and cells as ``nbgrader generate_assignment`` does.
 
-def register(course_dir: Path, db_url: str, assignment: str) -> None:
-    """Register the assignment's notebook and cells from source/, as generate_assignment does.
-
-    nbgrader runs on a scratch copy, so the course's own release/ is left as it is.
-    """
-    scratch = Path(tempfile.mkdtemp(prefix="register-"))
-    try:
-        (scratch / "source").mkdir()
-        shutil.copytree(course_dir / "source" / assignment, scratch / "source" / assignment)
-        result = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-             f"--db={db_url}", "--log-level=WARN", f"--CourseDirectory.root={scratch}"],
-            cwd=scratch, capture_output=True, text=True,
+        The same preprocessors run, in process and on a copy of the source notebook, so
+        the gradebook gets nbgrader's own cell records and checksums, and release/ is
+        left as it is.
+        """
+        from nbgrader.preprocessors import (
+            CheckCellMetadata,
+            ClearOutput,
+            ClearSolutions,
+            ComputeChecksums,
+            IncludeHeaderFooter,
+            InstantiateTests,
+            LockCells,
+            SaveCells,
         )
-        if result.returncode != 0:
-            raise GradebookError(f"could not register {assignment} in the gradebook:\n"
-                                 f"{(result.stdout + result.stderr)[-2000:]}")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
-
-def graded_students(db_url: str, assignment: str) -> set[str]:
-    """Students whose submission of ``assignment`` has every test cell scored."""
-    with _open(db_url) as gradebook:
-        session = gradebook.db
-        graded = set()
-        for submission in session.query(SubmittedAssignment).join(Assignment).filter(
-                Assignment.name == assignment):
-            grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
-            if grades and all(grade.auto_score is not None for grade in grades):
-                graded.add(submission.student_id)
-        return graded
-
-
-def record(db_url: str, assignment: str, result: SubmissionResult) -> None:
-    """Write one submission's scores and verdicts in a single commit (replacing earlier ones)."""
-    scores = {f"test_{f.name}": f.score for f in result.functions}
-    comments = {f.name: f.message or ("Passed." if f.outcome == "passed" else f.outcome)
-                for f in result.functions}
-    with _open(db_url) as gradebook:
-        session = gradebook.db
+        notebook = nbformat.read(source_notebook, as_version=4)
+        resources = {"nbgrader": {"db_url": self.db_url, "assignment": self.assignment,
+                                  "notebook": source_notebook.stem}}
         try:
-            assignment_row = session.query(Assignment).filter(Assignment.name == assignment).one()
+            self._gradebook.update_or_create_assignment(self.assignment)
+            notebook = copy.deepcopy(notebook)
+            for step in (IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutput,
+                         CheckCellMetadata, ComputeChecksums, SaveCells):
+                notebook, resources = step(config=config).preprocess(notebook, resources)
+        except SQLAlchemyError as error:
+            raise GradebookError(f"could not register {self.assignment} in the gradebook: "
+                                 f"{_first_line(error)}") from error
+        except Exception as error:  # noqa: BLE001 - nbgrader's own complaint about the notebook
+            raise GradebookError(f"could not register {self.assignment} in the gradebook: "
+                                 f"{type(error).__name__}: {_first_line(error)}") from error
+        self.session.expire_all()
+
+    def check_writable(self) -> None:
+        """Raise GradebookError unless a write transaction can be opened now."""
+        path = sqlite_path(self.db_url)
+        try:
+            if path is not None:
+                for target in (path, path.parent):
+                    if target.exists() and not os.access(target, os.W_OK):
+                        raise GradebookError(f"the gradebook {path} is not writable (check the permissions "
+                                             f"of {target})")
+                connection = sqlite3.connect(path, timeout=5)
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                    connection.rollback()
+                finally:
+                    connection.close()
+            else:
+                with self._gradebook.engine.begin() as connection:
+                    connection.execute(text("SELECT 1"))
+        except sqlite3.Error as error:
+            raise GradebookError(f"the gradebook {path} cannot be written now: {error}. Is another program "
+                                 "(formgrader, a second grader) writing it?") from error
+        except SQLAlchemyError as error:
+            raise GradebookError(f"the gradebook {_shown(self.db_url)} cannot be written now: "
+                                 f"{_first_line(error)}") from error
+
+    # -- submissions -------------------------------------------------------------------------------
+    def _submissions(self):
+        return (self.session.query(SubmittedAssignment).join(Assignment)
+                .filter(Assignment.name == self.assignment))
+
+    def graded_students(self) -> set[str]:
+        """Students whose submission has every test cell scored."""
+        return set(self.scores())
+
+    def scores(self) -> dict[str, dict[str, dict]]:
+        """student -> function -> {score, points, comment} of every graded submission."""
+        try:
+            found = {}
+            for submission in self._submissions():
+                grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
+                if not grades or any(grade.auto_score is None for grade in grades):
+                    continue
+                comments = {c.cell.name: c.auto_comment for n in submission.notebooks for c in n.comments}
+                cells = {}
+                for grade in grades:
+                    name = grade.cell.name.removeprefix("test_")
+                    cells[name] = {"score": float(grade.score), "points": float(grade.max_score),
+                                   "comment": comments.get(name)}
+                found[submission.student_id] = cells
+            return found
+        except SQLAlchemyError as error:
+            raise GradebookError(f"cannot read the gradebook {_shown(self.db_url)}: {_first_line(error)}") from error
+
+    def record(self, result: SubmissionResult) -> None:
+        """Write one submission's scores and verdicts in a single commit (replacing earlier ones)."""
+        scores = {f"test_{f.name}": f.score for f in result.functions}
+        comments = {f.name: f.message or ("Passed." if f.outcome == "passed" else str(f.outcome))
+                    for f in result.functions}
+        session = self.session
+        try:
+            assignment_row = session.query(Assignment).filter(Assignment.name == self.assignment).one()
             student = session.get(Student, result.student)
             if student is None:
                 student = Student(id=result.student)
                 session.add(student)
-            submission = session.query(SubmittedAssignment).filter(
-                SubmittedAssignment.assignment_id == assignment_row.id,
-                SubmittedAssignment.student_id == result.student).one_or_none()
+            submission = self._submissions().filter(SubmittedAssignment.student_id == result.student).one_or_none()
             if submission is None:
                 with session.no_autoflush:  # build the whole tree, then add it at once
                     submission = SubmittedAssignment(assignment=assignment_row, student=student)
@@ -120,13 +210,42 @@ def record(db_url: str, assignment: str, result: SubmissionResult) -> None:
             session.commit()
         except SQLAlchemyError as error:
             session.rollback()
-            raise GradebookError(f"could not record {result.student} in the gradebook: {error}") from error
+            raise GradebookError(f"could not record {result.student} in the gradebook: "
+                                 f"{_first_line(error)}") from error
 
 
-def _parse_timestamp(text: str | None):
-    if not text:
+def points(notebook) -> dict[str, float]:
+    """Points of each graded function, from a notebook's test cells (grade id ``test_<function>``)."""
+    found = {}
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        grade_id = meta.get("grade_id", "")
+        if meta.get("grade") and not meta.get("solution") and grade_id.startswith("test_"):
+            found[grade_id.removeprefix("test_")] = float(meta.get("points", 0))
+    return found
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """A file that is no SQLite database is left alone and named, instead of being 'repaired'."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(16)
+    except OSError as error:
+        raise GradebookError(f"cannot read the gradebook {path}: {error.strerror}") from error
+    if header and header != b"SQLite format 3\x00":
+        raise GradebookError(f"cannot open the gradebook {path}: the file is not an SQLite database. Move it "
+                             "away (or restore a backup) and run again.")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+
+
+def _parse_timestamp(value: str | None):
+    if not value:
         return None
     try:
-        return parse_utc(text)
+        return parse_utc(value)
     except (ValueError, OverflowError):
         return None
+

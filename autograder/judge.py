@@ -1,9 +1,15 @@
 """Grade one submission: run the student's cells, probe each graded function, judge here.
 
 The kernel only runs the student's code and reports what the graded functions
-returned; expected values are computed and compared in this process. The result
-is plain data plus the autograded notebook, for the one process that writes the
-gradebook.
+returned; expected values are computed by the reference (in its own bounded
+process) and compared in this process. The result is plain data plus the
+autograded notebook, for the one process that writes the gradebook.
+
+Two kinds of failure are kept apart. What the submission does (wrong results,
+errors, endless loops, a dead kernel, an unreadable notebook) is its grade. What
+fails on the grader's side (a kernel that cannot start, the reference failing, an
+internal error) makes the result "not graded": it is reported and graded again on
+the next run, never recorded as the student's zero.
 """
 
 from __future__ import annotations
@@ -13,34 +19,33 @@ import dataclasses
 import json
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import nbformat
 from nbgrader.utils import determine_grade
 
-import testCases
+from public_tests import WrongResult, check_result
 
 from . import GRADED_FUNCTIONS, codec
-from .cases import USES_HELPERS, Case, compare_result, draw_cases, expected_result
-from .kernel import Execution, GradingKernel
-from .probe import CALL, REPORT, parse_report, probe_source
-from .reference import grade_id, load_reference_text
-
-# The reference seeds numpy's global generator (initialize_parameters), as do the visible
-# test cases: computations on it are serialised when a worker grades in several threads.
-REFERENCE_LOCK = threading.Lock()
+from .cases import USES_HELPERS, Case, HelperCallRejected, check_helper_call, draw_cases, visible_case
+from .course import Submission
+from .mistakes import fingerprints
+from .probe import CALL, NEXT, REPORT, STOP, case_payload, parse_report, probe_source
+from .reference import grade_id
+from .refserver import ReferenceFailure, ReferenceProcess
+from .sandbox import Execution, GradingKernel, scratch_dir
+from .results import FunctionResult, Outcome, SubmissionResult, not_graded
 
 SKIP_TAG = "explore"  # cells tagged so are exploration, not needed for grading
-MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_REPORT_CHARS = 20 * 1024 * 1024
-MAX_EXTRA_FILE_BYTES = 5 * 1024 * 1024
+MAX_HELPER_CALLS = 20_000  # stand-in calls in one function's probe (nn_model makes about 200)
+KERNEL_START_ATTEMPTS = 2
 
 
 @dataclasses.dataclass
 class Limits:
-    cell_timeout: float = 10.0  # seconds for one student cell or one probe
+    cell_timeout: float = 10.0  # seconds for one student cell or one function's cases
     submission_timeout: float = 120.0  # seconds for the whole submission
 
 
@@ -72,40 +77,19 @@ class Job:
     student: str
     seed: int
     course: CourseBundle
-    files: dict | None  # the submission folder: file name -> bytes (None: no folder)
-    timestamp: str | None = None
+    submission: Submission | None  # None: the folder vanished
     limits: Limits = dataclasses.field(default_factory=Limits)
     sandbox: dict | None = None  # options for the sandbox, None to run without one
     warm_kernels: bool = True  # fork kernels from a process that imported the libraries already
-
-
-@dataclasses.dataclass
-class FunctionResult:
-    name: str
-    points: float
-    score: float
-    outcome: str  # passed, failed, error, timeout, kernel died, memory limit, missing, not run
-    message: str = ""
-    seconds: float = 0.0
-
-
-@dataclasses.dataclass
-class SubmissionResult:
-    student: str
-    status: str  # "ok" or the reasons the submission could not be graded in full
-    functions: list
-    seconds: float
-    notebook_json: str | None = None  # the autograded notebook
-    timestamp: str | None = None
-    sandboxed: bool = True
-
-    @property
-    def total(self) -> float:
-        return sum(f.score for f in self.functions)
+    feedback: bool = True  # render the student's feedback page too
 
 
 class SubmissionProblem(Exception):
-    """The submission cannot be graded at all; the message is the status."""
+    """The submission cannot be run at all; the message is the status (the student's doing)."""
+
+
+class GraderFault(Exception):
+    """Grading failed on the grader's side; the submission is not graded (the message says why)."""
 
 
 # -- reading the submission ----------------------------------------------------------------
@@ -127,7 +111,7 @@ def find_notebook(files: dict | None, assignment: str) -> tuple[str, str]:
 
 def read_notebook(raw: bytes | None) -> nbformat.NotebookNode:
     if raw is None:
-        raise SubmissionProblem(f"malformed notebook: larger than the {MAX_NOTEBOOK_BYTES} bytes allowed")
+        raise SubmissionProblem("malformed notebook: larger than the 20 MB allowed")
     if len(raw) == 0:
         raise SubmissionProblem("malformed notebook: the file is empty")
     try:
@@ -138,35 +122,20 @@ def read_notebook(raw: bytes | None) -> nbformat.NotebookNode:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise SubmissionProblem(f"malformed notebook: invalid JSON ({error.msg} at line {error.lineno})") from None
+    except RecursionError:
+        raise SubmissionProblem("malformed notebook: nested too deeply to be a notebook") from None
     if not isinstance(data, dict) or "cells" not in data:
         raise SubmissionProblem("malformed notebook: not a Jupyter notebook")
     if data.get("nbformat") != 4:
-        raise SubmissionProblem(f"malformed notebook: nbformat {data.get('nbformat')!r}, expected 4")
+        raise SubmissionProblem(f"malformed notebook: nbformat {str(data.get('nbformat'))[:20]}, expected 4")
     try:
         notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)
+    except RecursionError:
+        raise SubmissionProblem("malformed notebook: nested too deeply to be a notebook") from None
     except Exception as error:  # noqa: BLE001 - any schema problem is the submission's
         raise SubmissionProblem(f"malformed notebook: {str(error).splitlines()[0][:200]}") from None
     return notebook
-
-
-def read_submission(folder: Path) -> dict | None:
-    """The regular files of a submission folder (links and subfolders ignored), within size limits.
-
-    A notebook over the limit is kept as None (reported as too large), other large files are left out.
-    """
-    if not folder.is_dir():
-        return None
-    files = {}
-    for path in sorted(folder.iterdir()):
-        if path.is_symlink() or not path.is_file() or path.name == "timestamp.txt":
-            continue
-        size = path.stat().st_size
-        if path.suffix == ".ipynb":
-            files[path.name] = path.read_bytes() if size <= MAX_NOTEBOOK_BYTES else None
-        elif size <= MAX_EXTRA_FILE_BYTES:
-            files[path.name] = path.read_bytes()
-    return files
 
 
 # -- the notebook that is executed and stored -----------------------------------------------
@@ -174,17 +143,20 @@ def read_submission(folder: Path) -> dict | None:
 def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student's notebook with the instructor's test cells, whatever was done to them.
 
-    Test cells come from the release (the visible part, as students saw it): edited
-    ones are replaced, deleted or renamed ones re-added after their function's answer
-    cell. nbgrader markup the release does not have is removed, so a student cannot
-    invent grade cells; duplicated ids keep their first cell only.
+    nbgrader's ``OverwriteCells`` (with ``add_missing_cells``) does the same from the
+    gradebook, but it matches cells by checksum and cell type only and takes the source
+    notebook's cells, hidden tests included; here the release's (visible) cells are
+    restored, renamed and moved cells are handled, and markup the release does not have
+    is removed so a student cannot invent grade cells. Duplicated ids keep their first cell.
     """
     release_cells = {grade_id(c): c for c in release.cells if grade_id(c)}
     notebook = copy.deepcopy(student)
+    notebook.metadata = copy.deepcopy(release.metadata)
     seen = set()
     for cell in notebook.cells:
         cell_id = grade_id(cell)
         if cell_id is None:
+            cell.metadata.pop("nbgrader", None)
             continue
         original = release_cells.get(cell_id)
         is_answer = original is not None and original.metadata.nbgrader.get("solution")
@@ -211,6 +183,12 @@ def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> n
     return notebook
 
 
+def attempted(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> bool:
+    """False when every code cell of the submission is a code cell of the release, unchanged."""
+    release_code = {cell.source.strip() for cell in release.cells if cell.cell_type == "code"}
+    return any(cell.source.strip() not in release_code for cell in student.cells if cell.cell_type == "code")
+
+
 def _is_test(cell) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return bool(meta.get("grade")) and not meta.get("solution")
@@ -225,28 +203,46 @@ def _skipped(cell) -> bool:
 class Grader:
     """Grades one submission in one kernel (restarted when the student's code kills it)."""
 
-    def __init__(self, job: Job, reference, kernel_factory):
+    def __init__(self, job: Job, reference: ReferenceProcess, kernel_factory):
         self.job = job
         self.reference = reference
         self.kernel_factory = kernel_factory
         self.kernel: GradingKernel | None = None
-        self.deadline = 0.0
+        self.wall_deadline = 0.0
         self.definitions: list = []  # student cells that ran, replayed after a restart
         self.problems: list[str] = []
 
-    # time
     def _budget(self) -> float:
-        return min(self.job.limits.cell_timeout, self.deadline - time.monotonic())
+        """Seconds of CPU time the next cell or probe may use (0 when the submission's are spent).
+
+        Limits are CPU time of the submission's own sandbox, so a busy neighbour cannot
+        make it run out; a generous wall-clock deadline catches a kernel that only waits.
+        """
+        if time.monotonic() > self.wall_deadline:
+            return 0.0
+        left = self.job.limits.submission_timeout - self.kernel.cpu_seconds()
+        return max(0.0, min(self.job.limits.cell_timeout, left))
 
     def run(self, notebook: nbformat.NotebookNode) -> list[FunctionResult]:
-        self.deadline = time.monotonic() + self.job.limits.submission_timeout
+        self.wall_deadline = time.monotonic() + 3 * self.job.limits.submission_timeout + 60
         self.kernel = self.kernel_factory()
         try:
-            self.kernel.start()
+            self._start()
             self._run_definitions(notebook)
             return [self._judge(name, notebook) for name in GRADED_FUNCTIONS]
         finally:
             self.kernel.close()
+
+    def _start(self, restart: bool = False) -> None:
+        """A fresh kernel; one that fails to start twice is the grader's failure, not the student's."""
+        error = None
+        for _ in range(KERNEL_START_ATTEMPTS):
+            try:
+                self.kernel.restart() if restart else self.kernel.start()
+                return
+            except Exception as failure:  # noqa: BLE001 - retried, then reported as not graded
+                error, restart = failure, True
+        raise GraderFault(f"the grading kernel could not start ({error})")
 
     def _run_definitions(self, notebook) -> None:
         count = 0
@@ -276,117 +272,170 @@ class Grader:
 
     def _restart(self) -> None:
         """A fresh kernel with the student's definitions replayed, as far as time allows."""
-        self.kernel.restart()
+        self._start(restart=True)
         for source in self.definitions:
             if self._budget() <= 0:
                 return
             if self.kernel.execute(source, self._budget()).status == "died":
-                self.kernel.restart()
+                self._start(restart=True)
 
     def _cases(self, name: str) -> list[Case]:
-        """The visible case (as testCases builds it), then the hidden ones of this student."""
+        """The visible case (as testCases builds it), then the hidden ones of this submission."""
         cases = draw_cases(name, self.job.seed)
-        if name != "nn_model":  # its visible case trains 10 000 iterations; the hidden ones suffice
-            with REFERENCE_LOCK:
-                visible_args = getattr(testCases, f"{name}_test_case")()
-            cases.insert(0, Case(tuple(visible_args), {}, "the visible case"))
-        return cases
+        visible = visible_case(name)
+        return ([visible] if visible else []) + cases
+
+    def _expected(self, name: str, cases: list[Case]) -> list:
+        try:
+            return [self.reference.call(name, case.args, case.kwargs) for case in cases]
+        except ReferenceFailure as error:
+            raise GraderFault(f"the reference could not compute {name}'s expected results ({error})") from None
 
     def _judge(self, name: str, notebook) -> FunctionResult:
         """Run all cases of one function in one probe; each report is judged as it arrives."""
         started = time.monotonic()
         points = _points(notebook, name)
-        helpers = USES_HELPERS.get(name, ())
         if self._budget() <= 0:
-            return FunctionResult(name, points, 0, "timeout", "not graded: the submission's time limit was reached")
+            return FunctionResult(name, points, 0, Outcome.TIMEOUT,
+                                  "not graded in time: the submission's time limit was reached")
         cases = self._cases(name)
-        with REFERENCE_LOCK:
-            expected = [expected_result(name, case, self.reference) for case in cases]
+        expected = self._expected(name, cases)
         labels, hidden = [], 0
         for case in cases:
-            if case.description == "the visible case":
-                labels.append(case.description)
-            else:
+            if case.hidden:
                 hidden += 1
                 labels.append(f"hidden case {hidden} ({case.description})")
-        verdicts: list = []  # per reported case: None if it passed, else (outcome, message)
+            else:
+                labels.append(case.description)
+        state = {"sent": 0, "calls": 0, "rejected": None}
+        verdicts: list = []  # per reported case: None if it passed, else (outcome, message, detail, mistake)
+
+        def send_next() -> str:
+            if state["sent"] >= len(cases) or (verdicts and verdicts[-1] is not None):
+                return STOP
+            case = cases[state["sent"]]
+            state["sent"] += 1
+            state["rejected"] = None
+            return case_payload(case.args, case.kwargs)
 
         def on_input(prompt: str) -> str:
+            if prompt == NEXT:
+                return send_next() if state["sent"] == 0 else STOP
             if prompt.startswith(REPORT):
-                if len(verdicts) >= len(cases) or len(prompt) > MAX_REPORT_CHARS:
-                    return "stop"
+                if len(prompt) > MAX_REPORT_CHARS or len(verdicts) >= state["sent"] and state["sent"]:
+                    return STOP
+                if state["sent"] == 0:  # reported before asking for a case: only "missing" is expected
+                    verdicts.append(self._verdict(name, prompt[len(REPORT):], None, None, "", None))
+                    return STOP
                 index = len(verdicts)
-                verdicts.append(self._verdict(name, prompt[len(REPORT):], expected[index], labels[index]))
-                return "continue" if verdicts[-1] is None else "stop"
-            if prompt.startswith(CALL) and len(verdicts) < len(cases):
-                return self._serve_helper(prompt[len(CALL):], helpers)
+                verdicts.append(self._verdict(name, prompt[len(REPORT):], cases[index], expected[index],
+                                              labels[index], state["rejected"]))
+                return send_next()
+            if prompt.startswith(CALL) and 0 < state["sent"] and len(verdicts) < state["sent"]:
+                state["calls"] += 1
+                return self._serve_helper(name, prompt[len(CALL):], cases[state["sent"] - 1], state)
             return ""
 
-        execution = self.kernel.execute(probe_source(name, [(c.args, c.kwargs) for c in cases], helpers),
-                                        self._budget(), on_input=on_input)
+        execution = self.kernel.execute(probe_source(name, USES_HELPERS.get(name, ())), self._budget(),
+                                        on_input=on_input)
         failure = next((v for v in verdicts if v is not None), None)
         if failure is None and len(verdicts) < len(cases):
-            failure = self._no_report(name, execution, labels[len(verdicts)])
+            label = labels[len(verdicts)] if state["sent"] else f"{name}"
+            failure = self._no_report(name, execution, label)
         seconds = time.monotonic() - started
         if failure is None:
-            return FunctionResult(name, points, points, "passed", "", seconds)
-        outcome, message = failure
-        if outcome in ("timeout", "kernel died", "memory limit"):
+            return FunctionResult(name, points, points, Outcome.PASSED, "", seconds)
+        outcome, message, detail, mistake = failure
+        if outcome in (Outcome.TIMEOUT, Outcome.KERNEL_DIED, Outcome.MEMORY):
             self.problems.append(f"{outcome} in {name}")
-            if not self.kernel.alive() or outcome != "timeout":
+            if not self.kernel.alive() or outcome != Outcome.TIMEOUT:
                 self._restart()
-        return FunctionResult(name, points, 0, outcome, message, seconds)
+        return FunctionResult(name, points, 0, outcome, message, seconds, detail or message, mistake)
 
-    def _serve_helper(self, text: str, helpers: tuple) -> str:
-        """Answer a stand-in helper: the reference's result, as plain data."""
+    def _serve_helper(self, name: str, text: str, case: Case, state: dict) -> str:
+        """Answer a stand-in helper with the reference's result, if the call fits the case."""
+        if state["calls"] > MAX_HELPER_CALLS:
+            state["rejected"] = f"{name} made more than {MAX_HELPER_CALLS} calls to the other graded functions"
+            return codec.dumps({"raise": state["rejected"]})
         try:
             request = codec.loads(text)
+            if not (isinstance(request, dict) and isinstance(request.get("helper"), str)
+                    and isinstance(request.get("args"), list) and isinstance(request.get("kwargs"), dict)):
+                raise HelperCallRejected("malformed call")
             helper = request["helper"]
-            if helper not in helpers:
-                raise ValueError(f"{helper} is not available here")
-            with REFERENCE_LOCK:
-                value = self.reference[helper](*request["args"], **request["kwargs"])
-            return codec.dumps({"value": value})
-        except Exception as error:  # noqa: BLE001 - reported back to the student's code
-            return codec.dumps({"raise": f"{type(error).__name__}: {error}"[:500]})
+            if helper not in USES_HELPERS.get(name, ()):
+                raise HelperCallRejected(f"{helper} is not available here")
+            args, kwargs = check_helper_call(helper, tuple(request["args"]), request["kwargs"], case.dims)
+        except (ValueError, RecursionError) as error:
+            state["rejected"] = f"{name} passed a value that cannot be read ({error})"
+            return codec.dumps({"raise": state["rejected"]})
+        except HelperCallRejected as error:
+            state["rejected"] = f"{name} called {request.get('helper')} wrongly: {error}"
+            return codec.dumps({"raise": state["rejected"]})
+        try:
+            value = self.reference.call(helper, args, kwargs)
+        except ReferenceFailure as error:
+            raise GraderFault(f"the reference could not answer {name}'s call of {helper} ({error})") from None
+        return codec.dumps({"value": value})
 
-    def _verdict(self, name: str, text: str, expected, label: str):
-        """None if the reported result is right, else (outcome, message)."""
+    def _verdict(self, name: str, text: str, case: Case | None, expected, label: str, rejected: str | None):
+        """None if the reported result is right, else (outcome, student's message, detail, mistake).
+
+        For a hidden case the student's message is in the grader's own words: which
+        case (by its sizes) and what kind of failure; never a value, an output or an
+        exception text of the student's code. ``detail`` adds those for the instructor.
+        """
+        hidden = case is not None and case.hidden
         try:
             report = parse_report(text)
         except (ValueError, TypeError, KeyError) as error:
-            return "error", f"{label}: the result could not be read ({error})"
+            return Outcome.ERROR, f"{label}: the result could not be read", f"{label}: {error}", None
         status = report["status"]
         if status == "missing":
-            return "missing", f"{name} is not defined in the notebook"
+            return Outcome.MISSING, f"{name} is not defined in the notebook", "", None
         if status == "raised":
+            ename = str(report.get("ename"))[:100]
+            evalue = str(report.get("evalue", ""))
+            detail = f"{label}: {name} raised {ename}: {evalue}\n{report.get('traceback', '')}"
             if report.get("memory") is True:
-                return "memory limit", f"{label}: {name} ran out of memory"
-            if report.get("ename") == "NotImplementedError":
-                return "error", f"{name} is not implemented yet (it raises NotImplementedError)"
-            return "error", f"{label}: {name} raised {report.get('ename')}: {report.get('evalue')}"
+                return Outcome.MEMORY, f"{label}: {name} ran out of memory", detail, None
+            if ename == "NotImplementedError":
+                return Outcome.ERROR, f"{name} is not implemented yet (it raises NotImplementedError)", detail, None
+            if rejected:
+                return Outcome.ERROR, f"{label}: {rejected}", detail, None
+            shown = f"{ename}" if hidden else f"{ename}: {evalue[:500]}"
+            return Outcome.ERROR, f"{label}: {name} raised {shown}", detail, None
         if status == "unreportable":
-            return "error", f"{label}: {name} returned a value that cannot be reported"
+            return Outcome.ERROR, f"{label}: {name} returned a value that cannot be reported", "", None
         got = report["value"]
         if isinstance(got, codec.Unsupported):
-            return "failed", f"{label}: {name} returned a {got.type_name}"
+            return Outcome.FAILED, f"{label}: {name} returned a {got.type_name}", "", None
         try:
-            compare_result(name, got, expected)
-        except AssertionError as error:
-            return "failed", f"{label}: {error}"
+            check_result(name, got, expected, case.args, case.kwargs, self._fingerprints(name, case))
+        except WrongResult as error:
+            text = error.brief if hidden else error.message
+            hint = f" Hint: {error.hint}" if error.hint else ""
+            return Outcome.FAILED, f"{label}: {text}.{hint}", f"{label}: {error.message}", error.mistake
         except Exception as error:  # noqa: BLE001 - an odd value is a wrong answer
-            return "failed", f"{label}: {name} returned an unexpected value ({type(error).__name__})"
+            return (Outcome.FAILED, f"{label}: {name} returned an unexpected value",
+                    f"{label}: {type(error).__name__}: {error}", None)
         return None
+
+    def _fingerprints(self, name: str, case: Case) -> dict:
+        """The results of the classic mistakes on this case (see ``mistakes``)."""
+        return fingerprints(name, case.args, case.kwargs, self.reference)
 
     def _no_report(self, name: str, execution: Execution, label: str):
         """Why a case produced no report: the kernel's own account."""
         if execution.status == "timeout":
-            return "timeout", f"{label}: {name} did not finish within {self.job.limits.cell_timeout:g} s"
+            return (Outcome.TIMEOUT, f"{label}: {name} did not finish within {self.job.limits.cell_timeout:g} s "
+                                     "of CPU time", "", None)
         if execution.status == "died":
-            return "kernel died", f"{label}: the kernel died while {name} ran"
+            return Outcome.KERNEL_DIED, f"{label}: the kernel died while {name} ran", "", None
         if execution.ename == "MemoryError":
-            return "memory limit", f"{label}: {name} ran out of memory"
-        return "error", f"{label}: no result was reported ({execution.ename or 'the probe was intercepted'})"
+            return Outcome.MEMORY, f"{label}: {name} ran out of memory", "", None
+        return (Outcome.ERROR, f"{label}: no result was reported ({execution.ename or 'the probe was intercepted'})",
+                "", None)
 
 
 def _note(text: str):
@@ -400,7 +449,7 @@ def _points(notebook, name: str) -> float:
     raise LookupError(f"no test cell for {name}")
 
 
-def _write_verdicts(notebook, results: list[FunctionResult]) -> None:
+def write_verdicts(notebook, results: list[FunctionResult]) -> None:
     """Put each verdict into its test cell, where nbgrader's rules turn it into a score."""
     by_name = {r.name: r for r in results}
     for cell in notebook.cells:
@@ -408,12 +457,12 @@ def _write_verdicts(notebook, results: list[FunctionResult]) -> None:
         if not (_is_test(cell) and cell_id.startswith("test_")):
             continue
         result = by_name[cell_id[len("test_"):]]
-        if result.outcome == "passed":
+        if result.outcome == Outcome.PASSED:
             cell.outputs = [nbformat.v4.new_output(
                 "stream", name="stdout", text=f"{result.name}: all visible and hidden tests passed.\n")]
         else:
-            ename = {"timeout": "Timeout", "kernel died": "KernelDied", "memory limit": "MemoryLimit",
-                     "missing": "NameError", "not run": "NotGraded"}.get(result.outcome, "AssertionError")
+            ename = {Outcome.TIMEOUT: "Timeout", Outcome.KERNEL_DIED: "KernelDied", Outcome.MEMORY: "MemoryLimit",
+                     Outcome.MISSING: "NameError", Outcome.NOT_RUN: "NotRun"}.get(result.outcome, "AssertionError")
             cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=result.message,
                                                    traceback=[f"{ename}: {result.message}"])]
         result.score = determine_grade(cell)[0] or 0.0
@@ -421,44 +470,85 @@ def _write_verdicts(notebook, results: list[FunctionResult]) -> None:
 
 # -- the worker's entry point --------------------------------------------------------------------
 
+_REFERENCES: dict[str, ReferenceProcess] = {}  # one reference process per worker and source notebook
+
+
+def reference_for(bundle: CourseBundle) -> ReferenceProcess:
+    process = _REFERENCES.get(bundle.source_notebook)
+    if process is None:
+        for old in _REFERENCES.values():
+            old.close()
+        _REFERENCES.clear()
+        process = _REFERENCES[bundle.source_notebook] = ReferenceProcess(bundle.source_notebook)
+    return process
+
+
 def grade(job: Job) -> SubmissionResult:
-    """Grade one submission; never raises for anything the submission did."""
+    """Grade one submission. Never raises: a grader-side failure comes back as "not graded"."""
     started = time.monotonic()
     release = nbformat.reads(job.course.release_notebook, as_version=4)
-    zeros = [FunctionResult(n, _points(release, n), 0, "not run") for n in GRADED_FUNCTIONS]
+    points = {name: _points(release, name) for name in GRADED_FUNCTIONS}
     sandboxed = job.sandbox is not None
+    timestamp = job.submission.timestamp if job.submission else None
     try:
-        name, note = find_notebook(job.files, job.course.assignment)
-        student_notebook = read_notebook(job.files[name])
-    except SubmissionProblem as problem:
-        for result in zeros:
-            result.message = str(problem)
-        # The release with the reason in every test cell, so the student's feedback explains the 0.
-        notebook = restore(release, release)
-        _write_verdicts(notebook, zeros)
-        return SubmissionResult(job.student, str(problem), zeros, time.monotonic() - started,
-                                nbformat.writes(notebook), timestamp=job.timestamp, sandboxed=sandboxed)
-    notebook = restore(student_notebook, release)
-    reference = load_reference_text(job.course.source_notebook)
-    workdir = Path(tempfile.mkdtemp(prefix="submission-"))
-    try:
-        _prepare_workdir(workdir, job.files, job.course.helpers)
-        from .sandbox import kernel_factory
-        grader = Grader(job, reference, kernel_factory(workdir, job.sandbox, job.warm_kernels))
+        result = _grade(job, release, points, sandboxed, timestamp)
+    except GraderFault as fault:
+        result = not_graded(job.student, str(fault), points, sandboxed, timestamp)
+    except Exception as error:  # noqa: BLE001 - the grader's own bug: reported, never a zero
+        import traceback
+
+        result = not_graded(job.student, f"internal error: {type(error).__name__}: {error}", points,
+                            sandboxed, timestamp, detail=traceback.format_exc())
+    result.seconds = time.monotonic() - started
+    if job.feedback and result.graded and result.notebook_json is not None:
         try:
-            results = grader.run(notebook)
-        except Exception as error:  # noqa: BLE001 - e.g. the kernel could not start
-            for result in zeros:
-                result.message = f"not graded: {type(error).__name__}: {error}"
-            return SubmissionResult(job.student, f"grader error: {error}", zeros, time.monotonic() - started,
-                                    timestamp=job.timestamp, sandboxed=sandboxed)
+            from .feedback import render
+
+            result.feedback_html = render(result, job.course.assignment)
+        except Exception as error:  # noqa: BLE001 - feedback is rendered again on the next run
+            result.feedback_html = None
+            result.status += f"; feedback could not be rendered ({type(error).__name__})"
+    return result
+
+
+def _grade(job: Job, release, points: dict, sandboxed: bool, timestamp: str | None) -> SubmissionResult:
+    files = job.submission.files if job.submission else None
+    notes = [job.submission.note()] if job.submission and job.submission.note() else []
+    try:
+        name, misnamed = find_notebook(files, job.course.assignment)
+        student_notebook = read_notebook(files[name])
+    except SubmissionProblem as problem:
+        return _unrunnable(job, release, points, str(problem), notes, sandboxed, timestamp)
+    if misnamed:
+        notes.insert(0, misnamed)
+    if not attempted(student_notebook, release):
+        return _unrunnable(job, release, points, "not attempted: the release notebook came back unchanged",
+                           notes, sandboxed, timestamp, attempted_=False)
+    notebook = restore(student_notebook, release)
+    workdir = Path(tempfile.mkdtemp(prefix="submission-", dir=scratch_dir()))
+    try:
+        _prepare_workdir(workdir, files, job.course.helpers)
+        from .sandbox import kernel_factory
+
+        grader = Grader(job, reference_for(job.course), kernel_factory(workdir, job.sandbox, job.warm_kernels))
+        results = grader.run(notebook)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    _write_verdicts(notebook, results)
-    problems = ([note] if note else []) + grader.problems
+    write_verdicts(notebook, results)
+    problems = notes + grader.problems
     return SubmissionResult(job.student, "; ".join(dict.fromkeys(problems)) or "ok", results,
-                            time.monotonic() - started, nbformat.writes(notebook), job.timestamp,
-                            sandboxed=sandboxed)
+                            notebook_json=nbformat.writes(notebook), timestamp=timestamp, sandboxed=sandboxed)
+
+
+def _unrunnable(job: Job, release, points: dict, reason: str, notes: list, sandboxed: bool,
+                timestamp: str | None, attempted_: bool = True) -> SubmissionResult:
+    """Zero for every function, with the reason in every test cell so the feedback explains it."""
+    functions = [FunctionResult(name, value, 0.0, Outcome.NOT_RUN, reason) for name, value in points.items()]
+    notebook = restore(release, release)
+    write_verdicts(notebook, functions)
+    return SubmissionResult(job.student, "; ".join([reason, *notes]), functions,
+                            notebook_json=nbformat.writes(notebook), timestamp=timestamp, sandboxed=sandboxed,
+                            attempted=attempted_)
 
 
 def _release_from_source(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -477,11 +567,3 @@ def _prepare_workdir(workdir: Path, files: dict, helpers: dict) -> None:
             (workdir / name).write_bytes(data)
     for name, data in helpers.items():
         (workdir / name).write_bytes(data)
-
-
-def read_timestamp(submission_dir: Path) -> str | None:
-    """nbgrader's timestamp.txt of a collected submission, if any."""
-    try:
-        return (submission_dir / "timestamp.txt").read_text().strip()[:100] or None
-    except OSError:
-        return None

@@ -1,13 +1,14 @@
-"""The code sent into a student's kernel to call one graded function on one case.
+"""The code sent into a student's kernel to call one graded function on its cases.
 
-A probe calls one graded function on each of its cases in turn and reports each
-result as it comes; the grader answers "stop" after a wrong one. It carries inputs
-in and results out as plain data (see ``codec``). It holds
-no expected output and no reference code: when the function under test needs other
-graded functions (nn_model, predict), the probe gives it stand-ins that ask the
-grader over the kernel's input channel, and the grader answers with the reference's
-result. Everything the probe defines lives inside one function, so it neither
-reads nor leaves names in the student's namespace.
+A probe asks the grader for a case, calls the graded function on it, reports the
+result and gets the next case in answer (or "stop" after a wrong one). Cases
+arrive one at a time over the kernel's input channel, so no frame of the kernel
+ever holds a case that has not run yet. Inputs and results cross as plain data
+(see ``codec``). The probe holds no expected output and no reference code: when
+the function under test needs other graded functions (nn_model, predict), it gets
+stand-ins that ask the grader over the same channel, and the grader answers with
+the reference's result. Everything the probe defines lives inside one function,
+so it neither reads nor leaves names in the student's namespace.
 """
 
 from __future__ import annotations
@@ -17,18 +18,23 @@ import json
 import textwrap
 
 from . import codec
+from .cases import with_helpers
 
 CALL = "\x00autograder-call:"
 REPORT = "\x00autograder-report:"
+NEXT = "\x00autograder-next"
+STOP = "stop"
 
 _CODEC_SOURCE = textwrap.indent(inspect.getsource(codec), "    ")
+_WITH_HELPERS_SOURCE = textwrap.indent(inspect.getsource(with_helpers), "    ")
 
 _PROBE = '''
-def __autograder_probe__(name, payloads, helpers):
+def __autograder_probe__(name, helpers):
 {codec}
-    import sys
     import traceback
     import types
+    from typing import Callable
+{with_helpers}
 
     def stand_in(helper):
         def call(*args, **kwargs):
@@ -40,59 +46,66 @@ def __autograder_probe__(name, payloads, helpers):
         return call
 
     def report(status, **fields):
+        """Send one case's result; the answer is the next case, or "stop"."""
         fields["status"] = status
         try:
             text = json.dumps(fields, separators=(",", ":"))
         except Exception:
             text = json.dumps({{"status": "unreportable"}})
-        return input({report!r} + text) == "continue"
+        return input({report!r} + text)
 
     function = globals().get(name)
     if function is None:
-        return report("missing")
-    if helpers and isinstance(function, types.FunctionType):
-        namespace = dict(function.__globals__)
-        namespace.update({{helper: stand_in(helper) for helper in helpers}})
-        clone = types.FunctionType(function.__code__, namespace, function.__name__,
-                                   function.__defaults__, function.__closure__)
-        clone.__kwdefaults__ = function.__kwdefaults__
-        function = clone
-    for payload in payloads:
-        request = loads(payload)
+        report("missing")
+        return
+    if helpers:
+        function = with_helpers(function, {{helper: stand_in(helper) for helper in helpers}})
+    answer = input({next!r})
+    while answer != {stop!r}:
+        request = loads(answer)
+        del answer
         try:
             value = function(*request["args"], **request["kwargs"])
         except KeyboardInterrupt:
             raise
         except BaseException as error:
-            going_on = report("raised", ename=type(error).__name__, evalue=str(error)[:2000],
-                              memory=isinstance(error, MemoryError),
-                              traceback=traceback.format_exc()[-4000:])
+            answer = report("raised", ename=type(error).__name__, evalue=str(error)[:2000],
+                            memory=isinstance(error, MemoryError), traceback=traceback.format_exc()[-4000:])
         else:
-            going_on = report("returned", value=to_plain(value))
-        if not going_on:
-            return
+            answer = report("returned", value=to_plain(value))
+        del request
 
 
 try:
-    __autograder_probe__({name!r}, {payloads!r}, {helpers!r})
+    __autograder_probe__({name!r}, {helpers!r})
 finally:
     del __autograder_probe__
 '''
 
 
-def probe_source(name: str, calls: list[tuple[tuple, dict]], helpers: tuple = ()) -> str:
-    """Kernel code that calls ``name(*args, **kwargs)`` for each call and reports each result."""
-    payloads = [codec.dumps({"args": list(args), "kwargs": kwargs}) for args, kwargs in calls]
-    return _PROBE.format(codec=_CODEC_SOURCE, call=CALL, report=REPORT, name=name,
-                         payloads=payloads, helpers=tuple(helpers))
+def probe_source(name: str, helpers: tuple = ()) -> str:
+    """Kernel code that calls ``name`` on each case the grader sends and reports each result."""
+    return _PROBE.format(codec=_CODEC_SOURCE, with_helpers=_WITH_HELPERS_SOURCE, call=CALL, report=REPORT,
+                         next=NEXT, stop=STOP, name=name, helpers=tuple(helpers))
+
+
+def case_payload(args: tuple, kwargs: dict) -> str:
+    """What the grader answers to ask for one call."""
+    return codec.dumps({"args": list(args), "kwargs": kwargs})
 
 
 def parse_report(text: str) -> dict:
     """The probe's report as a dict, with the returned value rebuilt (ValueError if malformed)."""
-    report = json.loads(text)
+    try:
+        report = json.loads(text)
+    except RecursionError:
+        raise ValueError("report nested too deeply") from None
     if not isinstance(report, dict) or report.get("status") not in (
             "returned", "raised", "missing", "unreportable"):
         raise ValueError("malformed report")
     if report["status"] == "returned":
         report["value"] = codec.from_plain(report.get("value"))
+    for key in ("ename", "evalue", "traceback"):
+        if key in report and not isinstance(report[key], str):
+            report[key] = str(report[key])[:2000]
     return report

@@ -15,9 +15,14 @@ from pathlib import Path
 
 import nbformat
 
+import os
+import stat
+
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.reference import grade_id
 from autograder.synthetic import fill_answers, write_submission
+
+from .idioms import IDIOMS
 
 POINTS = {"layer_sizes": 5, "initialize_parameters": 10, "forward_propagation": 15, "compute_cost": 10,
           "backward_propagation": 20, "update_parameters": 10, "nn_model": 20, "predict": 10}
@@ -167,7 +172,61 @@ STUDENTS = {
     "file-extra-files": dict(
         extra={"planar_utils.py": "def sigmoid(z):\n    return 0.5\n", "notes.txt": "hello"},
         expected=scores()),
+    # -- inputs aimed at the grader itself
+    "guard-huge-broadcast": dict(  # tiny arrays the reference would broadcast to 40000 x 40000
+        answers=lambda s: {"predict": s["predict"].replace(
+            "    A2, cache = forward_propagation(X, parameters)",
+            "    huge = {'W1': np.ones((40000, 1)), 'b1': np.ones((1, 40000)), 'W2': np.ones((1, 40000)),\n"
+            "            'b2': np.ones((1, 1))}\n"
+            "    A2, cache = forward_propagation(X[:1, :1], huge)")},
+        expected=scores(predict=0), message=("predict", "called forward_propagation wrongly")),
+    "guard-uint8-matrices": dict(  # integer matrices the reference would multiply for minutes
+        answers=lambda s: {"nn_model": s["nn_model"].replace(
+            "    parameters = initialize_parameters(n_x, n_h, n_y)",
+            "    big = np.ones((2000, 2000), dtype='uint8')\n"
+            "    forward_propagation(big, {k: big for k in ('W1', 'b1', 'W2', 'b2')})\n"
+            "    parameters = initialize_parameters(n_x, n_h, n_y)")},
+        expected=scores(nn_model=0), message=("nn_model", "called forward_propagation wrongly")),
+    "bad-nested-report": dict(  # a forged report nested 100 000 deep
+        answers=lambda s: {"compute_cost": s["compute_cost"].replace(
+            "    cost = -np.sum(logprobs) / m",
+            "    cost = -np.sum(logprobs) / m\n    input('\\x00autograder-report:' + '[' * 100000 + ']' * 100000)")},
+        expected=scores(compute_cost=0)),
+    "bad-deep-notebook": dict(
+        raw=b'{"cells": [], "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b', "nbformat": 4, "nbformat_minor": 5}',
+        expected=ALL_ZERO, status="malformed notebook: nested too deeply"),
+    "bad-rich-markup": dict(notebook=lambda nb: _with_key(nb, "[/]"), expected=ALL_ZERO,
+                            status="malformed notebook"),
+    "links-hardlink-to-secret": dict(
+        cells=["try:\n    print('stolen:', open('secret.txt').read())\nexcept OSError as error:\n"
+               "    print('blocked:', error)\n"],
+        setup=lambda folder, course: os.link(course / ".autograder" / "secret", folder / "secret.txt"),
+        expected=scores(), status="files not read: secret.txt (hard link)"),
+    "links-symlink-to-source": dict(
+        setup=lambda folder, course: os.symlink(
+            course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", folder / "solutions.ipynb.txt"),
+        expected=scores(), status="solutions.ipynb.txt (symbolic link)"),
+    "links-fifo-timestamp": dict(setup=lambda folder, course: os.mkfifo(folder / "timestamp.txt"),
+                                 expected=scores(), status="timestamp.txt (FIFO)"),
+    "links-device": dict(
+        setup=lambda folder, course: os.mknod(folder / "data.npy", stat.S_IFCHR | 0o666, os.makedev(1, 5)),
+        expected=scores(), status="data.npy (device)", root_only=True),
+    "links-folder-is-a-symlink": dict(folder_link_to_source=True, expected=None,
+                                      skipped="is a symbolic link"),
+    # -- student ids
+    "José": dict(expected=scores()),
+    "=2+5": dict(expected=scores()),
+    "alice\n": dict(expected=None, skipped="not a valid student id"),
 }
+
+# -- correct code in other idioms: full marks, end to end
+for _idiom, _answers in IDIOMS.items():
+    STUDENTS[f"fair-{_idiom}"] = dict(answers=lambda s, a=_answers: dict(a), expected=scores())
+STUDENTS["fair-float-labels"] = dict(
+    answers=lambda s: {"predict": s["predict"].replace("predictions = A2 > 0.5", "predictions = np.round(A2)")},
+    expected=scores())
+if os.geteuid() != 0:  # creating a device file needs root; CI runs as root
+    del STUDENTS["links-device"]
 
 
 def _tests(nb):
@@ -182,6 +241,11 @@ def _drop_tests(nb):
 def _move_tests_to_end(nb):
     tests = _tests(nb)
     nb.cells = [c for c in nb.cells if c not in tests] + tests[::-1]
+    return nb
+
+
+def _with_key(nb, key):
+    nb[key] = "x"
     return nb
 
 
@@ -202,6 +266,10 @@ def build(course: Path, release: nbformat.NotebookNode, solutions: dict, port: i
     """Write every crafted student's submission into ``course/submitted``."""
     for student, spec in STUDENTS.items():
         folder = course / "submitted" / student / ASSIGNMENT
+        if spec.get("folder_link_to_source"):
+            folder.parent.mkdir(parents=True)
+            os.symlink(course / "source" / ASSIGNMENT, folder)
+            continue
         if "raw" in spec:
             folder.mkdir(parents=True)
             (folder / f"{ASSIGNMENT}.ipynb").write_bytes(spec["raw"])
@@ -224,10 +292,16 @@ def build(course: Path, release: nbformat.NotebookNode, solutions: dict, port: i
             path.rename(path.with_name(spec["name"]))
         for name, text in spec.get("extra", {}).items():
             (folder / name).write_text(text)
+        if "setup" in spec:
+            spec["setup"](folder, course)
+
+
+def graded_students() -> list[str]:
+    return sorted(s for s, spec in STUDENTS.items() if spec["expected"] is not None)
 
 
 def expected_total(student: str) -> float:
     return sum(STUDENTS[student]["expected"].values())
 
 
-assert all(set(spec["expected"]) == set(GRADED_FUNCTIONS) for spec in STUDENTS.values())
+assert all(spec["expected"] is None or set(spec["expected"]) == set(GRADED_FUNCTIONS) for spec in STUDENTS.values())

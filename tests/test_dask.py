@@ -4,7 +4,8 @@ import pytest
 
 from autograder import ASSIGNMENT
 from autograder.judge import Limits
-from autograder.pipeline import GradingError, Settings, db_url_from_config, run
+from autograder.course import db_url_from_config
+from autograder.pipeline import GradingError, Settings, run
 from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 distributed = pytest.importorskip("distributed")

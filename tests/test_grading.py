@@ -15,7 +15,8 @@ import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.judge import Limits
-from autograder.pipeline import Settings, db_url_from_config, run
+from autograder.course import db_url_from_config, load_secret
+from autograder.pipeline import Settings, run
 from autograder.synthetic import course_notebooks, new_course
 
 from . import crafted
@@ -44,6 +45,7 @@ def graded(tmp_path_factory):
     course = new_course(tmp_path_factory.mktemp("crafted"))
     server = LoopbackServer()
     release, solutions = course_notebooks()
+    load_secret(course / ".autograder" / "secret")  # the grader's secret, which one student hard-links
     crafted.build(course, release, solutions, server.port)
     gradebook_before = course / "gradebook.db"
     assert not gradebook_before.exists()  # a fresh course: the grader registers the assignment itself
@@ -63,10 +65,42 @@ def gradebook_scores(course, student):
                 for name in GRADED_FUNCTIONS}
 
 
-@pytest.mark.parametrize("student", sorted(crafted.STUDENTS))
+@pytest.mark.parametrize("student", crafted.graded_students())
 def test_each_function_gets_exactly_its_score(graded, student):
     course, summary, _ = graded
     assert gradebook_scores(course, student) == crafted.STUDENTS[student]["expected"]
+
+
+@pytest.mark.parametrize("student", sorted(s for s, spec in crafted.STUDENTS.items() if "message" in spec))
+def test_the_function_that_failed_says_why(graded, student):
+    _, summary, _ = graded
+    function, text = crafted.STUDENTS[student]["message"]
+    result = next(r for r in summary.results if r.student == student)
+    assert text in next(f.message for f in result.functions if f.name == function)
+
+
+def test_skipped_folders_are_not_graded_and_are_listed_with_the_reason(graded):
+    course, summary, _ = graded
+    skipped = {s.name: s.reason for s in summary.skipped}
+    for student, spec in crafted.STUDENTS.items():
+        if spec["expected"] is None:
+            shown = student.replace("\n", "\\n")
+            assert spec["skipped"] in skipped[shown]
+    with summary.csv_path.open() as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert "not graded: skipped folder: submitted/links-folder-is-a-symlink" in \
+        rows["links-folder-is-a-symlink"]["status"]
+    assert rows["alice\\n"]["total"] == "" and "not a valid student id" in rows["alice\\n"]["status"]
+    html = (summary.report_path).read_text()
+    assert "links-folder-is-a-symlink" in html and "is a symbolic link" in html
+
+
+def test_nothing_is_read_through_a_link(graded):
+    course, _, _ = graded
+    secret = (course / ".autograder" / "secret").read_text().strip()
+    for student in ("links-hardlink-to-secret", "links-symlink-to-source"):
+        notebook = (course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+        assert secret not in notebook and "BEGIN SOLUTION" not in notebook
 
 
 @pytest.mark.parametrize("student", sorted(s for s, spec in crafted.STUDENTS.items() if "status" in spec))
@@ -86,11 +120,13 @@ def test_clean_submissions_have_status_ok(graded):
 def test_grades_csv_has_one_row_per_student(graded):
     course, summary, _ = graded
     with summary.csv_path.open() as handle:
-        rows = list(csv.DictReader(handle))
-    assert [row["student"] for row in rows] == sorted(crafted.STUDENTS)
+        rows = [row for row in csv.DictReader(handle) if row["total"]]
+    shown = {student: "'" + student if student.startswith("=") else student for student in crafted.graded_students()}
+    assert sorted(row["student"] for row in rows) == sorted(shown.values())
     assert list(rows[0])[:10] == ["student", "total", *GRADED_FUNCTIONS]
-    for row in rows:
-        assert float(row["total"]) == crafted.expected_total(row["student"])
+    for student, name in shown.items():
+        row = next(row for row in rows if row["student"] == name)
+        assert float(row["total"]) == crafted.expected_total(student)
         assert row["sandboxed"] == "yes"
 
 
@@ -100,7 +136,7 @@ def test_gradebook_is_intact_and_complete(graded):
     connection = sqlite3.connect(course / "gradebook.db")
     assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     count = connection.execute("SELECT COUNT(*) FROM submitted_assignment").fetchone()[0]
-    assert count == len(crafted.STUDENTS)
+    assert count == len(crafted.graded_students())
     connection.close()
 
 
@@ -132,7 +168,7 @@ def test_sandbox_blocked_what_it_should_in_the_students_own_output(graded):
     assert "found: []" in outputs("sandbox-read-instructor-files")
     assert outputs("sandbox-network").count("blocked:") == 2
     assert outputs("sandbox-write-gradebook").count("blocked:") == 5
-    assert "[output truncated by the grader]" in outputs("fault-huge-output")
+    assert "[grader] not kept: text beyond 20000 characters" in outputs("fault-huge-output")
 
 
 def test_verdicts_are_written_where_nbgrader_reads_them(graded):
@@ -146,8 +182,7 @@ def test_verdicts_are_written_where_nbgrader_reads_them(graded):
 
 def test_feedback_exists_for_every_student_and_hides_the_hidden_tests(graded):
     course, summary, _ = graded
-    assert summary.feedback_ok
-    for student in crafted.STUDENTS:
+    for student in crafted.graded_students():
         html = (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
         assert "HIDDEN TESTS" not in html and "check_hidden_cases" not in html
 

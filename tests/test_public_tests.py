@@ -119,7 +119,7 @@ def test_warnings_and_stderr_become_notes_on_stdout(reference, capsys):
 
 
 def test_nn_model_is_checked_with_the_helpers_it_is_given(reference):
-    """With reference helpers in place, does a correct nn_model pass despite a broken helper?"""
+    """Does nn_model's test blame the broken helper, and pass nn_model once correct helpers stand in?"""
     def broken_forward(X, parameters):
         raise ValueError("student bug")
 
@@ -136,6 +136,7 @@ def test_nn_model_is_checked_with_the_helpers_it_is_given(reference):
         "    return parameters\n",
         namespace,
     )
-    with pytest.raises(ValueError, match="student bug"):
+    with pytest.raises(public_tests.HelperFails,
+                       match=r"nn_model calls your forward_propagation, whose test above fails: fix it first"):
         run("nn_model", namespace["nn_model"])
     run("nn_model", with_helpers(namespace["nn_model"], {"forward_propagation": reference["forward_propagation"]}))

@@ -1,46 +1,73 @@
-"""Reports: pass rates and statistics of a known class, charts written, student text escaped."""
+"""The instructor's summary page: statistics, pass rates, who needs attention, common mistakes, escaping."""
 
-from autograder.judge import FunctionResult, SubmissionResult
-from autograder.reports import class_statistics, pass_rates, write_reports
+from autograder.course import Skipped
+from autograder.reports import class_statistics, common_mistakes, needs_attention, pass_rates, write_reports
+from autograder.results import FunctionResult, Outcome, SubmissionResult, not_graded
 
 NAMES = ["layer_sizes", "initialize_parameters", "forward_propagation", "compute_cost",
          "backward_propagation", "update_parameters", "nn_model", "predict"]
 POINTS = [5, 10, 15, 10, 20, 10, 20, 10]
 
 
-def submission(student, failing=(), status="ok", seconds=1.0):
+def submission(student, failing=(), status="ok", seconds=1.0, mistake=None, attempted=True, outcome=Outcome.FAILED):
     functions = [FunctionResult(name, points, 0 if name in failing else points,
-                                "failed" if name in failing else "passed", "wrong" if name in failing else "")
+                                outcome if name in failing else Outcome.PASSED,
+                                "wrong" if name in failing else "", mistake=(mistake or {}).get(name))
                  for name, points in zip(NAMES, POINTS)]
-    return SubmissionResult(student, status, functions, seconds)
+    return SubmissionResult(student, status, functions, seconds, attempted=attempted)
 
 
-CLASS = [submission("a"), submission("b", failing=("backward_propagation",)),
-         submission("c", failing=("backward_propagation", "predict"), seconds=9.0),
-         submission("<script>alert(1)</script>", failing=tuple(NAMES), status="malformed <b>notebook</b>")]
+CLASS = [submission("a"),
+         submission("b", failing=("backward_propagation",), mistake={"backward_propagation": "grad_no_tanh_derivative"}),
+         submission("c", failing=("backward_propagation", "predict"), seconds=9.0,
+                    mistake={"backward_propagation": "grad_no_tanh_derivative"}),
+         submission("d", failing=("compute_cost",), mistake={"compute_cost": "cost_no_mean"}),
+         submission("<script>alert(1)</script>", failing=tuple(NAMES), status="malformed <b>notebook</b>",
+                    outcome=Outcome.NOT_RUN),
+         submission("untouched", failing=tuple(NAMES), status="not attempted: unchanged", attempted=False,
+                    outcome=Outcome.NOT_RUN),
+         not_graded("e", "the grading kernel could not start", dict(zip(NAMES, POINTS)))]
 
 
-def test_pass_rates_count_passing_submissions_per_function():
+def test_pass_rates_count_graded_submissions_per_function():
     rates = pass_rates(CLASS)
-    assert rates["backward_propagation"] == 0.25
-    assert rates["predict"] == 0.5
-    assert rates["layer_sizes"] == 0.75
+    assert rates["backward_propagation"] == 2 / 6
+    assert rates["predict"] == 3 / 6
+    assert rates["layer_sizes"] == 4 / 6
 
 
-def test_class_statistics():
+def test_class_statistics_count_not_attempted_as_incomplete_and_not_graded_apart():
     stats = class_statistics(CLASS)
-    assert stats["submissions"] == 4 and stats["full marks"] == 1 and stats["incomplete"] == 1
-    assert stats["mean"] == (100 + 80 + 70 + 0) / 4 and stats["median"] == 75 and stats["min"] == 0
+    assert stats["submissions"] == 7 and stats["graded"] == 6 and stats["not graded"] == 1
+    assert stats["full marks"] == 1 and stats["incomplete"] == 3  # malformed, untouched, not graded
+    assert stats["mean"] == (100 + 80 + 70 + 90 + 0 + 0) / 6 and stats["median"] == 75 and stats["min"] == 0
 
 
-def test_write_reports_makes_charts_and_an_escaped_page(tmp_path):
-    page = write_reports(tmp_path / "reports", CLASS, tmp_path / "feedback", "planar_data_classification")
-    assert (tmp_path / "reports" / "score_histogram.png").stat().st_size > 1000
-    assert (tmp_path / "reports" / "pass_rates.png").stat().st_size > 1000
-    text = page.read_text()
-    assert "<tr><td>backward_propagation</td><td>25 %</td></tr>" in text
-    assert "<tr><th>mean</th><td>62.5</td></tr>" in text
-    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
-    assert "malformed &lt;b&gt;notebook&lt;/b&gt;" in text
-    assert "Incomplete or failing submissions (3)" in text
-    assert text.index("<td>c</td><td>9.0 s</td>") < text.index("<td>a</td><td>1.0 s</td>")  # slowest first
+def test_common_mistakes_are_counted_per_function_with_who_made_them():
+    mistakes = common_mistakes(CLASS)
+    assert mistakes["backward_propagation"] == [("tanh's derivative is missing", 2, ["b", "c"])]
+    assert mistakes["compute_cost"][0] == ("your cost is m times too large", 1, ["d"])
+    assert ("wrong result (no classic mistake recognised)", 1, ["c"]) in mistakes["predict"]
+    assert "untouched" not in str(mistakes)  # an untouched notebook teaches nothing about mistakes
+
+
+def test_who_needs_attention_comes_with_what_to_do():
+    attention = needs_attention(CLASS, [Skipped("alice\\n", "not a valid student id")])
+    by_student = {item.student: item for item in attention}
+    assert set(by_student) == {"<script>alert(1)</script>", "untouched", "e", "alice\\n"}
+    assert "run the same command again" in by_student["e"].todo
+    assert "skipped folder" in by_student["alice\\n"].what
+
+
+def test_the_page_is_complete_and_escapes_student_text(tmp_path):
+    (tmp_path / "feedback" / "a" / "x").mkdir(parents=True)
+    (tmp_path / "feedback" / "a" / "x" / "x.html").write_text("feedback")
+    page = write_reports(tmp_path / "reports" / "x", CLASS, [Skipped("alice\\n", "not a valid student id")],
+                         tmp_path, "x").read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "malformed &lt;b&gt;notebook&lt;/b&gt;" in page
+    assert "Needs attention (4)" in page and "not graded (run again)" in page
+    assert "tanh&#39;s derivative is missing" in page
+    assert 'href="../../feedback/a/x/x.html"' in page
+    assert "<svg" in page and "Pass rate per graded function" in page
+    assert page.count("<tr") >= len(CLASS) + 4

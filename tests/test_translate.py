@@ -7,7 +7,8 @@ import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.judge import Limits
-from autograder.pipeline import Settings, db_url_from_config, run
+from autograder.course import db_url_from_config
+from autograder.pipeline import Settings, run
 from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from tools import translate
 

@@ -1,0 +1,176 @@
+"""What grading produces: per-function and per-submission results, and the one store that keeps them.
+
+The gradebook is the single source of truth for which submissions are graded and
+for every score. Next to it, one JSON file per student keeps what the gradebook
+has no column for (the status, each function's outcome and the instructor's
+version of its message, the time it took); it is written before the gradebook
+commit and trusted only while its scores equal the gradebook's, so a missing,
+corrupt or stale file can never drop or change a student's grade.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+class Outcome(str, enum.Enum):
+    """How one graded function fared."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # returned a wrong result
+    ERROR = "error"  # raised, or returned something that cannot be judged
+    TIMEOUT = "timeout"
+    KERNEL_DIED = "kernel died"
+    MEMORY = "memory limit"
+    MISSING = "missing"  # not defined in the notebook
+    NOT_RUN = "not run"  # the submission could not be run at all (unreadable notebook, ...)
+    NOT_GRADED = "not graded"  # the grader failed, not the student: nothing is recorded
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclasses.dataclass
+class FunctionResult:
+    name: str
+    points: float
+    score: float
+    outcome: Outcome
+    message: str = ""  # what the student may see: no hidden input, value or output of student code
+    seconds: float = 0.0
+    detail: str = ""  # what the instructor may see in addition (values, exception texts)
+    mistake: str | None = None  # the classic mistake the result matches, if any
+
+    def __post_init__(self):
+        self.outcome = Outcome(self.outcome)
+
+
+@dataclasses.dataclass
+class SubmissionResult:
+    student: str
+    status: str  # "ok", or what went wrong in plain words
+    functions: list[FunctionResult]
+    seconds: float = 0.0
+    notebook_json: str | None = None  # the autograded notebook
+    timestamp: str | None = None
+    sandboxed: bool = True
+    graded: bool = True  # False: the grader failed; the result is reported, never recorded
+    attempted: bool = True  # False: the release notebook came back untouched
+    feedback_html: str | None = None  # the student's feedback page
+
+    @property
+    def total(self) -> float:
+        return sum(f.score for f in self.functions)
+
+    @property
+    def max_total(self) -> float:
+        return sum(f.points for f in self.functions)
+
+    @property
+    def complete(self) -> bool:
+        """Graded in full: every function judged, nothing the instructor must look at."""
+        return self.graded and self.attempted and self.status == "ok"
+
+    def details(self) -> dict:
+        """The JSON-ready form kept next to the gradebook (no notebook, no feedback)."""
+        data = dataclasses.asdict(self)
+        data.pop("notebook_json")
+        data.pop("feedback_html")
+        for function in data["functions"]:
+            function["outcome"] = str(function["outcome"])
+        return data
+
+    @classmethod
+    def from_details(cls, data: dict) -> "SubmissionResult":
+        data = dict(data)
+        data["functions"] = [FunctionResult(**f) for f in data["functions"]]
+        return cls(**data)
+
+
+def not_graded(student: str, reason: str, points: dict[str, float], sandboxed: bool = True,
+               timestamp: str | None = None, detail: str = "") -> SubmissionResult:
+    """The result of a submission whose grading failed for a reason that is not the student's.
+
+    ``detail`` (a traceback, say) is for the maintainer; it is shown in the instructor's report.
+    """
+    functions = [FunctionResult(name, value, 0.0, Outcome.NOT_GRADED, f"not graded: {reason}", detail=detail)
+                 for name, value in points.items()]
+    return SubmissionResult(student, f"not graded: {reason}", functions, timestamp=timestamp,
+                            sandboxed=sandboxed, graded=False)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``path`` so that it holds either its old content or all of ``data``, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+class ResultStore:
+    """Results of one assignment: the gradebook's scores joined with the details kept beside it."""
+
+    def __init__(self, gradebook, folder: Path):
+        self.gradebook = gradebook  # autograder.gradebook.GradebookAccess
+        self.folder = Path(folder)
+
+    def _path(self, student: str) -> Path:
+        return self.folder / f"{student}.json"
+
+    def graded(self) -> set[str]:
+        return self.gradebook.graded_students()
+
+    def save_details(self, result: SubmissionResult) -> None:
+        write_atomically(self._path(result.student),
+                         json.dumps(result.details(), indent=1, ensure_ascii=False).encode("utf-8"))
+
+    def record(self, result: SubmissionResult) -> None:
+        """Details first, then the gradebook in one commit: the commit is what makes it graded."""
+        if not result.graded:
+            raise ValueError(f"{result.student}: a result that is not graded is never recorded")
+        self.save_details(result)
+        self.gradebook.record(result)
+
+    def load(self, students: set[str] | None = None) -> list[SubmissionResult]:
+        """Every graded submission (of ``students`` if given), with the gradebook's scores."""
+        results = []
+        for student, cells in sorted(self.gradebook.scores().items()):
+            if students is not None and student not in students:
+                continue
+            results.append(self._joined(student, cells))
+        return results
+
+    def _joined(self, student: str, cells: dict) -> SubmissionResult:
+        """The stored details when they agree with the gradebook, else a result built from it alone."""
+        try:
+            details = SubmissionResult.from_details(
+                json.loads(self._path(student).read_text(encoding="utf-8")))
+            stored = {f.name: f.score for f in details.functions}
+            if details.student == student and stored == {name: cell["score"] for name, cell in cells.items()}:
+                return details
+            problem = "its details do not match the gradebook"
+        except FileNotFoundError:
+            problem = "its details are missing"
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            problem = "its details are unreadable"
+        functions = [FunctionResult(name, cell["points"], cell["score"],
+                                    Outcome.PASSED if cell["score"] >= cell["points"] else Outcome.FAILED,
+                                    cell["comment"] or "")
+                     for name, cell in cells.items()]
+        return SubmissionResult(student, f"graded earlier ({problem}; scores are the gradebook's; "
+                                         f"--regrade {student} grades it again)", functions)

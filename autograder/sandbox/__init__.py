@@ -1,0 +1,155 @@
+"""Where grading kernels run: their environment and, on Linux, their isolation.
+
+With the sandbox on (the default), each kernel is confined by ``jail.py``: fresh
+namespaces (a user namespace too when the grader is not root), no network, a file
+system holding only the system, Python and the submission's own files, no
+capability, a seccomp filter, resource limits, an unprivileged uid, and, where the
+machine has them, a control group bounding the submission's processes, CPU share
+and memory as a whole. ``probe_sandbox`` proves it on a real kernel before anyone
+is graded. See the README's "The sandbox" for what it guarantees and what not.
+
+Modules: ``jail`` (confinement, one ``confine``), ``zygote`` (warm kernels),
+``launchers`` (how a kernel process comes to be), ``kernel`` (executing code in it),
+``outputs`` (what it displays, bounded and safe), ``cgroups`` (control groups).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from . import cgroups
+from .kernel import Execution, GradingKernel
+from .launchers import JailLauncher, PlainLauncher, ZygoteLauncher, alive
+from .outputs import NotebookBudget
+
+UID_BASE = 600_000  # uids no account on the machine uses; one per grading worker
+PING = "\x00autograder-ping"
+
+__all__ = ["Execution", "GradingKernel", "NotebookBudget", "SandboxLimits", "SandboxUnavailable", "kernel_factory",
+           "probe_sandbox", "scratch_dir"]
+
+
+@dataclasses.dataclass
+class SandboxLimits:
+    memory_mb: int = 2048  # address space of one process
+    cpu_seconds: int = 300  # CPU time of one process
+    processes: int = 32  # processes and threads of the whole submission (an idle kernel has about 12)
+    disk_mb: int = 256  # the submission's working directory
+    tmp_mb: int = 64  # /tmp and /dev/shm
+
+
+class SandboxUnavailable(Exception):
+    """Isolation cannot be had here; the message names what is missing."""
+
+
+def kernel_environment(workdir: Path) -> dict:
+    """A small, explicit environment: no instructor secrets, single-threaded BLAS."""
+    keep = ("LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    env = {key: os.environ[key] for key in keep if key in os.environ}
+    env.update({
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "IPYTHONDIR": str(workdir / ".ipython"),
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+        "NBGRADER_EXECUTION": "autograde",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    return env
+
+
+def read_only_paths() -> list[str]:
+    """What the kernel must read: the Python installation and the virtual environment."""
+    paths = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}
+    return sorted(p for p in paths if not any(p.startswith(s) for s in ("/usr", "/lib", "/bin")))
+
+
+_SCRATCH: Path | None = None
+
+
+def scratch_dir() -> Path:
+    """This process's own scratch folder; those of processes that died are removed on first use."""
+    global _SCRATCH
+    if _SCRATCH is None or not _SCRATCH.is_dir():
+        base = Path(tempfile.gettempdir()) / f"autograder-{os.getuid()}"
+        base.mkdir(mode=0o700, exist_ok=True)
+        for old in base.iterdir():
+            owner = old.name.split("-", 1)[0]
+            if owner.isdigit() and not alive(int(owner)):
+                shutil.rmtree(old, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            cgroups.remove_stale(alive)
+        _SCRATCH = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
+    return _SCRATCH
+
+
+def check() -> None:
+    """Raise SandboxUnavailable if this machine cannot run the sandbox at all (before trying a kernel)."""
+    if platform.system() != "Linux":
+        raise SandboxUnavailable(f"the sandbox needs Linux namespaces; this is {platform.system()}")
+    if platform.machine() not in ("x86_64", "aarch64"):
+        raise SandboxUnavailable(f"the sandbox's system-call filter knows x86_64 and aarch64, not "
+                                 f"{platform.machine()}")
+
+
+def kernel_factory(workdir: Path, options: dict | None, warm: bool = True):
+    """A callable that makes the kernel for one submission (sandboxed unless ``options`` is None).
+
+    ``warm``: fork kernels from a zygote that has already imported the heavy libraries.
+    """
+    env = kernel_environment(workdir)
+    scratch = Path(tempfile.mkdtemp(prefix="kernel-", dir=scratch_dir()))
+    if options is None:
+        launcher = PlainLauncher(scratch)
+    else:
+        check()
+        limits = dataclasses.asdict(SandboxLimits(**options.get("limits", {})))
+        uid = UID_BASE + os.getpid() % 50_000 if os.geteuid() == 0 else None
+        launcher = JailLauncher(scratch, limits, uid, read_only_paths())
+    if warm:
+        launcher = ZygoteLauncher(launcher)
+    budget = NotebookBudget()
+    return lambda: GradingKernel(workdir, launcher, env, budget=budget)
+
+
+def probe_sandbox(options: dict | None, warm: bool = True) -> None:
+    """Start one real grading kernel as submissions will get it and check that it answers.
+
+    Raises SandboxUnavailable saying what failed. Run before anyone is graded, on the
+    workers themselves, so a machine where kernels cannot start grades nobody.
+    """
+    try:
+        check()
+    except SandboxUnavailable:
+        if options is not None:
+            raise
+    workdir = Path(tempfile.mkdtemp(prefix="sandbox-check-", dir=scratch_dir()))
+    kernel = None
+    try:
+        kernel = kernel_factory(workdir, options, warm)()
+        try:
+            kernel.start()
+        except Exception as error:  # noqa: BLE001 - whatever stops the kernel is what is missing
+            raise SandboxUnavailable(f"a sandboxed grading kernel does not start on this machine ({error})") \
+                from None
+        execution = kernel.execute(f"print(6 * 7, input({PING!r}))", 30,
+                                   on_input=lambda prompt: "pong" if prompt == PING else "")
+        text = "".join(o.get("text", "") for o in execution.outputs)
+        if execution.status != "ok" or "42 pong" not in text:
+            raise SandboxUnavailable(f"a sandboxed grading kernel started but does not run code "
+                                     f"({execution.status}: {execution.ename} {execution.evalue} {text[:200]})")
+    finally:
+        if kernel is not None:
+            kernel.close()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,138 @@
+"""What a student's code displays, kept bounded and safe to view.
+
+Outputs of student code end up in the autograded notebook (which formgrader renders
+on the Jupyter server's origin) and in the feedback page. Only text and raster
+images are kept: HTML, SVG, Markdown, LaTeX, JavaScript and widget outputs are
+dropped (their plain-text form stays), so nothing a student displays can run as
+script. Every kind of output is capped, per output, per cell and per notebook,
+and the cell says what was cut.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+
+import nbformat
+
+MAX_TEXT_PER_CELL = 20_000  # characters of streams, plain text and error messages
+MAX_IMAGE_BYTES = 1_500_000  # one image, base64
+MAX_IMAGES_PER_CELL = 4
+MAX_NOTEBOOK_BYTES = 6_000_000  # all outputs of one notebook
+MAX_TRACEBACK_LINES = 40
+MAX_TRACEBACK_LINE = 2_000
+KEPT_IMAGES = ("image/png", "image/jpeg")
+
+
+@dataclasses.dataclass
+class NotebookBudget:
+    """What is left of the notebook's allowance; shared by all its cells."""
+
+    left: int = MAX_NOTEBOOK_BYTES
+
+
+class CellOutputs:
+    """The outputs of one executed cell, collected from the kernel's messages within the budgets."""
+
+    def __init__(self, notebook: NotebookBudget | None = None):
+        self.outputs: list = []
+        self.notebook = notebook or NotebookBudget()
+        self.text = 0
+        self.images = 0
+        self.cut: set[str] = set()
+
+    def _afford(self, size: int) -> bool:
+        if size > self.notebook.left:
+            self.cut.add("the notebook's outputs reached their limit")
+            return False
+        self.notebook.left -= size
+        return True
+
+    def _text(self, text: str) -> str | None:
+        text = str(text)
+        room = MAX_TEXT_PER_CELL - self.text
+        if room <= 0:
+            self.cut.add(f"text beyond {MAX_TEXT_PER_CELL} characters")
+            return None
+        if len(text) > room:
+            text = text[:room]
+            self.cut.add(f"text beyond {MAX_TEXT_PER_CELL} characters")
+        if not self._afford(len(text)):
+            return None
+        self.text += len(text)
+        return text
+
+    def add(self, message: dict) -> None:
+        """Take one iopub message of the executing request."""
+        kind = message["msg_type"]
+        content = message.get("content", {})
+        if kind == "clear_output":
+            self.outputs.clear()
+        elif kind == "stream":
+            text = self._text(content.get("text", ""))
+            if text:
+                self.outputs.append(nbformat.v4.new_output(
+                    "stream", name="stderr" if content.get("name") == "stderr" else "stdout", text=text))
+        elif kind == "error":
+            self._error(content)
+        elif kind in ("display_data", "execute_result"):
+            self._display(kind, content)
+
+    def _error(self, content: dict) -> None:
+        ename = self._text(str(content.get("ename", "Error"))[:200]) or "Error"
+        evalue = self._text(str(content.get("evalue", ""))[:MAX_TRACEBACK_LINE]) or ""
+        lines = content.get("traceback", [])
+        lines = lines if isinstance(lines, list) else []
+        if len(lines) > MAX_TRACEBACK_LINES:
+            lines = lines[:MAX_TRACEBACK_LINES // 2] + ["..."] + lines[-MAX_TRACEBACK_LINES // 2:]
+            self.cut.add("the middle of a long traceback")
+        kept = []
+        for line in lines:
+            line = self._text(str(line)[:MAX_TRACEBACK_LINE])
+            if line is None:
+                break
+            kept.append(line)
+        self.outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=kept))
+
+    def _display(self, kind: str, content: dict) -> None:
+        data = content.get("data", {})
+        data = data if isinstance(data, dict) else {}
+        kept = {}
+        for mime in KEPT_IMAGES:
+            image = data.get(mime)
+            if not isinstance(image, str):
+                continue
+            if self.images >= MAX_IMAGES_PER_CELL or len(image) > MAX_IMAGE_BYTES:
+                self.cut.add("images beyond the limit")
+                continue
+            try:
+                base64.b64decode(image.replace("\n", ""), validate=True)
+            except (binascii.Error, ValueError):
+                self.cut.add("an image that was not valid base64")
+                continue
+            if self._afford(len(image)):
+                kept[mime] = image
+                self.images += 1
+            break
+        dropped = sorted(set(data) - set(KEPT_IMAGES) - {"text/plain"})
+        if dropped:
+            self.cut.add(f"{', '.join(m for m in dropped[:3])} output (only text and images are kept)")
+        if "text/plain" in data or not kept:
+            text = self._text(str(data.get("text/plain", "")))
+            if text:
+                kept["text/plain"] = text
+        if not kept:
+            return
+        output = nbformat.v4.new_output(kind, data=kept)
+        if kind == "execute_result":
+            count = content.get("execution_count")
+            output.execution_count = count if isinstance(count, int) else None
+        self.outputs.append(output)
+
+    def finish(self) -> list:
+        """The outputs, with a note saying what was cut, if anything."""
+        if self.cut:
+            self.outputs.append(nbformat.v4.new_output(
+                "stream", name="stdout", text=f"\n[grader] not kept: {'; '.join(sorted(self.cut))}\n"))
+        return self.outputs
