@@ -35,6 +35,7 @@ from .probe import CALL, NEXT, REPORT, STOP, case_payload, parse_report, probe_s
 from .reference import grade_id
 from .refserver import ReferenceFailure, ReferenceProcess
 from .sandbox import Execution, GradingKernel, scratch_dir
+from .sandbox.outputs import safe_cell
 from .results import FunctionResult, Outcome, SubmissionResult, not_graded
 
 SKIP_TAG = "explore"  # cells tagged so are exploration, not needed for grading
@@ -141,19 +142,23 @@ def read_notebook(raw: bytes | None) -> nbformat.NotebookNode:
 # -- the notebook that is executed and stored -----------------------------------------------
 
 def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student's notebook with the instructor's test cells, whatever was done to them.
+    """The student's notebook with the instructor's test cells, whatever was done to them, safe to render.
 
     nbgrader's ``OverwriteCells`` (with ``add_missing_cells``) does the same from the
     gradebook, but it matches cells by checksum and cell type only and takes the source
     notebook's cells, hidden tests included; here the release's (visible) cells are
     restored, renamed and moved cells are handled, and markup the release does not have
     is removed so a student cannot invent grade cells. Duplicated ids keep their first cell.
+    The notebook's metadata is the release's, and the student's own markdown and raw cells
+    are made inert (see ``sandbox.outputs.safe_cell``).
     """
     release_cells = {grade_id(c): c for c in release.cells if grade_id(c)}
+    release_text = {c.get("id"): c.source for c in release.cells if c.cell_type == "markdown"}
     notebook = copy.deepcopy(student)
     notebook.metadata = copy.deepcopy(release.metadata)
     seen = set()
     for cell in notebook.cells:
+        safe_cell(cell, release_text.get(cell.get("id")))
         cell_id = grade_id(cell)
         if cell_id is None:
             cell.metadata.pop("nbgrader", None)
@@ -276,7 +281,7 @@ class Grader:
         for source in self.definitions:
             if self._budget() <= 0:
                 return
-            if self.kernel.execute(source, self._budget()).status == "died":
+            if self.kernel.execute(source, self._budget(), keep_outputs=False).status == "died":
                 self._start(restart=True)
 
     def _cases(self, name: str) -> list[Case]:
@@ -337,7 +342,7 @@ class Grader:
             return ""
 
         execution = self.kernel.execute(probe_source(name, USES_HELPERS.get(name, ())), self._budget(),
-                                        on_input=on_input)
+                                        on_input=on_input, keep_outputs=False)
         failure = next((v for v in verdicts if v is not None), None)
         if failure is None and len(verdicts) < len(cases):
             label = labels[len(verdicts)] if state["sent"] else f"{name}"

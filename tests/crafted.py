@@ -213,6 +213,23 @@ STUDENTS = {
         expected=scores(), status="data.npy (device)", root_only=True),
     "links-folder-is-a-symlink": dict(folder_link_to_source=True, expected=None,
                                       skipped="is a symbolic link"),
+    # -- outputs: bounded, and inert wherever they are shown
+    "unsafe-outputs": dict(
+        cells=["from IPython.display import display, HTML, SVG, Javascript, Markdown\n"
+               "display(HTML('<script>alert(\"xss-html\")</script><img src=x onerror=alert(\"xss-img\")>'))\n"
+               "display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(\"xss-svg\")</script></svg>'))\n"
+               "display(Javascript('alert(\"xss-js\")'))\n"
+               "display(Markdown('<script>alert(\"xss-md\")</script>'))\n"
+               "for _ in range(8):\n    display(HTML('<b>' + 'x' * 50_000_000 + '</b>'))\n"
+               "print('y' * 200_000)\n"],
+        notebook=lambda nb: _with_unsafe_cells(nb), expected=scores()),
+    "disk-kernel-runtime": dict(  # the kernel's own socket folder is no way onto the host's disk
+        cells=["import os\nfrom ipykernel.kernelapp import IPKernelApp\n"
+               "runtime = os.path.dirname(IPKernelApp.instance().abs_connection_file)\n"
+               "try:\n    with open(os.path.join(runtime, 'fill.bin'), 'wb') as handle:\n"
+               "        for _ in range(2048):\n            handle.write(b'0' * 2**20)\n"
+               "except OSError as error:\n    print('blocked:', error)\n"],
+        expected=scores()),
     # -- student ids
     "José": dict(expected=scores()),
     "=2+5": dict(expected=scores()),
@@ -241,6 +258,16 @@ def _drop_tests(nb):
 def _move_tests_to_end(nb):
     tests = _tests(nb)
     nb.cells = [c for c in nb.cells if c not in tests] + tests[::-1]
+    return nb
+
+
+def _with_unsafe_cells(nb):
+    nb.cells.insert(2, nbformat.v4.new_markdown_cell(
+        '<script>alert("xss-cell")</script> [click](javascript:alert("xss-link")) '
+        '$\\href{javascript:alert("xss-tex")}{x}$', id="unsafe-markdown"))
+    raw = nbformat.v4.new_raw_cell('<script>alert("xss-raw")</script>', id="unsafe-raw")
+    raw.metadata["format"] = "text/html"
+    nb.cells.insert(3, raw)
     return nb
 
 

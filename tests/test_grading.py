@@ -5,6 +5,7 @@ student; the class is graded once and each test checks one promise.
 """
 
 import csv
+import json
 import socket
 import sqlite3
 import subprocess
@@ -191,3 +192,24 @@ def test_feedback_of_an_unreadable_submission_says_why(graded):
     course, _, _ = graded
     html = (course / "feedback" / "file-invalid-json" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "malformed notebook: invalid JSON" in html
+
+
+def test_outputs_are_bounded_and_nothing_a_student_displays_runs_as_script(graded):
+    course, _, _ = graded
+    notebook = course / "autograded" / "unsafe-outputs" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    feedback = course / "feedback" / "unsafe-outputs" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert notebook.stat().st_size < 8_000_000 and feedback.stat().st_size < 8_000_000
+    cells = nbformat.read(notebook, as_version=4).cells
+    shown = json.dumps([c.outputs for c in cells if c.cell_type == "code"] +
+                       [c.source for c in cells if c.cell_type != "code"])  # what renders as content
+    for text in (shown, feedback.read_text()):  # the feedback page shows code, escaped, and the rest
+        for attack in ("<script>alert(", "<img src=x", "<svg", 'href="javascript', "javascript:alert(",
+                       "alert(\"xss-js\")\n"):
+            assert attack not in text, attack
+    assert "only text and images are kept" in shown and "text beyond 20000 characters" in shown
+
+
+def test_a_kernel_cannot_write_to_the_hosts_disk(graded):
+    course, _, _ = graded
+    notebook = (course / "autograded" / "disk-kernel-runtime" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    assert "blocked:" in notebook and "No space left on device" in notebook

@@ -114,10 +114,12 @@ class GradingKernel:
         return self.process.reap() if self.process is not None else 0
 
     # -- execution --------------------------------------------------------------------
-    def execute(self, code: str, timeout: float, on_input: Callable[[str], str] | None = None) -> Execution:
+    def execute(self, code: str, timeout: float, on_input: Callable[[str], str] | None = None,
+                keep_outputs: bool = True) -> Execution:
         """Run ``code``; stop it after ``timeout`` seconds of the sandbox's CPU time.
 
         ``on_input(prompt)`` answers the code's ``input()`` calls; without it they get "".
+        ``keep_outputs=False``: what the code displays is dropped (and costs the notebook nothing).
         """
         if not self.alive():
             return Execution("died", [], "DeadKernel", "the kernel is not running")
@@ -125,7 +127,7 @@ class GradingKernel:
         cpu_start = self.cpu_seconds()
         wall_deadline = time.monotonic() + WALL_FACTOR * timeout + WALL_EXTRA
         msg_id = client.execute(code, store_history=False, allow_stdin=True)
-        outputs = CellOutputs(self.budget)
+        outputs = CellOutputs(self.budget if keep_outputs else NotebookBudget(0))
         reply = None
         idle = False
         poller = zmq.Poller()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import html
+import re
 
 import nbformat
 
@@ -136,3 +138,31 @@ class CellOutputs:
             self.outputs.append(nbformat.v4.new_output(
                 "stream", name="stdout", text=f"\n[grader] not kept: {'; '.join(sorted(self.cut))}\n"))
         return self.outputs
+
+
+_SCRIPT_LINK = re.compile(r"(?i)(java|vb)(script)\s*:")
+KEPT_ATTACHMENTS = ("image/png", "image/jpeg", "image/gif")
+
+
+def safe_markdown(text: str) -> str:
+    """A student's markdown that renders as text: raw HTML and entities escaped, and script URLs
+    broken ("javascript :" is no scheme, in a link or in MathJax's \\href alike)."""
+    return _SCRIPT_LINK.sub(r"\1\2 :", html.escape(text, quote=False))
+
+
+def safe_cell(cell, trusted_source: str | None = None) -> None:
+    """Make a student's markdown or raw cell safe to render (unchanged if it is the release's own)."""
+    if cell.cell_type == "markdown":
+        if cell.source != trusted_source:
+            cell.source = safe_markdown(cell.source)
+        attachments = cell.get("attachments") or {}
+        for name in list(attachments):
+            bundle = attachments[name] if isinstance(attachments[name], dict) else {}
+            kept = {mime: data for mime, data in bundle.items() if mime in KEPT_ATTACHMENTS}
+            if kept:
+                attachments[name] = kept
+            else:
+                del attachments[name]
+    elif cell.cell_type == "raw":
+        cell.metadata = {}  # without a format, no exporter emits a raw cell as HTML
+        cell.source = html.escape(cell.source, quote=False)
