@@ -61,7 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--secret-file", type=Path,
                        help="file holding the secret that derives hidden cases (default: COURSE/.autograder/secret)")
     grade.add_argument("--scheduler", metavar="tls://HOST:PORT",
-                       help="grade on this Dask cluster instead of local worker processes")
+                       help="grade on this Dask cluster instead of local worker processes (TLS with client "
+                            "certificates: --tls-* or Dask's distributed.comm.tls configuration)")
+    grade.add_argument("--tls-ca-file", type=Path, help="the CA certificate the cluster's certificates are signed by")
+    grade.add_argument("--tls-cert", type=Path, help="this client's certificate (PEM)")
+    grade.add_argument("--tls-key", type=Path, help="this client's private key (PEM; omit if in the certificate file)")
+    grade.add_argument("--insecure-scheduler", action="store_true",
+                       help="allow a tcp:// scheduler: anyone who can reach it runs code on its workers")
     _add_grading_options(grade)
     demo = commands.add_parser("demo", help="grade a bundled demo class in build/demo")
     demo.add_argument("--dir", type=Path, default=Path("build") / "demo", help="where to build the demo course")
@@ -90,13 +96,36 @@ def settings_from(args, course: Path, assignment: str | None) -> Settings:
         raise GradingError("--workers, --cell-timeout, --submission-timeout and --memory-limit must be positive")
     limits = {"memory_mb": args.memory_limit, "cpu_seconds": int(args.submission_timeout) + 60}
     students = tuple(getattr(args, "student", None) or ()) or None
+    scheduler = getattr(args, "scheduler", None)
+    security = _security(args) if scheduler else None
     return Settings(
         course_dir=course, assignment=assignment, db_url=db_url,
         workers=args.workers, limits=Limits(args.cell_timeout, args.submission_timeout),
         secret_file=getattr(args, "secret_file", None), regrade=args.regrade, students=students,
         feedback=not args.no_feedback, sandbox=None if args.no_sandbox else {"limits": limits},
-        scheduler=getattr(args, "scheduler", None), warm_kernels=not args.cold_kernels,
+        scheduler=scheduler, security=security, warm_kernels=not args.cold_kernels,
     )
+
+
+def _security(args):
+    """The TLS settings for a Dask scheduler; an unencrypted one is refused unless asked for."""
+    if args.scheduler.startswith("tcp://") or "://" not in args.scheduler:
+        if not args.insecure_scheduler:
+            raise GradingError(f"refusing the unencrypted scheduler {args.scheduler}: anyone who can reach it can "
+                               "run code on its workers. Start the cluster with TLS and client certificates and "
+                               "pass tls://... with --tls-ca-file, --tls-cert and --tls-key (see the README), or "
+                               "--insecure-scheduler for a cluster nobody else can reach")
+        return None
+    if not args.tls_ca_file and not args.tls_cert:
+        return None  # Dask's own configuration (distributed.comm.tls.*) provides them
+    from distributed.security import Security
+
+    for path in (args.tls_ca_file, args.tls_cert, args.tls_key):
+        if path is not None and not path.is_file():
+            raise GradingError(f"no such certificate or key file: {path}")
+    return Security(tls_ca_file=str(args.tls_ca_file) if args.tls_ca_file else None,
+                    tls_client_cert=str(args.tls_cert) if args.tls_cert else None,
+                    tls_client_key=str(args.tls_key) if args.tls_key else None, require_encryption=True)
 
 
 def grade_with_progress(settings: Settings, console: Console) -> RunSummary:

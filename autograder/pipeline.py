@@ -214,8 +214,10 @@ def _dask_client(settings: Settings):
         raise GradingError("--scheduler needs dask.distributed (pip install distributed)") from error
     try:
         return Client(settings.scheduler, timeout="10s", security=settings.security)
-    except (OSError, TimeoutError, ValueError) as error:
-        raise GradingError(f"cannot reach the Dask scheduler at {settings.scheduler}: {error}") from error
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
+        hint = ("; a tls:// scheduler needs this client's certificates (--tls-ca-file, --tls-cert, --tls-key)"
+                if settings.scheduler.startswith("tls://") else "")
+        raise GradingError(f"cannot reach the Dask scheduler at {settings.scheduler}: {error}{hint}") from error
 
 
 # -- writing results --------------------------------------------------------------------------------

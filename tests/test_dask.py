@@ -1,14 +1,18 @@
-"""grade --scheduler on a real dask.distributed LocalCluster on loopback."""
+"""grade --scheduler on a real dask.distributed LocalCluster on loopback, over TLS with client certificates."""
+
+import subprocess
+import sys
 
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.judge import Limits
 from autograder.course import db_url_from_config
+from autograder.judge import Limits
 from autograder.pipeline import GradingError, Settings, run
 from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 distributed = pytest.importorskip("distributed")
+from distributed.security import Security  # noqa: E402
 
 
 def course_with(tmp_path, students):
@@ -22,16 +26,23 @@ def course_with(tmp_path, students):
     return course
 
 
-def test_grading_on_a_dask_cluster_records_every_submission_once(tmp_path):
-    """Do two Dask workers grade in their sandboxes while the client alone writes the gradebook?"""
-    course = course_with(tmp_path, 4)
+@pytest.fixture(scope="module")
+def cluster():
+    security = Security.temporary()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course),
-                            limits=Limits(cell_timeout=10, submission_timeout=60), scheduler=cluster.scheduler_address,
-                            feedback=False)
-        summary = run(settings)
-        workers = {w.pid for w in cluster.workers.values()} if hasattr(cluster, "workers") else set()
+                                  protocol="tls://", security=security, dashboard_address=None) as cluster:
+        yield cluster, security
+
+
+def test_grading_on_a_tls_cluster_records_every_submission_once(tmp_path, cluster):
+    """Do two Dask workers grade in their sandboxes while the client alone writes the gradebook?"""
+    local, security = cluster
+    assert local.scheduler_address.startswith("tls://")
+    course = course_with(tmp_path, 4)
+    settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course),
+                        limits=Limits(cell_timeout=10, submission_timeout=60), scheduler=local.scheduler_address,
+                        security=security, feedback=False)
+    summary = run(settings)
     totals = {r.student: r.total for r in summary.results}
     assert totals == {"student0": 100, "student1": 90, "student2": 100, "student3": 90}
     assert all(r.sandboxed for r in summary.results)
@@ -40,12 +51,23 @@ def test_grading_on_a_dask_cluster_records_every_submission_once(tmp_path):
     with Gradebook(settings.db_url) as gradebook:
         assert sorted((s.student_id, s.score) for s in gradebook.assignment_submissions(ASSIGNMENT)) == \
             [("student0", 100), ("student1", 90), ("student2", 100), ("student3", 90)]
-    assert workers  # the cluster really had worker processes
 
 
-def test_unreachable_scheduler_is_a_clear_error(tmp_path):
+def test_a_client_without_certificates_is_turned_away(tmp_path, cluster):
+    local, _ = cluster
     course = course_with(tmp_path, 1)
     settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course),
-                        scheduler="tcp://127.0.0.1:9", feedback=False)
-    with pytest.raises(GradingError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+                        scheduler=local.scheduler_address, feedback=False)
+    with pytest.raises(GradingError, match="cannot reach the Dask scheduler at tls://.*certificates"):
         run(settings)
+
+
+def test_an_unencrypted_scheduler_is_refused_unless_asked_for(tmp_path):
+    course = course_with(tmp_path, 1)
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", "--course", str(course), "--scheduler",
+                             "tcp://127.0.0.1:9"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "refusing the unencrypted scheduler tcp://127.0.0.1:9" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", "--course", str(course), "--scheduler",
+                             "tcp://127.0.0.1:9", "--insecure-scheduler"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stdout
