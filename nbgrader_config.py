@@ -5,16 +5,24 @@ release/ (generated student notebooks), and, while grading, submitted/,
 autograded/ and feedback/ (git-ignored).
 """
 
+import os
+
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "planar-classification"
-c.CourseDirectory.root = "."
-# One assignment per edition; both are graded alike (python -m autograder grade --assignment ...).
-c.CourseDirectory.db_assignments = [dict(name="planar_data_classification"),
-                                    dict(name="planar_data_classification_zh")]
+# The folder of this file, wherever the course is (nbgrader wants an absolute path).
+COURSE = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = COURSE
+# Two assignments, one per edition (planar_data_classification and ..._zh), graded alike;
+# nbgrader registers them in the gradebook itself (generate_assignment, or the grader).
 
-# The gradebook; the autograder writes it from one process only.
-c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# The gradebook, in the course folder; the autograder writes it from one process only. A large
+# course can keep it in PostgreSQL instead (see the README): postgresql://user@host/dbname.
+c.CourseDirectory.db_url = f"sqlite:///{os.path.join(COURSE, 'gradebook.db')}"
+
+# Where release_assignment, submit, collect, release_feedback and fetch_feedback exchange
+# files: nbgrader's default, /usr/local/share/nbgrader/exchange, must exist and be writable
+# by everyone (see the README); set c.Exchange.root here to use another folder.
 
 # What students see in place of a solution.
 c.ClearSolutions.code_stub = {

@@ -83,14 +83,14 @@ def _draw_one(name: str, rng: np.random.Generator, index: int) -> Case:
         parameters = _parameters(rng, n_x, n_h)
         grads = {"d" + key: value for key, value in _parameters(rng, n_x, n_h, scale=0.1).items()}
         if index == 0:
-            return Case((parameters, grads), {}, f"n_x={n_x}, n_h={n_h}, default learning rate")
-        rate = float(np.round(rng.uniform(0.05, 2.0), 3))
-        return Case((parameters, grads), {"learning_rate": rate}, f"n_x={n_x}, n_h={n_h}, learning_rate={rate}")
+            return Case((parameters, grads), {}, f"n_x={n_x}, n_h={n_h}, learning_rate=default")
+        rate = float(np.round(rng.uniform(0.05, 2.0), 3))  # (a value of the case: not in its description)
+        return Case((parameters, grads), {"learning_rate": rate}, f"n_x={n_x}, n_h={n_h}, learning_rate=given")
     if name == "nn_model":
         X = rng.standard_normal((2, m + 6))
         iterations = int(rng.integers(10, 30))
         return Case((X, _labels(rng, m + 6), n_h), {"num_iterations": iterations, "print_cost": False},
-                    f"X {X.shape}, n_h={n_h}, {iterations} iterations",
+                    f"X {X.shape}, n_h={n_h}, num_iterations={iterations}",
                     {"n_x": 2, "n_h": n_h, "n_y": 1, "m": m + 6})
     if name == "predict":
         X = rng.standard_normal((n_x, 3 * m))

@@ -11,7 +11,7 @@ import copy
 import os
 from typing import Callable
 
-from public_tests import call_student
+from public_tests import call_student, say
 
 from .cases import USES_HELPERS, compare_result, draw_cases, expected_result, with_helpers
 from .reference import load_reference
@@ -41,7 +41,7 @@ def check_hidden_cases(name: str, function: Callable) -> None:
         expected = expected_result(name, case, reference)
         got = call_student(target, *copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
         try:
-            compare_result(name, got, expected)
+            compare_result(name, got, expected, case)
         except AssertionError as error:
             raise AssertionError(f"hidden case {number} ({case.description}): {error}") from None
-    print(f"Hidden tests passed for {name} ({len(cases)} cases).")
+    print(say("hidden_passed", name=name, count=len(cases)))

@@ -27,7 +27,7 @@ from nbgrader.utils import determine_grade
 
 from public_tests import WrongResult, check_result
 
-from . import GRADED_FUNCTIONS, codec
+from . import GRADED_FUNCTIONS, codec, verdict
 from .cases import USES_HELPERS, Case, HelperCallRejected, check_helper_call, draw_cases, visible_case
 from .course import Submission
 from .mistakes import fingerprints
@@ -216,6 +216,10 @@ class Grader:
         self.wall_deadline = 0.0
         self.definitions: list = []  # student cells that ran, replayed after a restart
         self.problems: list[str] = []
+        self.language = verdict.language(job.course.assignment)
+
+    def say(self, text_id: str, **fields) -> str:
+        return verdict.say(self.language, text_id, **fields)
 
     def _budget(self) -> float:
         """Seconds of CPU time the next cell or probe may use (0 when the submission's are spent).
@@ -256,10 +260,10 @@ class Grader:
                 continue
             if _skipped(cell):
                 cell.outputs = [nbformat.v4.new_output(
-                    "stream", name="stdout", text=f"[not run while grading: tagged '{SKIP_TAG}']\n")]
+                    "stream", name="stdout", text=self.say("cell_explore") + "\n")]
                 continue
             if self._budget() <= 0:
-                cell.outputs = [_note("not run: the submission's time limit was reached")]
+                cell.outputs = [_note(self.say("cell_time_up"))]
                 continue
             result = self.kernel.execute(cell.source, self._budget())
             count += 1
@@ -268,10 +272,10 @@ class Grader:
             if result.status in ("ok", "error"):
                 self.definitions.append(cell.source)
             elif result.status == "timeout":
-                cell.outputs.append(_note(f"stopped: this cell ran longer than {self.job.limits.cell_timeout:g} s"))
+                cell.outputs.append(_note(self.say("cell_stopped", seconds=self.job.limits.cell_timeout)))
                 self.problems.append(f"timeout in cell {cell.get('id', '?')}")
             else:  # the cell killed the kernel: start again without it
-                cell.outputs.append(_note("the kernel died while running this cell; it was skipped"))
+                cell.outputs.append(_note(self.say("cell_died")))
                 self.problems.append(f"kernel died in cell {cell.get('id', '?')}")
                 self._restart()
 
@@ -301,17 +305,16 @@ class Grader:
         started = time.monotonic()
         points = _points(notebook, name)
         if self._budget() <= 0:
-            return FunctionResult(name, points, 0, Outcome.TIMEOUT,
-                                  "not graded in time: the submission's time limit was reached")
+            return FunctionResult(name, points, 0, Outcome.TIMEOUT, self.say("time_up"))
         cases = self._cases(name)
         expected = self._expected(name, cases)
         labels, hidden = [], 0
         for case in cases:
             if case.hidden:
                 hidden += 1
-                labels.append(f"hidden case {hidden} ({case.description})")
+                labels.append(self.say("hidden_case", number=hidden, description=case.description))
             else:
-                labels.append(case.description)
+                labels.append(self.say("visible_case"))
         state = {"sent": 0, "calls": 0, "rejected": None}
         verdicts: list = []  # per reported case: None if it passed, else (outcome, message, detail, mistake)
 
@@ -360,7 +363,7 @@ class Grader:
     def _serve_helper(self, name: str, text: str, case: Case, state: dict) -> str:
         """Answer a stand-in helper with the reference's result, if the call fits the case."""
         if state["calls"] > MAX_HELPER_CALLS:
-            state["rejected"] = f"{name} made more than {MAX_HELPER_CALLS} calls to the other graded functions"
+            state["rejected"] = self.say("too_many_calls", name=name, count=MAX_HELPER_CALLS)
             return codec.dumps({"raise": state["rejected"]})
         try:
             request = codec.loads(text)
@@ -372,10 +375,10 @@ class Grader:
                 raise HelperCallRejected(f"{helper} is not available here")
             args, kwargs = check_helper_call(helper, tuple(request["args"]), request["kwargs"], case.dims)
         except (ValueError, RecursionError) as error:
-            state["rejected"] = f"{name} passed a value that cannot be read ({error})"
+            state["rejected"] = ("?", f"a value that cannot be read ({error})")
             return codec.dumps({"raise": state["rejected"]})
         except HelperCallRejected as error:
-            state["rejected"] = f"{name} called {request.get('helper')} wrongly: {error}"
+            state["rejected"] = (request.get("helper"), str(error))
             return codec.dumps({"raise": state["rejected"]})
         try:
             value = self.reference.call(helper, args, kwargs)
@@ -394,57 +397,61 @@ class Grader:
         try:
             report = parse_report(text)
         except (ValueError, TypeError, KeyError) as error:
-            return Outcome.ERROR, f"{label}: the result could not be read", f"{label}: {error}", None
+            return Outcome.ERROR, self.say("unreadable", label=label), f"{label}: {error}", None
         status = report["status"]
         if status == "missing":
-            return Outcome.MISSING, f"{name} is not defined in the notebook", "", None
+            return Outcome.MISSING, self.say("missing", name=name), "", None
         if status == "raised":
             ename = str(report.get("ename"))[:100]
             evalue = str(report.get("evalue", ""))
             detail = f"{label}: {name} raised {ename}: {evalue}\n{report.get('traceback', '')}"
             if report.get("memory") is True:
-                return Outcome.MEMORY, f"{label}: {name} ran out of memory", detail, None
+                return Outcome.MEMORY, self.say("memory", label=label, name=name), detail, None
             if ename == "NotImplementedError":
-                return Outcome.ERROR, f"{name} is not implemented yet (it raises NotImplementedError)", detail, None
-            if rejected:
+                return Outcome.ERROR, self.say("not_implemented", name=name), detail, None
+            if isinstance(rejected, str):
                 return Outcome.ERROR, f"{label}: {rejected}", detail, None
+            if rejected:
+                helper, why = rejected
+                return Outcome.ERROR, self.say("rejected", label=label, name=name, helper=helper, why=why), detail, None
             shown = f"{ename}" if hidden else f"{ename}: {evalue[:500]}"
-            return Outcome.ERROR, f"{label}: {name} raised {shown}", detail, None
+            return Outcome.ERROR, self.say("raised", label=label, name=name, error=shown), detail, None
         if status == "unreportable":
-            return Outcome.ERROR, f"{label}: {name} returned a value that cannot be reported", "", None
+            return Outcome.ERROR, self.say("unreportable", label=label, name=name), "", None
         got = report["value"]
         if isinstance(got, codec.Unsupported):
-            return Outcome.FAILED, f"{label}: {name} returned a {got.type_name}", "", None
+            return Outcome.FAILED, self.say("returned_type", label=label, name=name, type=got.type_name), "", None
         try:
             check_result(name, got, expected, case.args, case.kwargs, self._fingerprints(name, case))
         except WrongResult as error:
             text = error.brief if hidden else error.message
-            hint = f" Hint: {error.hint}" if error.hint else ""
-            return Outcome.FAILED, f"{label}: {text}.{hint}", f"{label}: {error.message}", error.mistake
+            hint = self.say("hint", hint=error.hint) if error.hint else ""
+            return (Outcome.FAILED, self.say("wrong", label=label, text=text) + hint,
+                    f"{label}: {error.message}" + (f" (hint: {error.hint})" if error.hint else ""), error.mistake)
         except Exception as error:  # noqa: BLE001 - an odd value is a wrong answer
-            return (Outcome.FAILED, f"{label}: {name} returned an unexpected value",
+            return (Outcome.FAILED, self.say("unexpected", label=label, name=name),
                     f"{label}: {type(error).__name__}: {error}", None)
         return None
 
     def _fingerprints(self, name: str, case: Case) -> dict:
         """The results of the classic mistakes on this case (see ``mistakes``)."""
-        return fingerprints(name, case.args, case.kwargs, self.reference)
+        return fingerprints(name, case.args, case.kwargs, self.reference.call)
 
     def _no_report(self, name: str, execution: Execution, label: str):
         """Why a case produced no report: the kernel's own account."""
         if execution.status == "timeout":
-            return (Outcome.TIMEOUT, f"{label}: {name} did not finish within {self.job.limits.cell_timeout:g} s "
-                                     "of CPU time", "", None)
+            return Outcome.TIMEOUT, self.say("timeout", label=label, name=name, seconds=self.job.limits.cell_timeout), \
+                "", None
         if execution.status == "died":
-            return Outcome.KERNEL_DIED, f"{label}: the kernel died while {name} ran", "", None
+            return Outcome.KERNEL_DIED, self.say("died", label=label, name=name), "", None
         if execution.ename == "MemoryError":
-            return Outcome.MEMORY, f"{label}: {name} ran out of memory", "", None
-        return (Outcome.ERROR, f"{label}: no result was reported ({execution.ename or 'the probe was intercepted'})",
-                "", None)
+            return Outcome.MEMORY, self.say("memory", label=label, name=name), "", None
+        why = execution.ename or "the probe was intercepted"
+        return Outcome.ERROR, self.say("no_report", label=label, why=why), "", None
 
 
 def _note(text: str):
-    return nbformat.v4.new_output("stream", name="stdout", text=f"[grader] {text}\n")
+    return nbformat.v4.new_output("stream", name="stdout", text=f"{text}\n")
 
 
 def _points(notebook, name: str) -> float:
@@ -454,7 +461,7 @@ def _points(notebook, name: str) -> float:
     raise LookupError(f"no test cell for {name}")
 
 
-def write_verdicts(notebook, results: list[FunctionResult]) -> None:
+def write_verdicts(notebook, results: list[FunctionResult], language: str = "en") -> None:
     """Put each verdict into its test cell, where nbgrader's rules turn it into a score."""
     by_name = {r.name: r for r in results}
     for cell in notebook.cells:
@@ -464,7 +471,7 @@ def write_verdicts(notebook, results: list[FunctionResult]) -> None:
         result = by_name[cell_id[len("test_"):]]
         if result.outcome == Outcome.PASSED:
             cell.outputs = [nbformat.v4.new_output(
-                "stream", name="stdout", text=f"{result.name}: all visible and hidden tests passed.\n")]
+                "stream", name="stdout", text=verdict.say(language, "passed", name=result.name) + "\n")]
         else:
             ename = {Outcome.TIMEOUT: "Timeout", Outcome.KERNEL_DIED: "KernelDied", Outcome.MEMORY: "MemoryLimit",
                      Outcome.MISSING: "NameError", Outcome.NOT_RUN: "NotRun"}.get(result.outcome, "AssertionError")
@@ -496,7 +503,8 @@ def grade(job: Job) -> SubmissionResult:
     sandboxed = job.sandbox is not None
     timestamp = job.submission.timestamp if job.submission else None
     try:
-        result = _grade(job, release, points, sandboxed, timestamp)
+        with verdict.speaking(verdict.language(job.course.assignment)):
+            result = _grade(job, release, points, sandboxed, timestamp)
     except GraderFault as fault:
         result = not_graded(job.student, str(fault), points, sandboxed, timestamp)
     except Exception as error:  # noqa: BLE001 - the grader's own bug: reported, never a zero
@@ -539,7 +547,7 @@ def _grade(job: Job, release, points: dict, sandboxed: bool, timestamp: str | No
         results = grader.run(notebook)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    write_verdicts(notebook, results)
+    write_verdicts(notebook, results, grader.language)
     problems = notes + grader.problems
     return SubmissionResult(job.student, "; ".join(dict.fromkeys(problems)) or "ok", results,
                             notebook_json=nbformat.writes(notebook), timestamp=timestamp, sandboxed=sandboxed)
@@ -550,7 +558,7 @@ def _unrunnable(job: Job, release, points: dict, reason: str, notes: list, sandb
     """Zero for every function, with the reason in every test cell so the feedback explains it."""
     functions = [FunctionResult(name, value, 0.0, Outcome.NOT_RUN, reason) for name, value in points.items()]
     notebook = restore(release, release)
-    write_verdicts(notebook, functions)
+    write_verdicts(notebook, functions, verdict.language(job.course.assignment))
     return SubmissionResult(job.student, "; ".join([reason, *notes]), functions,
                             notebook_json=nbformat.writes(notebook), timestamp=timestamp, sandboxed=sandboxed,
                             attempted=attempted_)

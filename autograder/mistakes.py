@@ -72,22 +72,25 @@ _VARIANTS = {
 }
 
 
-def fingerprints(name: str, args: tuple, kwargs: dict | None = None, reference=None) -> dict:
-    """mistake id -> what the mistaken code returns for ``name(*args, **kwargs)``."""
+def fingerprints(name: str, args: tuple, kwargs: dict | None = None, call=None) -> dict:
+    """mistake id -> what the mistaken code returns for ``name(*args, **kwargs)``.
+
+    ``call(function, args, kwargs)`` runs the reference, for mistakes that are defined by it.
+    """
     variant = _VARIANTS.get(name)
     if variant is None:
-        if name == "nn_model" and reference is not None and len(args) >= 3:
-            return _untrained(args, reference)
+        if name == "nn_model" and call is not None and len(args) >= 3:
+            return _untrained(args, call)
         return {}
     with np.errstate(all="ignore"):
         return variant(*args, **(kwargs or {}))
 
 
-def _untrained(args, reference) -> dict:
-    """nn_model that returns the initial parameters: the seed nn_model sets, then initialisation."""
+def _untrained(args, call) -> dict:
+    """nn_model that returns the initial parameters: initialisation, and no step of gradient descent."""
     X, Y, n_h = args[:3]
     try:
-        initial = reference.call("initialize_parameters", (X.shape[0], int(n_h), Y.shape[0]), {})
+        initial = call("initialize_parameters", (X.shape[0], int(n_h), Y.shape[0]), {})
     except Exception:  # noqa: BLE001 - no fingerprint, no diagnosis
         return {}
     return {"model_untrained": initial}

@@ -230,6 +230,21 @@ STUDENTS = {
                "        for _ in range(2048):\n            handle.write(b'0' * 2**20)\n"
                "except OSError as error:\n    print('blocked:', error)\n"],
         expected=scores()),
+    # -- classic mistakes: named in the feedback, on the visible case and on hidden ones
+    "mistake-no-mean": dict(
+        answers=lambda s: {"compute_cost": s["compute_cost"].replace("-np.sum(logprobs) / m", "-np.sum(logprobs)")},
+        expected=scores(compute_cost=0),
+        message=("compute_cost", "the visible case: cost is 2.079176283, expected 0.693058761")),
+    "mistake-tanh-derivative": dict(
+        answers=lambda s: {"backward_propagation": s["backward_propagation"].replace(" * (1 - A1 ** 2)", "")},
+        expected=scores(backward_propagation=0), message=("backward_propagation", "Hint: tanh's derivative is missing")),
+    "mistake-probabilities": dict(
+        answers=lambda s: {"predict": s["predict"].replace("predictions = A2 > 0.5", "predictions = A2")},
+        expected=scores(predict=0), message=("predict", "Hint: these are probabilities, not labels")),
+    "mistake-fixed-rate": dict(  # right on the visible case (its rate is the default): only hidden cases see it
+        answers=lambda s: {"update_parameters": s["update_parameters"].replace("- learning_rate *", "- 1.2 *")},
+        expected=scores(update_parameters=0),
+        message=("update_parameters", "hidden case 2 (n_x=")),
     # -- student ids
     "José": dict(expected=scores()),
     "=2+5": dict(expected=scores()),

@@ -213,3 +213,25 @@ def test_a_kernel_cannot_write_to_the_hosts_disk(graded):
     course, _, _ = graded
     notebook = (course / "autograded" / "disk-kernel-runtime" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
     assert "blocked:" in notebook and "No space left on device" in notebook
+
+
+def test_feedback_names_the_classic_mistake_in_the_graders_words(graded):
+    course, summary, _ = graded
+    fixed_rate = next(r for r in summary.results if r.student == "mistake-fixed-rate")
+    update = next(f for f in fixed_rate.functions if f.name == "update_parameters")
+    assert "differs from the expected values" in update.message
+    assert "Hint: the step does not use the learning_rate argument" in update.message
+    assert "got " not in update.message and "expected " not in update.message  # no value of a hidden case
+    html = (course / "feedback" / "mistake-tanh-derivative" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "tanh&#39;s derivative is missing" in html or "tanh's derivative is missing" in html
+
+
+def test_the_summary_counts_the_common_mistakes_of_the_class(graded):
+    course, summary, _ = graded
+    page = summary.report_path.read_text()
+    section = page[page.index("Common mistakes of the class"):page.index("All submissions")]
+    for label in ("tanh&#39;s derivative is missing", "your cost is m times too large",
+                  "these are probabilities, not labels"):
+        assert label in section
+    row = section[section.index("tanh&#39;s derivative is missing"):]
+    assert "mistake-tanh-derivative" in row[:600]

@@ -29,6 +29,26 @@ def test_release_is_what_nbgrader_generates_from_source():
     assert notebooks.release_differences(ASSIGNMENT) == []
 
 
+def test_what_jupyter_leaves_in_release_is_not_a_difference_but_a_stray_file_is():
+    """Opening the release notebook in JupyterLab creates .ipynb_checkpoints/: make check must not mind."""
+    checkpoints = ROOT / "release" / ASSIGNMENT / ".ipynb_checkpoints"
+    stray = ROOT / "release" / ASSIGNMENT / "my_notes.txt"
+    created = not checkpoints.exists()
+    try:
+        checkpoints.mkdir(exist_ok=True)
+        (checkpoints / f"{ASSIGNMENT}-checkpoint.ipynb").write_text("{}")
+        stray.write_text("scratch")
+        assert notebooks.release_differences(ASSIGNMENT) == [
+            f"release/{ASSIGNMENT}/my_notes.txt is not generated from source/: remove it, or add it to "
+            f"source/{ASSIGNMENT}/ (run: make release)"]
+    finally:
+        stray.unlink()
+        if created:
+            import shutil
+
+            shutil.rmtree(checkpoints)
+
+
 def test_stored_notebooks_are_in_stored_form():
     """Do the stored-output notebooks carry only text outputs, stable ids and nbgrader metadata?"""
     assert notebooks.storage_differences() == []

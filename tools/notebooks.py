@@ -25,16 +25,20 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "planar_data_classification"
-# Every edition is its own nbgrader assignment; the Chinese one is generated (tools.translate).
-ASSIGNMENTS = [ASSIGNMENT, f"{ASSIGNMENT}_zh"]
-SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-# Notebooks executed to store their outputs (the English ones; translations copy them).
-EXECUTED_NOTEBOOKS = [SOURCE, *sorted((ROOT / "notebooks").glob("*.ipynb"))]
-# Notebooks stored with outputs, which nbval re-executes and compares.
-STORED_NOTEBOOKS = [*EXECUTED_NOTEBOOKS, ROOT / "source" / ASSIGNMENTS[1] / f"{ASSIGNMENTS[1]}.ipynb",
-                    *sorted((ROOT / "notebooks" / "zh").glob("*.ipynb"))]
+from tools import mistakes, translate
+from tools.paths import (
+    ASSIGNMENT,
+    ASSIGNMENTS,
+    EXECUTED_NOTEBOOKS,
+    EXECUTED_TRANSLATIONS,
+    ROOT,
+    SOURCE,
+    STORED_NOTEBOOKS,
+    write_notebook,
+)
+
+__all__ = ["ASSIGNMENT", "ASSIGNMENTS", "ROOT", "SOURCE", "NotebookError", "normalize", "execute", "write",
+           "generate_release", "release_differences", "storage_differences"]
 KEPT_CELL_METADATA = ("nbgrader", "tags")
 NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -102,9 +106,7 @@ def execute(path: Path, timeout: int = 120) -> nbformat.NotebookNode:
     return notebook
 
 
-def write(notebook: nbformat.NotebookNode, path: Path) -> None:
-    nbformat.validate(notebook)
-    path.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+write = write_notebook
 
 
 def generate_release(assignment: str, course_dir: Path = ROOT, out_dir: Path | None = None) -> Path:
@@ -136,10 +138,13 @@ def release_differences(assignment: str = ASSIGNMENT) -> list[str]:
     try:
         if not committed.is_dir():
             return [f"{committed.relative_to(ROOT)} is missing"]
-        compared = filecmp.dircmp(generated, committed)
-        problems = [f"release is missing {name}" for name in compared.left_only]
-        problems += [f"release has {name}, which source/ does not generate" for name in compared.right_only]
-        problems += [f"release/{assignment}/{name} is out of date"
+        # What Jupyter and Python leave next to a notebook a student opened is not part of it.
+        compared = filecmp.dircmp(generated, committed, ignore=[".ipynb_checkpoints", "__pycache__"])
+        fix = "(run: make release)"
+        problems = [f"release/{assignment} is missing {name} {fix}" for name in compared.left_only]
+        problems += [f"release/{assignment}/{name} is not generated from source/: remove it, or add it to "
+                     f"source/{assignment}/ {fix}" for name in compared.right_only]
+        problems += [f"release/{assignment}/{name} is out of date {fix}"
                      for name in compared.common_files
                      if not filecmp.cmp(generated / name, committed / name, shallow=False)]
         return problems
@@ -165,8 +170,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.notebooks", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["execute", "release", "check"])
     args = parser.parse_args(argv)
-    from tools import translate  # imports this module: loaded here, not at the top
-
     try:
         if args.command == "execute":
             for path in EXECUTED_NOTEBOOKS:
@@ -174,12 +177,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"executed and stored {path.relative_to(ROOT)}")
             for path in translate.build([]):
                 print(f"translated {path.relative_to(ROOT)}")
+            for path in EXECUTED_TRANSLATIONS:
+                write(normalize(execute(path), path.name), path)
+                print(f"executed and stored {path.relative_to(ROOT)}")
         elif args.command == "release":
+            mistakes.write()
             for assignment in ASSIGNMENTS:
                 generate_release(assignment, out_dir=ROOT / "release" / assignment)
                 print(f"generated release/{assignment}")
         else:
-            problems = storage_differences() + translate.check()
+            problems = storage_differences() + translate.check() + mistakes.check()
             problems += [p for assignment in ASSIGNMENTS for p in release_differences(assignment)]
             for problem in problems:
                 print(f"error: {problem}", file=sys.stderr)

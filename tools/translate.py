@@ -21,28 +21,66 @@ import argparse
 import copy
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 
 import nbformat
 
-from tools import notebooks
+from tools.paths import ASSIGNMENT, EXECUTED_TRANSLATIONS, ROOT, SOURCE, SOURCE_ZH, write_notebook
 
-ROOT = notebooks.ROOT
 CATALOGUES = ROOT / "i18n"
-ASSIGNMENT = notebooks.ASSIGNMENT
 
-# English notebook -> (language, catalogue, generated notebook)
+# Each edition: the English notebook, its catalogue, and the notebook generated from both.
 EDITIONS = {
     "zh": [
-        (notebooks.SOURCE, CATALOGUES / "zh" / f"{ASSIGNMENT}.json",
-         ROOT / "source" / f"{ASSIGNMENT}_zh" / f"{ASSIGNMENT}_zh.ipynb"),
+        (SOURCE, CATALOGUES / "zh" / f"{ASSIGNMENT}.json", SOURCE_ZH),
         (ROOT / "notebooks" / "appendix.ipynb", CATALOGUES / "zh" / "appendix.json",
          ROOT / "notebooks" / "zh" / "appendix_zh.ipynb"),
     ],
 }
-# The language tag the generated notebooks carry, so Jupyter and screen readers know it.
-LANGUAGE_TAGS = {"zh": "zh-CN"}
+
+
+# Chinese sentences take full-width punctuation; code, math, links and URLs keep ASCII.
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+_VERBATIM = re.compile(r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|\]\([^)\n]*\)|<[^>\n]*>|https?://\S+"
+                       r"|\{[^{}\n]*\}", re.S)  # code, math, links, tags, URLs, and {fields} of messages
+_FULL_WIDTH = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "!": "！", "?": "？"}
+
+
+def fullwidth_punctuation(text: str) -> str:
+    """``text`` with the ASCII punctuation of its Chinese lines made full-width (code and math untouched).
+
+    On a line with Chinese in it, , : ; ! ? outside code, math and links become full-width,
+    and so does a pair of parentheses; a line without Chinese is left alone.
+    """
+    masked = list(text)
+    for match in _VERBATIM.finditer(text):
+        for index in range(match.start(), match.end()):
+            masked[index] = "\0"
+    result = list(text)
+    start = 0
+    for line in "".join(masked).split("\n"):
+        end = start + len(line)
+        if _CJK.search(line):
+            opened = []
+            for index in range(start, end):
+                char = masked[index]
+                if char in ",:;!?":
+                    if char == ":" and masked[index + 1:index + 3] == ["/", "/"]:
+                        continue
+                    result[index] = _FULL_WIDTH[char]
+                elif char == "(":
+                    opened.append(index)
+                elif char == ")" and opened:
+                    result[opened.pop()] = "（"
+                    result[index] = "）"
+        start = end + 1
+    text = "".join(result)
+    # No space between Chinese and full-width parentheses: 公式（1）到（4）
+    text = re.sub(r"(?<=[\u4e00-\u9fff]) (?=（)", "", text)
+    text = re.sub(r"(?<=）) (?=[\u4e00-\u9fff])", "", text)
+    return re.sub(r"(?<=[，：；！？]) +(?=\S)", "", text)  # full-width marks carry their own space
 
 
 class TranslationError(Exception):
@@ -70,6 +108,9 @@ def problems(english: nbformat.NotebookNode, catalogue: dict, name: str) -> list
         entry = catalogue.get(cell_id)
         if entry is None or not entry.get("text", "").strip():
             found.append(f"{name}: markdown cell {cell_id!r} has no translation")
+        elif fullwidth_punctuation(entry["text"]) != entry["text"]:
+            found.append(f"{name}: the translation of {cell_id!r} has ASCII punctuation in Chinese sentences "
+                         "(write ， ： ； （ ） ！ ？; code and math keep ASCII)")
         elif entry.get("source_sha") != sha(text):
             found.append(f"{name}: markdown cell {cell_id!r} changed in English since it was translated "
                          f"(translated {entry.get('source_sha')}, now {sha(text)}); update its text, then "
@@ -80,19 +121,28 @@ def problems(english: nbformat.NotebookNode, catalogue: dict, name: str) -> list
     return found
 
 
-def translate(english: nbformat.NotebookNode, catalogue: dict, language: str) -> nbformat.NotebookNode:
-    """The English notebook with its markdown replaced by the catalogue's text."""
+def translate(english: nbformat.NotebookNode, catalogue: dict, out_path: Path) -> nbformat.NotebookNode:
+    """The English notebook with its markdown replaced by the catalogue's text.
+
+    A notebook executed on its own after translation (its tests speak its language)
+    keeps its stored outputs for every code cell that did not change.
+    """
     edition = copy.deepcopy(english)
     for cell in edition.cells:
         if cell.cell_type == "markdown":
             cell.source = catalogue[cell.id]["text"]
-    edition.metadata["language_info"] = dict(edition.metadata.get("language_info", {}), name="python")
+    if out_path in EXECUTED_TRANSLATIONS and out_path.exists():
+        stored = {c.id: c for c in nbformat.read(out_path, as_version=4).cells if c.cell_type == "code"}
+        for cell in edition.cells:
+            previous = stored.get(cell.id)
+            if cell.cell_type == "code" and previous is not None and previous.source == cell.source:
+                cell.outputs, cell.execution_count = previous.outputs, previous.execution_count
     return edition
 
 
 def build(accept: list[str]) -> list[Path]:
     written = []
-    for language, editions in EDITIONS.items():
+    for editions in EDITIONS.values():
         for english_path, catalogue_path, out_path in editions:
             english = nbformat.read(english_path, as_version=4)
             catalogue = load_catalogue(catalogue_path)
@@ -105,21 +155,21 @@ def build(accept: list[str]) -> list[Path]:
             if found:
                 raise TranslationError("\n".join(found))
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            notebooks.write(translate(english, catalogue, language), out_path)
+            write_notebook(translate(english, catalogue, out_path), out_path)
             written.append(out_path)
     return written
 
 
 def check() -> list[str]:
     found = []
-    for language, editions in EDITIONS.items():
+    for editions in EDITIONS.values():
         for english_path, catalogue_path, out_path in editions:
             english = nbformat.read(english_path, as_version=4)
             catalogue = load_catalogue(catalogue_path)
             these = problems(english, catalogue, str(catalogue_path.relative_to(ROOT)))
             found += these
             if not these:
-                expected = nbformat.writes(translate(english, catalogue, language)) + "\n"
+                expected = nbformat.writes(translate(english, catalogue, out_path)) + "\n"
                 if not out_path.exists() or out_path.read_text(encoding="utf-8") != expected:
                     found.append(f"{out_path.relative_to(ROOT)} is out of date (run: python -m tools.translate build)")
     return found

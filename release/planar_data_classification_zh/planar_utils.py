@@ -133,14 +133,23 @@ def plot_decision_boundary(
 
 
 def gradient_check(forward_propagation, compute_cost, backward_propagation,
-                   parameters: dict, X, Y, epsilon: float = 1e-7, threshold: float = 1e-7) -> dict:
+                   parameters: dict, X, Y, epsilon: float = 1e-7, threshold: float = 1e-7) -> dict | None:
     """Compare backward_propagation's gradients with centred finite differences.
 
     The cost is J(theta) = compute_cost(forward_propagation(X, theta)[0], Y, theta);
-    each parameter entry is nudged by +/- epsilon in turn. Prints one line per
-    parameter and returns {name: relative difference}, where the relative
-    difference is |analytic - numeric| / (|analytic| + |numeric|) over all entries.
+    each parameter entry is nudged by +/- epsilon in turn. The numbers are only as good
+    as the cost they differentiate, so compute_cost is checked first: if it is wrong,
+    that is what gets reported, and the gradients are not judged (returns None).
+    Otherwise prints one line per parameter and returns {name: relative difference},
+    where the relative difference is |analytic - numeric| / (|analytic| + |numeric|).
     """
+    from public_tests import cost_problem, say
+
+    problem = cost_problem(compute_cost, Y, parameters)
+    if problem is not None:
+        print(say("cost_first", problem=problem))
+        return None
+
     def cost_at(params):
         A2, _ = forward_propagation(X, params)
         return float(np.squeeze(compute_cost(A2, Y, params)))
@@ -164,6 +173,6 @@ def gradient_check(forward_propagation, compute_cost, backward_propagation,
             raise ValueError(f"d{name} has shape {analytic.shape}, expected {numeric.shape}")
         scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
         differences[name] = float(np.linalg.norm(analytic - numeric) / scale) if scale else 0.0
-        verdict = "ok" if differences[name] < threshold else "CHECK THIS GRADIENT"
-        print(f"d{name}: relative difference {differences[name]:.1e}  {verdict}")
+        verdict = say("gradient_ok") if differences[name] < threshold else say("gradient_bad")
+        print(say("gradient_line", name=name, difference=differences[name], verdict=verdict))
     return differences

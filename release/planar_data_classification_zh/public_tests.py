@@ -64,160 +64,184 @@ LANGUAGE = _language()
 # Every text a test can print, in English and Chinese. Code and numbers stay as they are.
 MESSAGES = {
     # results
-    "passed": ("All tests passed for {name}.", "{name} 的全部测试都通过了。"),
-    "yours": ("yours", "你的"),
-    "expected": ("expected", "期望"),
-    "not_implemented": ("{name} is not implemented yet: replace the line `raise NotImplementedError()` "
-                        "with your code.",
-                        "{name} 还没有实现:请把 `raise NotImplementedError()` 这一行换成你的代码。"),
-    "raised": ("{name} raised {ename}; the traceback below shows where in your code.",
-               "{name} 抛出了 {ename};下面的回溯信息指出了它在你代码中的位置。"),
-    "not_array": ("{label} should be a numpy array of shape {shape}, got {type}",
-                  "{label} 应该是形状为 {shape} 的 numpy 数组,却得到了 {type}"),
-    "shape": ("{label} has shape {got}, expected {shape}", "{label} 的形状是 {got},应为 {shape}"),
-    "dtype_float": ("{label} has dtype {dtype}, expected a float array", "{label} 的 dtype 是 {dtype},应为浮点数组"),
-    "dtype_int_hint": (" (did you use integer zeros? np.zeros gives floats)",
-                       "(是不是用了整数零?np.zeros 默认给出浮点数)"),
-    "dtype_labels": ("{label} has dtype {dtype}; predictions must be 0/1 numbers or booleans",
-                     "{label} 的 dtype 是 {dtype};预测值必须是 0/1 数字或布尔值"),
-    "not_labels": ("{label} must hold only 0 and 1", "{label} 只能包含 0 和 1"),
-    "not_labels_at": ("; {label}{where} is {value}", ";{label}{where} 是 {value}"),
-    "nonfinite": ("{label} contains {count} {what} value(s), first at {label}{where}",
-                  "{label} 含有 {count} 个 {what},第一个在 {label}{where}"),
-    "labels_wrong": ("{label} is wrong at {count} of {size} examples",
-                     "{label} 在 {size} 个样本中有 {count} 个预测错误"),
-    "labels_first": ("; first at {where}: got {got:g}, expected {expected:g}",
-                     ";第一个在 {where}:得到 {got:g},应为 {expected:g}"),
-    "values": ("{label} differs from the expected values at {count} of {size} entries",
-               "{label} 与期望值在 {size} 个元素中有 {count} 个不同"),
-    "values_worst": ("; the largest difference is at {label}{where}: got {got:.8g}, expected {expected:.8g} "
-                     "(off by {off:.3g})",
-                     ";差得最多的是 {label}{where}:得到 {got:.8g},应为 {expected:.8g}(相差 {off:.3g})"),
-    "scalar_array": ("{label} should be a single number, got an array of shape {shape}",
-                     "{label} 应该是一个数,却得到了形状为 {shape} 的数组"),
-    "scalar_squeeze": (" (use np.squeeze or float())", "(请用 np.squeeze 或 float())"),
-    "scalar_type": ("{label} should be a number, got {type}", "{label} 应该是一个数,却得到了 {type}"),
-    "scalar_nonfinite": ("{label} is {got}, expected a finite number", "{label} 是 {got},应为有限的数"),
-    "scalar_wrong": ("{label} has the wrong value", "{label} 的值不对"),
-    "scalar_values": ("{label} is {got:.10g}, expected {expected:.10g} (off by {off:.3g})",
-                      "{label} 是 {got:.10g},应为 {expected:.10g}(相差 {off:.3g})"),
-    "not_dict": ("{label} should be a dict with keys {keys}, got {type}",
-                 "{label} 应该是含有键 {keys} 的字典,却得到了 {type}"),
-    "missing_keys": ("{label} is missing the key(s) {missing}; it has {has}",
-                     "{label} 缺少键 {missing};它只有 {has}"),
-    "sizes_tuple": ("layer_sizes should return a tuple (n_x, n_h, n_y), got {type}",
-                    "layer_sizes 应返回元组 (n_x, n_h, n_y),却得到了 {type}"),
-    "size_wrong": ("{label} is {got!r}, expected {expected}", "{label} 是 {got!r},应为 {expected}"),
-    "size_wrong_brief": ("{label} is wrong", "{label} 不对"),
-    "size_not_int": ("{label} should be an int, got {type}", "{label} 应该是整数,却得到了 {type}"),
-    "pair": ("forward_propagation should return (A2, cache), got {type}",
-             "forward_propagation 应返回 (A2, cache),却得到了 {type}"),
-    "a2_not_cached": ('the returned A2 differs from cache["A2"]', '返回的 A2 与 cache["A2"] 不一致'),
+    "passed": ('All tests passed for {name}.',
+               '{name} 的全部测试都通过了。'),
+    "yours": ('yours',
+              '你的'),
+    "expected": ('expected',
+                 '期望'),
+    "not_implemented": ('{name} is not implemented yet: replace the line `raise NotImplementedError()` '
+                        'with your code.',
+                        '{name} 还没有实现：请把 `raise NotImplementedError()` 这一行换成你的代码。'),
+    "raised": ('{name} raised {ename}; the traceback below shows where in your code.',
+               '{name} 抛出了 {ename}；下面的回溯信息指出了它在你代码中的位置。'),
+    "not_array": ('{label} should be a numpy array of shape {shape}, got {type}',
+                  '{label} 应该是形状为 {shape} 的 numpy 数组，却得到了 {type}'),
+    "shape": ('{label} has shape {got}, expected {shape}',
+              '{label} 的形状是 {got}，应为 {shape}'),
+    "dtype_float": ('{label} has dtype {dtype}, expected a float array',
+                    '{label} 的 dtype 是 {dtype}，应为浮点数组'),
+    "dtype_int_hint": (' (did you use integer zeros? np.zeros gives floats)',
+                       '（是不是用了整数零？`np.zeros` 默认给出浮点数）'),
+    "dtype_labels": ('{label} has dtype {dtype}; predictions must be 0/1 numbers or booleans',
+                     '{label} 的 dtype 是 {dtype}；预测值必须是 0/1 数字或布尔值'),
+    "not_labels": ('{label} must hold only 0 and 1',
+                   '{label} 只能包含 0 和 1'),
+    "not_labels_at": ('; {label}{where} is {value}',
+                      '；{label}{where} 是 {value}'),
+    "nonfinite": ('{label} contains {count} {what} value(s), first at {label}{where}',
+                  '{label} 含有 {count} 个 {what}，第一个在 {label}{where}'),
+    "labels_wrong": ('{label} is wrong at {count} of {size} examples',
+                     '{label} 在 {size} 个样本中有 {count} 个预测错误'),
+    "labels_first": ('; first at {where}: got {got:g}, expected {expected:g}',
+                     '；第一个在 {where}：得到 {got:g}，应为 {expected:g}'),
+    "values": ('{label} differs from the expected values at {count} of {size} entries',
+               '{label} 与期望值在 {size} 个元素中有 {count} 个不同'),
+    "values_worst": ('; the largest difference is at {label}{where}: got {got:.8g}, expected '
+                     '{expected:.8g} (off by {off:.3g})',
+                     '；差得最多的是 {label}{where}：得到 {got:.8g}，应为 {expected:.8g}（相差 {off:.3g}）'),
+    "scalar_array": ('{label} should be a single number, got an array of shape {shape}',
+                     '{label} 应该是一个数，却得到了形状为 {shape} 的数组'),
+    "scalar_squeeze": (' (use np.squeeze or float())',
+                       '（请用 `np.squeeze` 或 `float()`）'),
+    "scalar_type": ('{label} should be a number, got {type}',
+                    '{label} 应该是一个数，却得到了 {type}'),
+    "scalar_nonfinite": ('{label} is {got}, expected a finite number',
+                         '{label} 是 {got}，应为有限的数'),
+    "scalar_wrong": ('{label} has the wrong value',
+                     '{label} 的值不对'),
+    "scalar_values": ('{label} is {got:.10g}, expected {expected:.10g} (off by {off:.3g})',
+                      '{label} 是 {got:.10g}，应为 {expected:.10g}（相差 {off:.3g}）'),
+    "not_dict": ('{label} should be a dict with keys {keys}, got {type}',
+                 '{label} 应该是含有键 {keys} 的字典，却得到了 {type}'),
+    "missing_keys": ('{label} is missing the key(s) {missing}; it has {has}',
+                     '{label} 缺少键 {missing}；它只有 {has}'),
+    "sizes_tuple": ('layer_sizes should return a tuple (n_x, n_h, n_y), got {type}',
+                    'layer_sizes 应返回元组 `(n_x, n_h, n_y)`，却得到了 {type}'),
+    "size_wrong": ('{label} is {got!r}, expected {expected}',
+                   '{label} 是 {got!r}，应为 {expected}'),
+    "size_wrong_brief": ('{label} is wrong',
+                         '{label} 不对'),
+    "size_not_int": ('{label} should be an int, got {type}',
+                     '{label} 应该是整数，却得到了 {type}'),
+    "pair": ('forward_propagation should return (A2, cache), got {type}',
+             'forward_propagation 应返回 `(A2, cache)`，却得到了 {type}'),
+    "a2_not_cached": ('the returned A2 differs from cache["A2"]',
+                      '返回的 A2 与 cache["A2"] 不一致'),
     # functions that call other graded functions
-    "helper_missing": ("{function} calls {helper}, which is not defined: run its cell first.",
-                       "{function} 调用了 {helper},但它还没有定义:请先运行它所在的单元格。"),
-    "helper_fails": ("{function} calls your {helper}, whose test above fails: fix it first ({reason}).",
-                     "{function} 调用了你的 {helper},而它在上面的测试没有通过:请先改正它({reason})。"),
-    "hint": ("hint", "提示"),
+    "helper_missing": ('{function} calls {helper}, which is not defined: run its cell first.',
+                       '{function} 调用了 {helper}，但它还没有定义：请先运行它所在的单元格。'),
+    "helper_fails": ('{function} calls your {helper}, whose test above fails: fix it first ({reason}).',
+                     '{function} 调用了你的 {helper}，而它在上面的测试没有通过：请先改正它（{reason}）。'),
+    "hint": ('hint',
+             '提示'),
     # the gradient check
-    "cost_first": ("compute_cost must be right before gradients can be checked against it: {problem}. "
-                   "Fix compute_cost first; the gradient check says nothing about backward_propagation until then.",
-                   "梯度检验以你的代价函数为准,所以 compute_cost 必须先正确:{problem}。请先改正 compute_cost;"
-                   "在那之前,梯度检验无法评判 backward_propagation。"),
-    "cost_at_half": ("predicting 0.5 for every example must cost log 2 = 0.693147, your compute_cost gives {cost:.6g}",
-                     "对每个样本都预测 0.5 时,代价应为 log 2 = 0.693147,你的 compute_cost 却给出 {cost:.6g}"),
-    "cost_at_guess": ("for a fixed guess your compute_cost gives {cost:.6g}, equation (6) gives {expected:.6g}",
-                      "对一组固定的预测,你的 compute_cost 给出 {cost:.6g},按公式 (6) 应为 {expected:.6g}"),
-    "gradient_ok": ("ok", "正确"),
-    "gradient_bad": ("CHECK THIS GRADIENT", "请检查这个梯度"),
-    "gradient_line": ("d{name}: relative difference {difference:.1e}  {verdict}",
-                      "d{name}:相对误差 {difference:.1e}  {verdict}"),
+    "cost_first": ('compute_cost must be right before gradients can be checked against it: {problem}. Fix '
+                   'compute_cost first; the gradient check says nothing about backward_propagation until '
+                   'then.',
+                   '梯度检验以你的代价函数为准，所以 compute_cost 必须先正确：{problem}。请先改正 compute_cost；在那之前，梯度检验无法评判 '
+                   'backward_propagation。'),
+    "cost_at_half": ('predicting 0.5 for every example must cost log 2 = 0.693147, your compute_cost '
+                     'gives {cost:.6g}',
+                     '对每个样本都预测 0.5 时，代价应为 `log 2 = 0.693147`，你的 compute_cost 却给出 {cost:.6g}'),
+    "cost_at_guess": ('for a fixed guess your compute_cost gives {cost:.6g}, equation (6) gives '
+                      '{expected:.6g}',
+                      '对一组固定的预测，你的 compute_cost 给出 {cost:.6g}，按公式（6）应为 {expected:.6g}'),
+    "hidden_passed": ('Hidden tests passed for {name} ({count} cases).',
+                      '{name} 的隐藏测试全部通过（{count} 个用例）。'),
+    "gradient_ok": ('ok',
+                    '正确'),
+    "gradient_bad": ('CHECK THIS GRADIENT',
+                     '请检查这个梯度'),
+    "gradient_line": ('d{name}: relative difference {difference:.1e}  {verdict}',
+                      'd{name}：相对误差 {difference:.1e}  {verdict}'),
 }
 
 # The classic mistakes of this exercise: what each one's result looks like is recognised
 # below (by relations that hold for any input) or by the fingerprints at the end of this file.
 MISTAKES = {
-    "sizes_examples": ("n_x and n_y are sizes of layers: the number of rows of X and of Y (shape[0]), "
-                       "not the number of examples (shape[1]).",
-                       "n_x 和 n_y 是层的大小:X 和 Y 的行数(shape[0]),不是样本数(shape[1])。"),
-    "sizes_swapped": ("n_x and n_y are swapped: n_x is the number of rows of X, n_y that of Y.",
-                      "n_x 和 n_y 弄反了:n_x 是 X 的行数,n_y 是 Y 的行数。"),
-    "sizes_hidden": ("n_h is the size of the hidden layer, 4 in this exercise.",
-                     "n_h 是隐藏层的大小,本练习中为 4。"),
-    "init_zero_weights": ("the weights are all zero: every hidden unit would then compute the same thing "
-                          "forever (symmetry). Draw them with np.random.randn(...) * 0.01.",
-                          "权重全为零:这样每个隐藏单元会永远计算同样的东西(对称性问题)。"
-                          "请用 np.random.randn(...) * 0.01 生成。"),
-    "init_unscaled": ("the weights are 100 times too large: multiply the random numbers by 0.01.",
-                      "权重大了 100 倍:随机数要乘以 0.01。"),
-    "init_swapped_shape": ("the two sizes of {key} are swapped: W1 is (n_h, n_x) and W2 is (n_y, n_h).",
-                           "{key} 的两个维度弄反了:W1 是 (n_h, n_x),W2 是 (n_y, n_h)。"),
-    "init_nonzero_bias": ("the biases must start at zero: np.zeros((n, 1)).",
-                          "偏置的初值必须为零:np.zeros((n, 1))。"),
-    "init_uniform": ("the weights come from np.random.rand (uniform on [0, 1)); use np.random.randn "
-                     "(standard normal).",
-                     "权重来自 np.random.rand([0, 1) 上的均匀分布);应使用 np.random.randn(标准正态分布)。"),
-    "init_order": ("draw W1 first, then W2: the order of the draws decides the numbers.",
-                   "先生成 W1,再生成 W2:生成的顺序决定了得到的数值。"),
-    "forward_sigmoid_hidden": ("A1 looks like sigmoid(Z1): the hidden layer uses tanh, equation (2).",
-                               "A1 看起来是 sigmoid(Z1):隐藏层用的是 tanh,见公式 (2)。"),
-    "forward_no_hidden_activation": ("A1 equals Z1: apply tanh, equation (2).",
-                                     "A1 等于 Z1:要用 tanh 激活,见公式 (2)。"),
-    "forward_no_output_sigmoid": ("A2 equals Z2: apply the sigmoid, equation (4).",
-                                  "A2 等于 Z2:要用 sigmoid 激活,见公式 (4)。"),
-    "forward_tanh_output": ("A2 looks like tanh(Z2): the output layer uses the sigmoid, equation (4).",
-                            "A2 看起来是 tanh(Z2):输出层用的是 sigmoid,见公式 (4)。"),
-    "forward_no_bias": ("{key} lacks the bias: Z1 = W1 X + b1 and Z2 = W2 A1 + b2, equations (1) and (3).",
-                        "{key} 少加了偏置:Z1 = W1 X + b1,Z2 = W2 A1 + b2,见公式 (1) 和 (3)。"),
-    "cost_no_mean": ("your cost is m times too large: did you divide by m? Equation (6) averages over the "
-                     "m examples.",
-                     "你的代价大了 m 倍:是不是忘了除以 m?公式 (6) 是对 m 个样本取平均。"),
-    "cost_sign": ("your cost has the wrong sign: equation (6) starts with a minus, so the cost is positive.",
-                  "你的代价符号反了:公式 (6) 前面有一个负号,所以代价是正数。"),
-    "cost_rounded": ("your cost is rounded: return the exact value, do not use np.round.",
-                     "你的代价被四舍五入了:请返回精确值,不要用 np.round。"),
-    "cost_one_term": ("only one of the two terms of equation (6) is there: add y log(a) and "
-                      "(1 - y) log(1 - a).",
-                      "公式 (6) 的两项只算了一项:y log(a) 和 (1 - y) log(1 - a) 都要加上。"),
-    "cost_swapped_logs": ("log(a) and log(1 - a) are swapped: y goes with log(a), (1 - y) with log(1 - a), "
-                          "equation (6).",
-                          "log(a) 和 log(1 - a) 弄反了:y 对应 log(a),(1 - y) 对应 log(1 - a),见公式 (6)。"),
-    "grad_no_mean": ("{key} is m times too large: divide by m, equations (8), (9), (11) and (12).",
-                     "{key} 大了 m 倍:要除以 m,见公式 (8)、(9)、(11) 和 (12)。"),
-    "grad_sign": ("the gradients have the wrong sign: dZ2 = A2 - Y, equation (7).",
-                  "梯度的符号反了:dZ2 = A2 - Y,见公式 (7)。"),
-    "grad_keepdims": ("{key} lost its column shape: use np.sum(dZ, axis=1, keepdims=True).",
-                      "{key} 丢失了列向量的形状:请用 np.sum(dZ, axis=1, keepdims=True)。"),
-    "grad_transposed": ("{key} is transposed: dW1 = dZ1 X^T / m and dW2 = dZ2 A1^T / m, equations (8) and (11).",
-                        "{key} 被转置了:dW1 = dZ1 X^T / m,dW2 = dZ2 A1^T / m,见公式 (8) 和 (11)。"),
-    "grad_in_dz1": ("dW2 and db2 are right but dW1 and db1 are not: the mistake is in dZ1, equation (10).",
-                    "dW2 和 db2 正确,dW1 和 db1 却不对:错误出在 dZ1,见公式 (10)。"),
+    "sizes_examples": ('n_x and n_y are sizes of layers: the number of rows of X and of Y (shape[0]), not '
+                       'the number of examples (shape[1]).',
+                       'n_x 和 n_y 是层的大小：X 和 Y 的行数（`shape[0]`），不是样本数（`shape[1]`）。'),
+    "sizes_swapped": ('n_x and n_y are swapped: n_x is the number of rows of X, n_y that of Y.',
+                      'n_x 和 n_y 弄反了：n_x 是 X 的行数，n_y 是 Y 的行数。'),
+    "sizes_hidden": ('n_h is the size of the hidden layer, 4 in this exercise.',
+                     'n_h 是隐藏层的大小，本练习中为 4。'),
+    "init_zero_weights": ('the weights are all zero: every hidden unit would then compute the same thing '
+                          'forever (symmetry). Draw them with np.random.randn(...) * 0.01.',
+                          '权重全为零：这样每个隐藏单元会永远计算同样的东西（对称性问题）。请用 `np.random.randn(...) * 0.01` 生成。'),
+    "init_unscaled": ('the weights are 100 times too large: multiply the random numbers by 0.01.',
+                      '权重大了 100 倍：随机数要乘以 0.01。'),
+    "init_swapped_shape": ('the two sizes of {key} are swapped: W1 is (n_h, n_x) and W2 is (n_y, n_h).',
+                           '{key} 的两个维度弄反了：W1 是 `(n_h, n_x)`，W2 是 `(n_y, n_h)`。'),
+    "init_nonzero_bias": ('the biases must start at zero: np.zeros((n, 1)).',
+                          '偏置的初值必须为零：`np.zeros((n, 1))`。'),
+    "init_uniform": ('the weights come from np.random.rand (uniform on [0, 1)); use np.random.randn '
+                     '(standard normal).',
+                     '权重来自 `np.random.rand`（`[0, 1)` 上的均匀分布）；应使用 `np.random.randn`（标准正态分布）。'),
+    "init_order": ('draw W1 first, then W2: the order of the draws decides the numbers.',
+                   '先生成 W1，再生成 W2：生成的顺序决定了得到的数值。'),
+    "forward_sigmoid_hidden": ('A1 looks like sigmoid(Z1): the hidden layer uses tanh, equation (2).',
+                               'A1 看起来是 `sigmoid(Z1)`：隐藏层用的是 tanh，见公式（2）。'),
+    "forward_no_hidden_activation": ('A1 equals Z1: apply tanh, equation (2).',
+                                     'A1 等于 Z1：要用 tanh 激活，见公式（2）。'),
+    "forward_no_output_sigmoid": ('A2 equals Z2: apply the sigmoid, equation (4).',
+                                  'A2 等于 Z2：要用 sigmoid 激活，见公式（4）。'),
+    "forward_tanh_output": ('A2 looks like tanh(Z2): the output layer uses the sigmoid, equation (4).',
+                            'A2 看起来是 `tanh(Z2)`：输出层用的是 sigmoid，见公式（4）。'),
+    "forward_no_bias": ('{key} lacks the bias: Z1 = W1 X + b1 and Z2 = W2 A1 + b2, equations (1) and (3).',
+                        '{key} 少加了偏置：`Z1 = W1 X + b1`，`Z2 = W2 A1 + b2`，见公式（1）和（3）。'),
+    "cost_no_mean": ('your cost is m times too large: did you divide by m? Equation (6) averages over the '
+                     'm examples.',
+                     '你的代价大了 m 倍：是不是忘了除以 m？公式（6）是对 m 个样本取平均。'),
+    "cost_sign": ('your cost has the wrong sign: equation (6) starts with a minus, so the cost is positive.',
+                  '你的代价符号反了：公式（6）前面有一个负号，所以代价是正数。'),
+    "cost_rounded": ('your cost is rounded: return the exact value, do not use np.round.',
+                     '你的代价被四舍五入了：请返回精确值，不要用 `np.round`。'),
+    "cost_one_term": ('only one of the two terms of equation (6) is there: add y log(a) and (1 - y) log(1 '
+                      '- a).',
+                      '公式（6）的两项只算了一项：`y log(a)` 和 `(1 - y) log(1 - a)` 都要加上。'),
+    "cost_swapped_logs": ('log(a) and log(1 - a) are swapped: y goes with log(a), (1 - y) with log(1 - '
+                          'a), equation (6).',
+                          '`log(a)` 和 `log(1 - a)` 弄反了：y 对应 `log(a)`，`(1 - y)` 对应 `log(1 - a)`，见公式（6）。'),
+    "grad_no_mean": ('{key} is m times too large: divide by m, equations (8), (9), (11) and (12).',
+                     '{key} 大了 m 倍：要除以 m，见公式（8）、（9）、（11）和（12）。'),
+    "grad_sign": ('the gradients have the wrong sign: dZ2 = A2 - Y, equation (7).',
+                  '梯度的符号反了：`dZ2 = A2 - Y`，见公式（7）。'),
+    "grad_keepdims": ('{key} lost its column shape: use np.sum(dZ, axis=1, keepdims=True).',
+                      '{key} 丢失了列向量的形状：请用 `np.sum(dZ, axis=1, keepdims=True)`。'),
+    "grad_transposed": ('{key} is transposed: dW1 = dZ1 X^T / m and dW2 = dZ2 A1^T / m, equations (8) and '
+                        '(11).',
+                        '{key} 被转置了：`dW1 = dZ1 X^T / m`，`dW2 = dZ2 A1^T / m`，见公式（8）和（11）。'),
+    "grad_in_dz1": ('dW2 and db2 are right but dW1 and db1 are not: the mistake is in dZ1, equation (10).',
+                    'dW2 和 db2 正确，dW1 和 db1 却不对：错误出在 dZ1，见公式（10）。'),
     "grad_no_tanh_derivative": ("tanh's derivative is missing: dZ1 = W2^T dZ2 * (1 - A1^2), equation (10).",
-                                "缺少 tanh 的导数:dZ1 = W2^T dZ2 * (1 - A1^2),见公式 (10)。"),
-    "grad_derivative_a1": ("tanh's derivative is 1 - A1^2, not A1: dZ1 = W2^T dZ2 * (1 - A1^2), equation (10).",
-                           "tanh 的导数是 1 - A1^2,不是 A1:dZ1 = W2^T dZ2 * (1 - A1^2),见公式 (10)。"),
-    "grad_sigmoid_derivative": ("that is the sigmoid's derivative, A1 (1 - A1); the hidden layer uses tanh, "
-                                "whose derivative is 1 - A1^2, equation (10).",
-                                "这是 sigmoid 的导数 A1 (1 - A1);隐藏层用的是 tanh,它的导数是 1 - A1^2,见公式 (10)。"),
+                                '缺少 tanh 的导数：`dZ1 = W2^T dZ2 * (1 - A1^2)`，见公式（10）。'),
+    "grad_derivative_a1": ("tanh's derivative is 1 - A1^2, not A1: dZ1 = W2^T dZ2 * (1 - A1^2), equation "
+                           '(10).',
+                           'tanh 的导数是 `1 - A1^2`，不是 A1：`dZ1 = W2^T dZ2 * (1 - A1^2)`，见公式（10）。'),
+    "grad_sigmoid_derivative": ("that is the sigmoid's derivative, A1 (1 - A1); the hidden layer uses "
+                                'tanh, whose derivative is 1 - A1^2, equation (10).',
+                                '这是 sigmoid 的导数 `A1 (1 - A1)`；隐藏层用的是 tanh，它的导数是 `1 - A1^2`，见公式（10）。'),
     "grad_derivative_z1": ("tanh's derivative uses A1, not Z1: 1 - A1^2, equation (10).",
-                           "tanh 的导数要用 A1 而不是 Z1:1 - A1^2,见公式 (10)。"),
-    "update_sign": ("the parameters moved up the gradient: subtract, theta = theta - alpha d_theta, "
-                    "equation (13).",
-                    "参数沿梯度方向增大了:应该减去,theta = theta - alpha d_theta,见公式 (13)。"),
-    "update_no_step": ("the parameters did not change: return the updated values.",
-                       "参数没有变化:请返回更新后的值。"),
-    "update_fixed_rate": ("the step does not use the learning_rate argument: use it, not a fixed number.",
-                          "更新步长没有使用参数 learning_rate:请用它,而不是固定的数。"),
-    "model_untrained": ("these are the initial parameters: nn_model must run num_iterations steps of "
-                        "gradient descent and return the trained parameters.",
-                        "这是初始参数:nn_model 要执行 num_iterations 步梯度下降,并返回训练后的参数。"),
-    "model_fixed_hidden": ("W1 has 4 rows whatever n_h is: pass n_h (the argument) to initialize_parameters.",
-                           "无论 n_h 是多少,W1 都是 4 行:请把参数 n_h 传给 initialize_parameters。"),
-    "predict_probabilities": ("these are probabilities, not labels: return 1 where A2 > 0.5 and 0 elsewhere, "
-                              "equation (5).",
-                              "这些是概率而不是标签:A2 > 0.5 处为 1,其余为 0,见公式 (5)。"),
-    "predict_inverted": ("the labels are inverted: predict 1 where A2 > 0.5, equation (5).",
-                         "标签正好反了:A2 > 0.5 处应预测为 1,见公式 (5)。"),
+                           'tanh 的导数要用 A1 而不是 Z1：`1 - A1^2`，见公式（10）。'),
+    "update_sign": ('the parameters moved up the gradient: subtract, theta = theta - alpha d_theta, '
+                    'equation (13).',
+                    '参数沿梯度方向增大了：应该减去，`theta = theta - alpha d_theta`，见公式（13）。'),
+    "update_no_step": ('the parameters did not change: return the updated values.',
+                       '参数没有变化：请返回更新后的值。'),
+    "update_fixed_rate": ('the step does not use the learning_rate argument: use it, not a fixed number.',
+                          '更新步长没有使用参数 learning_rate：请用它，而不是固定的数。'),
+    "model_untrained": ('these are the initial parameters: nn_model must run num_iterations steps of '
+                        'gradient descent and return the trained parameters.',
+                        '这是初始参数：nn_model 要执行 num_iterations 步梯度下降，并返回训练后的参数。'),
+    "model_fixed_hidden": ('W1 has 4 rows whatever n_h is: pass n_h (the argument) to initialize_parameters.',
+                           '无论 n_h 是多少，W1 都是 4 行：请把参数 n_h 传给 initialize_parameters。'),
+    "predict_probabilities": ('these are probabilities, not labels: return 1 where A2 > 0.5 and 0 '
+                              'elsewhere, equation (5).',
+                              '这些是概率而不是标签：`A2 > 0.5` 处为 1，其余为 0，见公式（5）。'),
+    "predict_inverted": ('the labels are inverted: predict 1 where A2 > 0.5, equation (5).',
+                         '标签正好反了：`A2 > 0.5` 处应预测为 1，见公式（5）。'),
 }
 
 
@@ -579,10 +603,11 @@ def _relation(name, got, expected, args, kwargs):
             return "forward_sigmoid_hidden", {}
         if _close(cache.get("A1"), Z1) and not _close(Z1, np.tanh(Z1)):
             return "forward_no_hidden_activation", {}
-        if _close(got[0], Z2):
-            return "forward_no_output_sigmoid", {}
-        if _close(got[0], np.tanh(Z2)):
-            return "forward_tanh_output", {}
+        near = [(float(np.max(np.abs(np.asarray(got[0], dtype=float) - candidate))), mistake)
+                for candidate, mistake in ((Z2, "forward_no_output_sigmoid"), (np.tanh(Z2), "forward_tanh_output"))
+                if _close(got[0], candidate)]
+        if near:  # both look alike where Z2 is small: the closer one
+            return min(near)[1], {}
         parameters = args[1] if len(args) > 1 else {}
         for key, bias in (("Z1", "b1"), ("Z2", "b2")):
             if np.any(parameters.get(bias)) and _close(cache.get(key), expected_cache[key] - parameters[bias]):
@@ -653,7 +678,7 @@ def cost_problem(compute_cost, Y, parameters) -> str | None:
         if not np.isclose(cost, expected, rtol=1e-6, atol=1e-9):
             text = say(key, cost=cost, expected=expected)
             mistake = diagnose("compute_cost", cost, expected, (A2, Y, parameters))
-            return text + (f"; {mistake[1]}" if mistake else "")
+            return text + (f"; {mistake[1].rstrip('.。')}" if mistake else "")
     return None
 
 
@@ -778,8 +803,9 @@ def _check_helpers(name: str, target) -> None:
                 TESTS[helper](function)
         except Exception as error:  # noqa: BLE001 - whatever made the helper's test fail
             reason = error.message if isinstance(error, TestFailure) else f"{type(error).__name__}: {error}"
+            reason = reason.splitlines()[0]
             raise HelperFails(say("helper_fails", function=name, helper=helper,
-                                  reason=reason.splitlines()[0][:300])) from None
+                                  reason=reason if len(reason) <= 160 else reason[:157] + "...")) from None
 
 
 def layer_sizes_test(target) -> None:
@@ -876,5 +902,80 @@ TESTS = {
 }
 
 # BEGIN FINGERPRINTS (generated by `python -m tools.mistakes`; do not edit)
-FINGERPRINTS = {}
+FINGERPRINTS = _arrays({'initialize_parameters': {'init_order': {'W1': [[-0.01793435585, -0.008417473657],
+                                                 [0.005028814172, -0.01245288087],
+                                                 [-0.01057952219, -0.009090076149],
+                                                 [0.005514540445, 0.02292208013]],
+                                          'W2': [[-0.004167578474,
+                                                  -0.0005626682723,
+                                                  -0.02136196096,
+                                                  0.01640270808]]},
+                           'init_uniform': {'W1': [[0.004359949021, 0.0002592623183],
+                                                   [0.005496624779, 0.004353223926],
+                                                   [0.004203678021, 0.00330334821],
+                                                   [0.00204648634, 0.006192709664]],
+                                            'W2': [[0.002996546737,
+                                                    0.002668272751,
+                                                    0.006211338328,
+                                                    0.005291420943]]}},
+ 'compute_cost': {'cost_one_term': 0.2308952957, 'cost_swapped_logs': 0.6932357744},
+ 'backward_propagation': {'grad_derivative_a1': {'dW1': [[-3.71661944e-05, 2.624011301e-05],
+                                                         [-0.0002640291978, 8.785260293e-05],
+                                                         [6.438207092e-05, -6.404313784e-05],
+                                                         [-0.0002698749481, 2.129181473e-05]],
+                                                 'db1': [[-3.846853698e-05],
+                                                         [-0.0002866651289],
+                                                         [6.412933859e-05],
+                                                         [-0.0003021854786]],
+                                                 'dW2': [[0.003636132544,
+                                                          0.03153604026,
+                                                          0.01162913654,
+                                                          -0.01318316133]],
+                                                 'db2': [[0.06589489354]]},
+                          'grad_derivative_z1': {'dW1': [[0.01018708295, -0.007087014251],
+                                                         [0.008734443517, -0.006076780025],
+                                                         [-0.00530846595, 0.003693794227],
+                                                         [-0.02206364297, 0.01535126394]],
+                                                 'db1': [[-0.0006972764748],
+                                                         [-0.0006060796544],
+                                                         [0.0003639956432],
+                                                         [0.001512070667]],
+                                                 'dW2': [[0.003636132544,
+                                                          0.03153604026,
+                                                          0.01162913654,
+                                                          -0.01318316133]],
+                                                 'db2': [[0.06589489354]]},
+                          'grad_no_tanh_derivative': {'dW1': [[0.01018736969, -0.007087191684],
+                                                              [0.008753138658, -0.006089419877],
+                                                              [-0.005310132942, 0.003694175353],
+                                                              [-0.02207242891, 0.01535543907]],
+                                                      'db1': [[-0.0006971363441],
+                                                              [-0.0005989898539],
+                                                              [0.0003633800262],
+                                                              [0.001510448021]],
+                                                      'dW2': [[0.003636132544,
+                                                               0.03153604026,
+                                                               0.01162913654,
+                                                               -0.01318316133]],
+                                                      'db2': [[0.06589489354]]},
+                          'grad_sigmoid_derivative': {'dW1': [[-3.745292712e-05, 2.641754151e-05],
+                                                              [-0.0002826928792, 0.0001004715007],
+                                                              [6.604857823e-05, -6.442435063e-05],
+                                                              [-0.0002610915875, 1.711737308e-05]],
+                                                      'db1': [[-3.86086634e-05],
+                                                              [-0.0002937377382],
+                                                              [6.474486128e-05],
+                                                              [-0.0003005635358]],
+                                                      'dW2': [[0.003636132544,
+                                                               0.03153604026,
+                                                               0.01162913654,
+                                                               -0.01318316133]],
+                                                      'db2': [[0.06589489354]]}},
+ 'nn_model': {'model_untrained': {'W1': [[-0.004167578474, -0.0005626682723],
+                                         [-0.02136196096, 0.01640270808],
+                                         [-0.01793435585, -0.008417473657],
+                                         [0.005028814172, -0.01245288087]],
+                                  'b1': [[0.0], [0.0], [0.0], [0.0]],
+                                  'W2': [[-0.01057952219, -0.009090076149, 0.005514540445, 0.02292208013]],
+                                  'b2': [[0.0]]}}})
 # END FINGERPRINTS
