@@ -1,0 +1,142 @@
+"""The instructor's summary page, next to grades.csv: the class at a glance, then who needs attention.
+
+``summary.html`` is rendered from the template beside this file (jinja2, with
+autoescaping: everything a student can influence, ids, statuses and messages, is
+escaped). Its charts are inline SVG, so the page is one self-contained file.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import os
+import statistics
+import urllib.parse
+from pathlib import Path
+
+import jinja2
+
+from public_tests import MISTAKES
+
+from .. import GRADED_FUNCTIONS
+from ..results import Outcome, SubmissionResult
+
+TEMPLATE = "summary.html.j2"
+
+
+def pass_rates(results: list[SubmissionResult]) -> dict[str, float]:
+    """Fraction of graded submissions in which each function passed."""
+    graded = [r for r in results if r.graded]
+    if not graded:
+        return dict.fromkeys(GRADED_FUNCTIONS, 0.0)
+    passed = collections.Counter(f.name for r in graded for f in r.functions if f.outcome == Outcome.PASSED)
+    return {name: passed[name] / len(graded) for name in GRADED_FUNCTIONS}
+
+
+def class_statistics(results: list[SubmissionResult]) -> dict[str, float]:
+    """Totals of the graded submissions; "incomplete" counts those not graded in full (untouched ones too)."""
+    graded = [r for r in results if r.graded]
+    totals = [r.total for r in graded]
+    stats = {"submissions": len(results), "graded": len(graded), "not graded": len(results) - len(graded)}
+    if totals:
+        full = max(r.max_total for r in graded)
+        stats.update({"mean": statistics.fmean(totals), "median": statistics.median(totals), "min": min(totals),
+                      "max": max(totals), "stdev": statistics.pstdev(totals),
+                      "full marks": sum(t == full for t in totals)})
+    stats["incomplete"] = sum(not r.complete for r in results)
+    return stats
+
+
+def common_mistakes(results: list[SubmissionResult]) -> dict[str, list[tuple[str, int, list[str]]]]:
+    """function -> [(what went wrong, how many students, who)], most frequent first.
+
+    Failures that match a classic mistake are counted by it; the others by their outcome.
+    """
+    found: dict[str, collections.Counter] = {name: collections.Counter() for name in GRADED_FUNCTIONS}
+    who: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
+    for result in results:
+        if not (result.graded and result.attempted):
+            continue
+        for function in result.functions:
+            if function.outcome == Outcome.PASSED or function.outcome == Outcome.NOT_RUN:
+                continue
+            if function.mistake and function.mistake in MISTAKES:
+                label = MISTAKES[function.mistake][0].format(key="a gradient").split(":")[0]
+            else:
+                label = {Outcome.FAILED: "wrong result (no classic mistake recognised)"}.get(
+                    function.outcome, str(function.outcome))
+            found[function.name][label] += 1
+            who[(function.name, label)].append(result.student)
+    return {name: [(label, count, sorted(who[(name, label)])) for label, count in counter.most_common()]
+            for name, counter in found.items() if counter}
+
+
+@dataclasses.dataclass
+class Attention:
+    student: str
+    what: str
+    todo: str
+
+
+def needs_attention(results: list[SubmissionResult], skipped: list) -> list[Attention]:
+    """Who needs the instructor, why, and what to do about it: the grader's failures first."""
+    found = []
+    for result in sorted(results, key=lambda r: r.student):
+        if not result.graded:
+            found.append(Attention(result.student, result.status, "run the same command again; it grades exactly "
+                                                                  "the submissions not graded"))
+        elif not result.attempted:
+            found.append(Attention(result.student, result.status, "the student handed in the notebook they "
+                                                                  "received: check they submitted the right file"))
+        elif result.status.startswith(("malformed", "missing")):
+            found.append(Attention(result.student, result.status, "ask the student to submit the notebook again"))
+        elif result.status != "ok":
+            found.append(Attention(result.student, result.status, "look at the autograded notebook; the student's "
+                                                                  "feedback explains it"))
+    for folder in skipped:
+        found.append(Attention(folder.name, f"not graded: skipped folder: {folder.reason}",
+                               "rename or replace the folder under submitted/, then run again"))
+    return found
+
+
+def _histogram(results: list[SubmissionResult]) -> list[dict]:
+    """Bars of 10 points: [{label, count, fraction}]."""
+    graded = [r for r in results if r.graded]
+    bins = collections.Counter(min(int(r.total // 10), 9) for r in graded)
+    most = max(bins.values(), default=1)
+    return [{"label": f"{10 * b}–{10 * b + 10 if b < 9 else 100}", "count": bins[b], "fraction": bins[b] / most}
+            for b in range(10)]
+
+
+def _link(folder: Path, target: Path) -> str | None:
+    if not target.exists():
+        return None
+    return urllib.parse.quote(os.path.relpath(target, folder))
+
+
+def write_reports(folder: Path, results: list[SubmissionResult], skipped: list, course_root: Path,
+                  assignment: str) -> Path:
+    """Write summary.html into ``folder``; return its path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for result in sorted(results, key=lambda r: r.student):
+        base = Path(course_root)
+        rows.append({
+            "result": result,
+            "scores": {f.name: f for f in result.functions},
+            "feedback": _link(folder, base / "feedback" / result.student / assignment / f"{assignment}.html"),
+            "notebook": _link(folder, base / "autograded" / result.student / assignment / f"{assignment}.ipynb"),
+        })
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent),
+                                     autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    page = environment.get_template(TEMPLATE).render(
+        assignment=assignment, generated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        functions=GRADED_FUNCTIONS, stats=class_statistics(results), rates=pass_rates(results),
+        histogram=_histogram(results), attention=needs_attention(results, skipped),
+        mistakes=common_mistakes(results), rows=rows,
+        sandboxed=all(r.sandboxed for r in results))
+    path = folder / "summary.html"
+    path.write_text(page, encoding="utf-8")
+    return path
