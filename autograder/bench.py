@@ -1,37 +1,52 @@
-"""Benchmark: stock ``nbgrader autograde`` against ``grade`` on the same synthetic class.
+"""Benchmarks that print figures: the grader against stock nbgrader, its start-up, how it scales.
 
-    python -m autograder bench [--students N] [--workers W]
+    python -m autograder bench [--students 12] [--workers W]   # stock autograde vs grade, same class
+    python -m autograder bench --scaling                       # grade alone: 12, 48 and 192 submissions
+    python -m autograder bench --variants                      # sandbox or not, warm or cold kernels
 
-Builds a class of N submissions (a rotating mix of perfect, buggy, blank,
-hard-coded and other-idiom notebooks), grades one copy with stock nbgrader
-(its plain configuration: serial, every cell executed, hidden tests in the kernel)
-and another with ``grade``, checks that every student gets the same total from
-both, and prints both times, their ratio and submissions per second.
+A class is N synthetic submissions built from the release notebook (correct, one
+function wrong, two hard-coded answers, other idioms, in turn). Both graders run as
+the commands an instructor types, on copies of the same class, one after the other;
+stock nbgrader's autograde with the course's configuration (serial, every cell
+executed, hidden tests in the kernel), the grader with its defaults, both without
+feedback pages (stock autograde makes none). Every student's total must agree.
+
+The grader reports its own phases (``grade --stats``): start-up before the first
+submission is sent (imports, workers, gradebook, workers ready), the grading
+itself, and the reports. Memory is sampled every 0.1 s over the grader and all its
+processes (workers, zygotes, reference processes, kernels).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
 from . import ASSIGNMENT
-from .demo import _answers
+from .demo import answers_of
 from .reference import COURSE_ROOT
 from .synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 # Demo students whose notebooks stock nbgrader and the grader must score alike
 # (no infinite loops, crashes or tampering, which only the grader survives).
-MIX = ("ada", "ben", "cleo", "gus", "ivy")
+MIX = ("ada", "ben", "gus", "ivy")
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 @dataclasses.dataclass
 class Timing:
     seconds: float
     totals: dict
+    stats: dict = dataclasses.field(default_factory=dict)  # grade --stats
+    peak_mb: float = 0.0  # all processes of the run, sampled
 
     def rate(self) -> float:
         return len(self.totals) / self.seconds if self.seconds else float("inf")
@@ -43,7 +58,7 @@ def build_class(folder: Path, students: int, root: Path = COURSE_ROOT) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     new_course(folder, root)
     release, solutions = course_notebooks(ASSIGNMENT, root)
-    answers = _answers(solutions)
+    answers = answers_of(solutions)
     for number in range(students):
         kind = MIX[number % len(MIX)]
         write_submission(fill_answers(release, answers[kind]), folder, f"{kind}-{number:04d}", ASSIGNMENT)
@@ -57,11 +72,60 @@ def gradebook_totals(course: Path) -> dict:
         return {s.student_id: s.score for s in gradebook.assignment_submissions(ASSIGNMENT)}
 
 
+def _environment() -> dict:
+    """nbgrader starts console scripts of its own: this environment's first on PATH."""
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
 def _nbgrader(course: Path, *args: str) -> None:
     result = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"], cwd=course,
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, env=_environment())
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+
+
+class MemorySampler:
+    """The largest total resident memory of a process and all its descendants, sampled."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as handle:
+                        parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                children.setdefault(parent, []).append(int(entry))
+        found, todo = [self.pid], [self.pid]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                found.append(child)
+                todo.append(child)
+        return found
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            total = 0
+            for pid in self._tree():
+                try:
+                    with open(f"/proc/{pid}/statm") as handle:
+                        total += int(handle.read().split()[1]) * PAGE
+                except (OSError, ValueError, IndexError):
+                    pass
+            self.peak = max(self.peak, total)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak / 2**20
 
 
 def time_stock(course: Path) -> Timing:
@@ -71,17 +135,79 @@ def time_stock(course: Path) -> Timing:
     return Timing(time.monotonic() - started, gradebook_totals(course))
 
 
-def time_grade(course: Path, workers: int, sandbox: bool, warm: bool = True) -> Timing:
-    _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")  # registers the assignment; not timed
+def time_grade(course: Path, workers: int, sandbox: bool = True, warm: bool = True) -> Timing:
+    """``python -m autograder grade`` on a fresh course, as an instructor runs it (nothing prepared)."""
+    stats = Path(tempfile.mkstemp(suffix=".json")[1])
     command = [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--assignment", ASSIGNMENT,
-               "--no-feedback", "--workers", str(workers)] + ([] if sandbox else ["--no-sandbox"]) \
-        + ([] if warm else ["--cold-kernels"])
+               "--no-feedback", "--workers", str(workers), "--stats", str(stats)] \
+        + ([] if sandbox else ["--no-sandbox"]) + ([] if warm else ["--cold-kernels"])
     started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sampler = MemorySampler(process.pid)
+    output, _ = process.communicate()
     seconds = time.monotonic() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"grade failed:\n{(result.stdout + result.stderr)[-3000:]}")
-    return Timing(seconds, gradebook_totals(course))
+    peak = sampler.stop()
+    if process.returncode != 0:
+        raise RuntimeError(f"grade failed:\n{output[-3000:]}")
+    data = json.loads(stats.read_text())
+    stats.unlink()
+    return Timing(seconds, gradebook_totals(course), data, peak)
+
+
+def print_phases(timing: Timing) -> None:
+    phases = timing.stats["timings"]
+    grading = phases.get("grading", 0.0)
+    startup = sum(v for k, v in phases.items() if k not in ("grading", "stop", "reports"))
+    print(f"  start-up {startup:.1f} s: " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()
+                                                      if k not in ("grading", "stop", "reports")))
+    print(f"  grading {grading:.1f} s; reports {phases.get('reports', 0):.2f} s; fixed cost (all but grading, "
+          f"interpreter and exit included) {timing.seconds - grading:.1f} s")
+    print(f"  peak memory: grader process {timing.stats['peak_mb']:.0f} MB, with all its processes "
+          f"{timing.peak_mb:.0f} MB")
+
+
+def main(students: int, workers: int, folder: Path, stock: bool = True, sandbox: bool = True) -> int:
+    print(f"class of {students} submissions ({', '.join(MIX)} in turn), {workers} worker(s)")
+    timings = {}
+    if stock:
+        timings["stock nbgrader autograde"] = time_stock(build_class(folder / "stock", students))
+    ours = timings["python -m autograder grade"] = time_grade(build_class(folder / "grade", students), workers,
+                                                              sandbox)
+    width = max(map(len, timings))
+    for name, timing in timings.items():
+        print(f"{name:<{width}}  {timing.seconds:8.1f} s  {timing.rate():6.2f} submissions/s")
+    print_phases(ours)
+    if stock:
+        theirs = timings["stock nbgrader autograde"]
+        print(f"{'speed-up':<{width}}  {theirs.seconds / ours.seconds:8.1f} x")
+        disagreements = {s: (theirs.totals.get(s), ours.totals.get(s)) for s in theirs.totals | ours.totals
+                         if theirs.totals.get(s) != ours.totals.get(s)}
+        if disagreements:
+            print(f"scores DISAGREE for {len(disagreements)} student(s): {disagreements}")
+            return 1
+        print(f"scores agree for all {students} students")
+    return 0
+
+
+def scaling(workers: int, folder: Path, sizes=(12, 48, 192)) -> int:
+    """Time and peak memory of grade for growing classes: cost should grow linearly, memory stay flat."""
+    print(f"grade alone, {workers} worker(s), classes of {', '.join(map(str, sizes))} ({', '.join(MIX)} in turn)")
+    rows = []
+    for size in sizes:
+        timing = time_grade(build_class(folder / f"scaling-{size}", size), workers)
+        grading = timing.stats["timings"]["grading"]
+        rows.append((size, timing, grading))
+        print(f"{size:5d} submissions  {timing.seconds:7.1f} s  {timing.rate():5.2f} submissions/s  "
+              f"grading {grading:6.1f} s ({size / grading:5.2f}/s)  fixed {timing.seconds - grading:4.1f} s  "
+              f"peak {timing.stats['peak_mb']:4.0f} MB (all processes {timing.peak_mb:4.0f} MB)")
+    (small, first, grading_small), (large, last, grading_large) = rows[0], rows[-1]
+    marginal = (grading_large - grading_small) / (large - small)
+    print(f"marginal cost {marginal:.3f} s per submission ({1 / marginal:.2f} submissions/s); grading time per "
+          f"submission {grading_small / small:.3f} s at {small} and {grading_large / large:.3f} s at {large} "
+          f"(x{(grading_large / large) / (grading_small / small):.2f}: linear if close to 1)")
+    print(f"peak memory of all processes {first.peak_mb:.0f} MB at {small} and {last.peak_mb:.0f} MB at {large} "
+          f"(x{last.peak_mb / first.peak_mb:.2f}: flat if close to 1)")
+    return 0
 
 
 def variants(students: int, workers: int, folder: Path, rounds: int = 2) -> int:
@@ -101,25 +227,4 @@ def variants(students: int, workers: int, folder: Path, rounds: int = 2) -> int:
     print(f"sandbox overhead: {best[(True, True)] / best[(False, True)]:.2f}x with warm kernels, "
           f"{best[(True, False)] / best[(False, False)]:.2f}x with cold ones")
     print(f"warm kernels: {best[(True, False)] / best[(True, True)]:.2f}x faster than cold ones (sandboxed)")
-    return 0
-
-
-def main(students: int, workers: int, folder: Path, stock: bool = True, sandbox: bool = True) -> int:
-    print(f"class of {students} submissions ({', '.join(MIX)} in turn), {workers} worker(s)")
-    timings = {}
-    if stock:
-        timings["stock nbgrader autograde"] = time_stock(build_class(folder / "stock", students))
-    timings["python -m autograder grade"] = time_grade(build_class(folder / "grade", students), workers, sandbox)
-    width = max(map(len, timings))
-    for name, timing in timings.items():
-        print(f"{name:<{width}}  {timing.seconds:8.1f} s  {timing.rate():6.2f} submissions/s")
-    if stock:
-        ours, theirs = timings["python -m autograder grade"], timings["stock nbgrader autograde"]
-        print(f"{'speed-up':<{width}}  {theirs.seconds / ours.seconds:8.1f} x")
-        disagreements = {s: (theirs.totals.get(s), ours.totals.get(s)) for s in theirs.totals | ours.totals
-                         if theirs.totals.get(s) != ours.totals.get(s)}
-        if disagreements:
-            print(f"scores DISAGREE for {len(disagreements)} student(s): {disagreements}")
-            return 1
-        print(f"scores agree for all {students} students")
     return 0

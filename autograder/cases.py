@@ -88,7 +88,7 @@ def _draw_one(name: str, rng: np.random.Generator, index: int) -> Case:
         return Case((parameters, grads), {"learning_rate": rate}, f"n_x={n_x}, n_h={n_h}, learning_rate=given")
     if name == "nn_model":
         X = rng.standard_normal((2, m + 6))
-        iterations = int(rng.integers(10, 30))
+        iterations = int(rng.integers(3, 9))  # enough to see the loop and the updates; each costs round trips
         return Case((X, _labels(rng, m + 6), n_h), {"num_iterations": iterations, "print_cost": False},
                     f"X {X.shape}, n_h={n_h}, num_iterations={iterations}",
                     {"n_x": 2, "n_h": n_h, "n_y": 1, "m": m + 6})

@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--tls-ca-file", type=Path, help="the CA certificate the cluster's certificates are signed by")
     grade.add_argument("--tls-cert", type=Path, help="this client's certificate (PEM)")
     grade.add_argument("--tls-key", type=Path, help="this client's private key (PEM; omit if in the certificate file)")
+    grade.add_argument("--stats", type=Path, metavar="FILE",
+                       help="write the run's timings and peak memory as JSON to FILE (bench reads it)")
     grade.add_argument("--insecure-scheduler", action="store_true",
                        help="allow a tcp:// scheduler: anyone who can reach it runs code on its workers")
     _add_grading_options(grade)
@@ -80,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-sandbox", action="store_true", help="time grade without the sandbox")
     bench.add_argument("--variants", action="store_true",
                        help="instead: time grade with/without the sandbox and warm/cold kernels, side by side")
+    bench.add_argument("--scaling", action="store_true",
+                       help="instead: time grade alone on classes of growing size, with peak memory")
+    bench.add_argument("--sizes", type=int, nargs="+", default=[12, 48, 192], metavar="N",
+                       help="class sizes for --scaling (default: 12 48 192)")
     return parser
 
 
@@ -224,10 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(highlight=False)
     if args.command == "bench":
-        from .bench import main as bench, variants
+        from .bench import main as bench, scaling, variants
 
         if args.variants:
             return variants(args.students, args.workers, args.dir.resolve())
+        if args.scaling:
+            return scaling(args.workers, args.dir.resolve(), tuple(args.sizes))
         return bench(args.students, args.workers, args.dir.resolve(), stock=not args.skip_stock,
                      sandbox=not args.no_sandbox)
     try:
@@ -247,7 +255,19 @@ def main(argv: list[str] | None = None) -> int:
         console.print("[red]interrupted[/]: grades recorded so far are kept; run again to resume")
         return EXIT_INTERRUPTED
     print_summary(summary, settings, console)
+    if getattr(args, "stats", None):
+        write_stats(args.stats, summary)
     return EXIT_NOT_GRADED if summary.not_graded else EXIT_OK
+
+
+def write_stats(path: Path, summary: RunSummary) -> None:
+    """The run's own account: seconds per phase, submissions graded, the main process's peak memory."""
+    import json
+    import resource
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    path.write_text(json.dumps({"timings": summary.timings, "graded": summary.graded_now,
+                                "seconds": summary.seconds, "peak_mb": peak_mb}, indent=1))
 
 
 if __name__ == "__main__":

@@ -67,6 +67,23 @@ class Course:
         return self.root / STATE_DIR / "secret"
 
 
+def points(notebook) -> dict[str, float]:
+    """Points of each graded function, from a notebook's test cells (grade id ``test_<function>``)."""
+    found = {}
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        grade_id = meta.get("grade_id", "")
+        if meta.get("grade") and not meta.get("solution") and grade_id.startswith("test_"):
+            found[grade_id.removeprefix("test_")] = float(meta.get("points", 0))
+    return found
+
+
+def sqlite_path(db_url: str) -> Path | None:
+    """The file of an SQLite URL, None for other databases."""
+    prefix = "sqlite:///"
+    return Path(db_url[len(prefix):]) if db_url.startswith(prefix) else None
+
+
 # -- who submitted ---------------------------------------------------------------------------------
 
 def student_id_problem(name: str) -> str | None:

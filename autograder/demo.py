@@ -58,7 +58,8 @@ def _edit(source: str, old: str, new: str) -> str:
     return source.replace(old, new)
 
 
-def _answers(solutions: dict[str, str]) -> dict[str, dict | str]:
+def answers_of(solutions: dict[str, str]) -> dict[str, dict | str]:
+    """Each demo student's answer cells, made from the instructor's (the benchmark builds on them too)."""
     s = solutions
     wrong = {name: _edit(src, "    ### END CODE HERE ###", "    ### END CODE HERE ###\n    return None")
              for name, src in s.items()}
@@ -106,7 +107,7 @@ def build_demo_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     new_course(folder, root)
     release, solutions = course_notebooks(ASSIGNMENT, root)
-    for student, answers in _answers(solutions).items():
+    for student, answers in answers_of(solutions).items():
         notebook = fill_answers(release, answers)
         if student == "finn":
             notebook.cells = [c for c in notebook.cells

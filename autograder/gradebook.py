@@ -29,17 +29,12 @@ from nbgrader.utils import parse_utc
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .course import sqlite_path
 from .results import SubmissionResult
 
 
 class GradebookError(Exception):
     """The gradebook cannot be used; the message says why and what to do."""
-
-
-def sqlite_path(db_url: str) -> Path | None:
-    """The file of an SQLite URL, None for other databases."""
-    prefix = "sqlite:///"
-    return Path(db_url[len(prefix):]) if db_url.startswith(prefix) else None
 
 
 def _shown(db_url: str) -> str:
@@ -49,6 +44,34 @@ def _shown(db_url: str) -> str:
         return db_url
     scheme, _, credentials = head.partition("://")
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{tail}" if ":" in credentials else db_url
+
+
+def create_if_new(db_url: str) -> None:
+    """Give a new, empty database nbgrader's tables and the alembic revision they are at.
+
+    It is what nbgrader's Gradebook does for a new database, in process: nbgrader asks
+    the ``alembic`` command for the revision, which costs a second and needs the
+    environment's scripts on PATH.
+    """
+    import nbgrader.dbutil
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(db_url)
+    try:
+        if inspect(engine).get_table_names():
+            return
+        config = Config()
+        config.set_main_option("script_location", nbgrader.dbutil.ALEMBIC_DIR)
+        head = ScriptDirectory.from_config(config).get_current_head()
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": head})
+    finally:
+        engine.dispose()
 
 
 class GradebookAccess:
@@ -61,6 +84,7 @@ class GradebookAccess:
         if path is not None and path.exists():
             _check_sqlite_file(path)
         try:
+            create_if_new(db_url)
             self._gradebook = Gradebook(db_url)
         except (SQLAlchemyError, OSError) as error:
             raise GradebookError(f"cannot open the gradebook {_shown(db_url)}: {_first_line(error)}. Check "
@@ -212,17 +236,6 @@ class GradebookAccess:
             session.rollback()
             raise GradebookError(f"could not record {result.student} in the gradebook: "
                                  f"{_first_line(error)}") from error
-
-
-def points(notebook) -> dict[str, float]:
-    """Points of each graded function, from a notebook's test cells (grade id ``test_<function>``)."""
-    found = {}
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        grade_id = meta.get("grade_id", "")
-        if meta.get("grade") and not meta.get("solution") and grade_id.startswith("test_"):
-            found[grade_id.removeprefix("test_")] = float(meta.get("points", 0))
-    return found
 
 
 def _check_sqlite_file(path: Path) -> None:

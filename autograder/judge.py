@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbgrader.utils import determine_grade
 
 from public_tests import WrongResult, check_result
 
@@ -462,7 +461,13 @@ def _points(notebook, name: str) -> float:
 
 
 def write_verdicts(notebook, results: list[FunctionResult], language: str = "en") -> None:
-    """Put each verdict into its test cell, where nbgrader's rules turn it into a score."""
+    """Put each verdict into its test cell: its output says why, and it is what nbgrader scores.
+
+    A passed function's cell prints; a failed one's holds an error, so nbgrader's
+    ``determine_grade`` gives the first full points and the second 0, which is the score
+    set here; the main process checks the two agree before recording (``scores_by_nbgrader``).
+    """
+
     by_name = {r.name: r for r in results}
     for cell in notebook.cells:
         cell_id = grade_id(cell) or ""
@@ -477,10 +482,22 @@ def write_verdicts(notebook, results: list[FunctionResult], language: str = "en"
                      Outcome.MISSING: "NameError", Outcome.NOT_RUN: "NotRun"}.get(result.outcome, "AssertionError")
             cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=result.message,
                                                    traceback=[f"{ename}: {result.message}"])]
-        result.score = determine_grade(cell)[0] or 0.0
+        result.score = result.points if result.outcome == Outcome.PASSED else 0.0
 
 
 # -- the worker's entry point --------------------------------------------------------------------
+
+def scores_by_nbgrader(notebook_json: str) -> dict[str, float]:
+    """What nbgrader's own rule (``determine_grade``) makes of each test cell of an autograded notebook."""
+    from nbgrader.utils import determine_grade
+
+    scores = {}
+    for cell in nbformat.reads(notebook_json, as_version=4).cells:
+        cell_id = grade_id(cell) or ""
+        if _is_test(cell) and cell_id.startswith("test_"):
+            scores[cell_id.removeprefix("test_")] = float(determine_grade(cell)[0] or 0.0)
+    return scores
+
 
 _REFERENCES: dict[str, ReferenceProcess] = {}  # one reference process per worker and source notebook
 

@@ -32,8 +32,18 @@ from typing import Callable
 import nbformat
 
 from . import GRADED_FUNCTIONS
-from .course import Course, CourseError, Skipped, discover, load_secret, read_submission, seed_for, submission_name
-from .gradebook import GradebookAccess, GradebookError, points, sqlite_path
+from .course import (
+    Course,
+    CourseError,
+    Skipped,
+    discover,
+    load_secret,
+    points,
+    read_submission,
+    seed_for,
+    sqlite_path,
+    submission_name,
+)
 from .judge import CourseBundle, Job, Limits, grade
 from .results import ResultStore, SubmissionResult, not_graded, write_atomically
 
@@ -77,7 +87,7 @@ class RunSummary:
     seconds: float
     csv_path: Path
     report_path: Path
-    startup_seconds: float = 0.0  # from the start of run() to the first submission sent to a worker
+    timings: dict = dataclasses.field(default_factory=dict)  # seconds per phase of the run (Timings)
 
     @property
     def not_graded(self) -> list[SubmissionResult]:
@@ -103,14 +113,18 @@ def check_course(course: Course) -> CourseBundle:
     return bundle
 
 
-def check_reference(bundle: CourseBundle) -> None:
-    """The solutions load, in their bounded process, and pass their own visible tests."""
+def check_reference(bundle: CourseBundle, reference=None) -> None:
+    """The solutions load, in their bounded process, and pass their own visible tests.
+
+    Run in each worker, on the reference process it grades with; GradingError says what is wrong.
+    """
     from public_tests import EXPECTED, WrongResult, check_result
 
     from .cases import visible_case
     from .refserver import ReferenceFailure, ReferenceProcess
 
-    reference = ReferenceProcess(bundle.source_notebook)
+    own = reference is None
+    reference = reference or ReferenceProcess(bundle.source_notebook)
     where = f"source/{bundle.assignment}/{bundle.assignment}.ipynb"
     try:
         for name in GRADED_FUNCTIONS:
@@ -126,7 +140,8 @@ def check_reference(bundle: CourseBundle) -> None:
     except ReferenceFailure as error:
         raise GradingError(f"the solutions in {where} cannot be used: {error}") from None
     finally:
-        reference.close()
+        if own:
+            reference.close()
 
 
 def check_disk(course: Course, submissions: int) -> None:
@@ -163,10 +178,14 @@ def own_scripts_on_path():
         os.environ["PATH"] = before
 
 
-def open_gradebook(settings: Settings, course: Course, config=None) -> GradebookAccess:
+def open_gradebook(db_url: str, course: Course, config=None):
+    """The gradebook, registering the assignment if it is new (nbgrader is imported here, not earlier:
+    its import takes most of a second, which the workers' start-up hides)."""
+    from .gradebook import GradebookAccess, GradebookError
+
     try:
         with own_scripts_on_path():
-            gradebook = GradebookAccess(settings.db_url, settings.assignment)
+            gradebook = GradebookAccess(db_url, course.assignment)
         gradebook.check_writable()
         if not gradebook.is_registered():
             gradebook.register(course.source_notebook, config)
@@ -175,10 +194,35 @@ def open_gradebook(settings: Settings, course: Course, config=None) -> Gradebook
         raise GradingError(str(error)) from error
 
 
+class StagedGradebook:
+    """A new SQLite gradebook made beside its place and moved there only once the run may go on.
+
+    Creating and registering take a moment, done while the workers start; if a check then
+    stops the run, no gradebook file is left behind (nothing recorded).
+    """
+
+    def __init__(self, path: Path, course: Course):
+        self.path = path
+        self.staged = path.with_name(f".{path.name}.new-{os.getpid()}")
+        self.staged.unlink(missing_ok=True)
+        open_gradebook(f"sqlite:///{self.staged}", course).close()
+
+    def commit(self, db_url: str, course: Course):
+        os.replace(self.staged, self.path)  # atomic; the file is complete and closed
+        return open_gradebook(db_url, course)
+
+    def discard(self) -> None:
+        self.staged.unlink(missing_ok=True)
+
+
 # -- workers ---------------------------------------------------------------------------------------
 
-def _die_with(parent: int) -> None:
-    """Worker initializer: end when the grader ends, even if it is killed with SIGKILL."""
+def _start_worker(parent: int, warm: bool, zygote: tuple | None = None) -> None:
+    """Worker initializer: end when the grader ends, even if it is killed with SIGKILL; start the zygote.
+
+    The zygote (warm kernels) and the reference process start importing their libraries
+    now, while this worker is still importing its own.
+    """
     if sys.platform.startswith("linux"):
         import ctypes
         import ctypes.util
@@ -188,12 +232,23 @@ def _die_with(parent: int) -> None:
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the grader died before the line above took effect
         os._exit(1)
+    from .refserver import ReferenceProcess
+
+    ReferenceProcess.prestart()  # the reference's imports, meanwhile
+    if warm:
+        from .sandbox.launchers import ZygoteLauncher
+
+        if zygote is not None:  # the run's shared zygote
+            ZygoteLauncher.use_shared(*zygote)
+        else:
+            ZygoteLauncher.start()
 
 
-def _local_executor(workers: int) -> concurrent.futures.Executor:
+def _local_executor(workers: int, warm: bool = True, zygote=None) -> concurrent.futures.Executor:
+    shared = (zygote.path, zygote.log) if zygote is not None else None
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_die_with, initargs=(os.getpid(),))
+        initializer=_start_worker, initargs=(os.getpid(), warm, shared))
 
 
 def _stop(executor: concurrent.futures.Executor | None) -> None:
@@ -237,6 +292,21 @@ def _write_files(course: Course, result: SubmissionResult, submission_secret: by
         write_atomically(feedback / f"{course.assignment}.html", result.feedback_html.encode("utf-8"))
         for name, data in extras.items():
             write_atomically(feedback / name, data)
+
+
+def _agree_with_nbgrader(result: SubmissionResult) -> None:
+    """The scores the gradebook gets are nbgrader's reading of the autograded notebook (they agree by
+    construction; if they ever did not, nbgrader's rule wins and the function's message says so)."""
+    if result.notebook_json is None:
+        return
+    from .judge import scores_by_nbgrader
+
+    by_nbgrader = scores_by_nbgrader(result.notebook_json)
+    for function in result.functions:
+        score = by_nbgrader.get(function.name, function.score)
+        if score != function.score:
+            function.detail += f" (scored {score:g} by nbgrader's rule, not {function.score:g})"
+            function.score = score
 
 
 def _log_not_graded(course: Course, result: SubmissionResult) -> None:
@@ -297,55 +367,105 @@ def _number(value: float) -> str:
 ProgressCallback = Callable[[str, int, int, "SubmissionResult | None"], None]
 
 
+class Timings(dict):
+    """Seconds spent in each phase of a run, in order (the grader's own account, for bench)."""
+
+    @contextlib.contextmanager
+    def phase(self, name: str):
+        begun = time.monotonic()
+        try:
+            yield
+        finally:
+            self[name] = self.get(name, 0.0) + time.monotonic() - begun
+
+
 def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunSummary:
-    """Grade every submission of the assignment that is not graded yet (all with ``regrade``)."""
+    """Grade every submission of the assignment that is not graded yet (all with ``regrade``).
+
+    The workers start, and each proves the sandbox on a real kernel (which also warms it)
+    and checks the solutions in its reference process, while this process checks the
+    course, the disk and the gradebook.
+    """
+    from . import STARTED
+
     started = time.monotonic()
+    timings = Timings(imports=started - STARTED)
     course = settings.course
+    client = executor = gradebook = zygote = staged = None
     try:
-        bundle = check_course(course)
-        students, skipped = discover(course)
-    except CourseError as error:
-        raise GradingError(str(error)) from error
-    if settings.students is not None:
-        students = [s for s in students if s in settings.students]
-    check_reference(bundle)
-    check_disk(course, len(students))
-    check_gradebook_location(settings.db_url)
-    secret_path = settings.secret_file or course.secret_file
-    try:
-        secret = load_secret(secret_path)
-    except (CourseError, OSError) as error:
-        raise GradingError(f"cannot use the grader's secret {secret_path}: {error}") from error
+        if settings.warm_kernels and not settings.scheduler:
+            # One zygote for all local workers: its imports are the largest part of starting up.
+            from .sandbox import scratch_dir
+            from .sandbox.launchers import ZygoteServer
 
-    client = _dask_client(settings) if settings.scheduler else None
-    executor: concurrent.futures.Executor | None = None
-    gradebook = None
-    try:
-        if client is not None:
-            executor = client.get_executor(pure=False)
-        else:
-            executor = _local_executor(max(1, settings.workers))
-        _check_sandbox(executor, settings)
-        gradebook = open_gradebook(settings, course)
-        store = ResultStore(gradebook, course.state / "results")
-        done = set() if settings.regrade else store.graded()
-        todo = [student for student in students if student not in done]
-        summary = _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, started)
-        results = store.load() + summary["not_graded"]
+            zygote = ZygoteServer(scratch_dir())
+        with timings.phase("course"):
+            try:
+                bundle = check_course(course)
+                students, skipped = discover(course)
+            except CourseError as error:
+                raise GradingError(str(error)) from error
+        with timings.phase("workers"):
+            if settings.scheduler:
+                client = _dask_client(settings)
+                executor = client.get_executor(pure=False)
+            else:
+                executor = _local_executor(max(1, settings.workers), settings.warm_kernels, zygote)
+            # One worker proves the machine (a sandboxed kernel, the solutions); submitting a task to
+            # each of the others starts them now, and with them their zygotes and reference processes.
+            checks = [executor.submit(prepare_worker, bundle, settings.sandbox, settings.warm_kernels)]
+            if client is None:
+                checks += [executor.submit(os.getpid) for _ in range(max(1, settings.workers) - 1)]
+        with timings.phase("course"):
+            if settings.students is not None:
+                students = [s for s in students if s in settings.students]
+            check_disk(course, len(students))
+            check_gradebook_location(settings.db_url)
+            secret_path = settings.secret_file or course.secret_file
+            try:
+                secret = load_secret(secret_path)
+            except (CourseError, OSError) as error:
+                raise GradingError(f"cannot use the grader's secret {secret_path}: {error}") from error
+        with timings.phase("gradebook"):
+            path = sqlite_path(settings.db_url)
+            if path is not None and not path.exists():
+                staged = StagedGradebook(path, course)
+                done = set()
+            else:
+                gradebook = open_gradebook(settings.db_url, course)
+                done = set() if settings.regrade else gradebook.graded_students()
+            todo = [student for student in students if student not in done]
+        with timings.phase("workers ready"):
+            if todo:  # with nobody to grade, nothing to prove
+                _check_sandbox(checks, settings)
+            if staged is not None:
+                gradebook = staged.commit(settings.db_url, course)
+                staged = None
+            store = ResultStore(gradebook, course.state / "results")
+        with timings.phase("grading"):
+            summary = _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress,
+                                 zygote)
+            results = store.load() + summary["not_graded"]
     finally:
-        if client is None:
-            _stop(executor)
-        else:
-            client.close()
-        if gradebook is not None:
-            gradebook.close()
-    csv_path = _written(lambda: write_csv(course.reports / "grades.csv", results, skipped), "grades.csv")
-    from .reports import write_reports
+        with timings.phase("stop"):
+            if client is None:
+                _stop(executor)
+            else:
+                client.close()
+            if gradebook is not None:
+                gradebook.close()
+            if staged is not None:
+                staged.discard()
+            if zygote is not None:
+                zygote.close()
+    with timings.phase("reports"):
+        csv_path = _written(lambda: write_csv(course.reports / "grades.csv", results, skipped), "grades.csv")
+        from .reports import write_reports
 
-    report = _written(lambda: write_reports(course.reports, results, skipped, course.root, course.assignment),
-                      "summary.html")
+        report = _written(lambda: write_reports(course.reports, results, skipped, course.root,
+                                                course.assignment), "summary.html")
     return RunSummary(results, summary["graded"], len(students) - len(todo), skipped,
-                      time.monotonic() - started, csv_path, report, summary["startup"])
+                      time.monotonic() - started, csv_path, report, dict(timings))
 
 
 def _written(write: Callable[[], Path], what: str) -> Path:
@@ -355,25 +475,41 @@ def _written(write: Callable[[], Path], what: str) -> Path:
         raise _disk_error(error, what) from error
 
 
-def _check_sandbox(executor, settings: Settings) -> None:
-    """A real jailed kernel starts on the workers and answers a probe, before anyone is graded."""
-    if settings.sandbox is None:
-        return
-    from .sandbox import SandboxUnavailable, probe_sandbox
+def prepare_worker(bundle: CourseBundle, options: dict | None, warm: bool) -> None:
+    """In a worker, before any submission, while the main process prepares the run: prove a kernel
+    starts as submissions will get it (which warms the zygote), and that the solutions load and
+    pass their visible tests in the reference process this worker grades with."""
+    from .sandbox import probe_sandbox
 
-    try:
-        executor.submit(probe_sandbox, settings.sandbox, settings.warm_kernels).result(timeout=180)
-    except SandboxUnavailable as error:
-        raise GradingError(f"{error}. To grade without isolation anyway, pass --no-sandbox.") from None
-    except concurrent.futures.TimeoutError:
-        raise GradingError("the sandbox check did not finish within 180 s") from None
-    except Exception as error:  # noqa: BLE001 - a worker that cannot even run the check
-        raise GradingError(f"the grading workers could not check the sandbox: {type(error).__name__}: "
-                           f"{error}") from None
+    probe_sandbox(options, warm)
+    from . import judge
+
+    check_reference(bundle, judge.reference_for(bundle))
 
 
-def _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, started) -> dict:
+def _check_sandbox(checks: list, settings: Settings) -> None:
+    """Wait for the workers' proofs that real (sandboxed) kernels start and answer."""
+    from .sandbox import SandboxUnavailable
+
+    for check in checks:
+        try:
+            check.result(timeout=180)
+        except SandboxUnavailable as error:
+            advice = " To grade without isolation anyway, pass --no-sandbox." if settings.sandbox is not None else ""
+            raise GradingError(f"{error}.{advice}") from None
+        except GradingError:  # the solutions, as the worker's reference process found them
+            raise
+        except concurrent.futures.TimeoutError:
+            raise GradingError("the check that grading kernels start did not finish within 180 s") from None
+        except Exception as error:  # noqa: BLE001 - a worker that cannot even run the check
+            raise GradingError(f"the grading workers could not start a kernel: {type(error).__name__}: "
+                               f"{error}") from None
+
+
+def _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, zygote=None) -> dict:
     """Dispatch ``todo`` with a bounded number in flight; record each result as it comes."""
+    from .gradebook import GradebookError
+
     total = len(todo)
     pending = collections.deque(todo)
     attempts: collections.Counter = collections.Counter()
@@ -381,7 +517,6 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
     secrets_of: dict[str, bytes | None] = {}
     not_graded_now: list[SubmissionResult] = []
     graded = 0
-    startup = None
     limit = 2 * max(1, settings.workers) + 1
     point_values = points(nbformat.reads(bundle.release_notebook, as_version=4))
     if on_progress:
@@ -390,6 +525,7 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
     def finished(result: SubmissionResult) -> None:
         nonlocal graded
         if result.graded:
+            _agree_with_nbgrader(result)
             try:
                 _write_files(course, result, secrets_of.get(result.student))
                 store.record(result)
@@ -406,7 +542,7 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
 
     while pending or in_flight:
         if executor is None:
-            executor = _local_executor(max(1, settings.workers))
+            executor = _local_executor(max(1, settings.workers), settings.warm_kernels, zygote)
         while pending and len(in_flight) < limit:
             student = pending.popleft()
             try:
@@ -420,8 +556,6 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
             job = Job(student, seed, bundle, submission, settings.limits, settings.sandbox, settings.warm_kernels,
                       settings.feedback)
             in_flight[executor.submit(grade, job)] = student
-            if startup is None:
-                startup = time.monotonic() - started
         done, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
         broken = None
 
@@ -450,4 +584,4 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
                 worker_failed(student, broken)
             _stop(executor)
             executor = None
-    return {"graded": graded, "not_graded": not_graded_now, "startup": startup or 0.0}
+    return {"graded": graded, "not_graded": not_graded_now}

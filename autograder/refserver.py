@@ -42,17 +42,35 @@ class ReferenceProcess:
         self._connection: Connection | None = None
         self._lock = threading.Lock()
 
-    def _start(self) -> None:
+    _spare: tuple | None = None  # a process started ahead, waiting for its notebook
+
+    @classmethod
+    def prestart(cls) -> None:
+        """Start a reference process now, to be given its notebook on first use (it takes a while to import)."""
+        if cls._spare is None:
+            cls._spare = cls._spawn(1024)
+
+    @staticmethod
+    def _spawn(memory_mb: int) -> tuple[subprocess.Popen, "_Pair"]:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        self._process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.refserver", str(to_child_r), str(from_child_w),
-             str(self.memory_mb)],
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "autograder.refserver", str(to_child_r), str(from_child_w), str(memory_mb)],
             pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, env=_environment())
         os.close(to_child_r)
         os.close(from_child_w)
-        self._connection = _Pair(from_child_r, to_child_w)
+        return process, _Pair(from_child_r, to_child_w)
+
+    def _start(self) -> None:
+        spare, ReferenceProcess._spare = ReferenceProcess._spare, None
+        if spare is not None and spare[0].poll() is None and self.memory_mb == 1024:
+            self._process, self._connection = spare
+        else:
+            if spare is not None:
+                spare[0].kill()
+                spare[0].wait()
+            self._process, self._connection = self._spawn(self.memory_mb)
         self._connection.send(self.source_notebook)
         status, value = self._receive(60)
         if status != "ok":
@@ -135,7 +153,7 @@ def serve(read_fd: int, write_fd: int, memory_mb: int) -> None:
 
     warnings.simplefilter("ignore")  # a reference that overflows on a student's input still answers
     try:
-        reference = load_reference_text(connection.recv())
+        reference = load_reference_text(connection.recv())  # imported ahead; the notebook comes when needed
     except Exception as error:  # noqa: BLE001 - reported to the grader
         connection.send(("error", f"{type(error).__name__}: {error}"))
         return

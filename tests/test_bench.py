@@ -13,3 +13,16 @@ def test_bench_times_both_graders_and_checks_their_scores_agree(tmp_path):
     for name in ("stock nbgrader autograde", "python -m autograder grade"):
         assert re.search(rf"{name}\s+[\d.]+ s\s+[\d.]+ submissions/s", result.stdout), result.stdout
     assert re.search(r"speed-up\s+[\d.]+ x", result.stdout)
+    assert re.search(r"start-up [\d.]+ s: imports [\d.]+, .*gradebook [\d.]+, workers ready [\d.]+", result.stdout)
+    assert re.search(r"fixed cost \(all but grading, interpreter and exit included\) [\d.]+ s", result.stdout)
+    assert re.search(r"peak memory: grader process \d+ MB, with all its processes \d+ MB", result.stdout)
+
+
+def test_bench_scaling_prints_time_rate_and_memory_per_class_size(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "autograder", "bench", "--scaling", "--sizes", "2", "4",
+                             "--dir", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for size in (2, 4):
+        assert re.search(rf"\s{size} submissions\s+[\d.]+ s\s+[\d.]+ submissions/s\s+grading", result.stdout)
+    assert "marginal cost" in result.stdout and "linear if close to 1" in result.stdout
+    assert "flat if close to 1" in result.stdout

@@ -7,7 +7,6 @@ user (runuser). Run by an ordinary user, it grades as that user directly.
 
 import csv
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -21,8 +20,8 @@ from autograder import ASSIGNMENT
 from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 from .conftest import ROOT
+from .users import USER, ensure_user
 
-USER = "autograder-ci"
 SANDBOX = ROOT / "autograder" / "sandbox"
 
 ATTACK = r'''
@@ -38,14 +37,6 @@ try:
 except OSError as error:
     print("blocked:", error)
 '''
-
-
-def ensure_user() -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(USER)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
-        return pwd.getpwnam(USER)
 
 
 @pytest.fixture(scope="module")

@@ -65,6 +65,7 @@ def kernel_environment(workdir: Path) -> dict:
         "MKL_NUM_THREADS": "1",
         "PYTHONNOUSERSITE": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",  # the debugger's start-up warning, which nobody reads here
     })
     return env
 

@@ -71,20 +71,44 @@ class GradingKernel:
         connection = connection_info(runtime)
         self.process = self.launcher.launch(connection, self.workdir, self.env)
         client = BlockingKernelClient()
+        # The sockets appear when the sandbox is built: retry connecting every 10 ms, not zmq's 100 ms.
+        client.context.setsockopt(zmq.RECONNECT_IVL, 10)
         client.load_connection_info(dict(connection, ip=self.process.path(connection["ip"])))
         client.start_channels()
         deadline = time.monotonic() + self.startup_timeout
-        while True:
-            try:
-                client.wait_for_ready(timeout=1)
-                break
-            except RuntimeError:
-                if not self.process.alive() or time.monotonic() > deadline:
-                    client.stop_channels()
-                    why = self.process.failure()
-                    self.process.kill()
-                    raise RuntimeError(f"the grading kernel did not start{f' ({why})' if why else ''}") from None
+        while not self._answers(client):
+            if not self.process.alive() or time.monotonic() > deadline:
+                client.stop_channels()
+                why = self.process.failure()
+                self.process.kill()
+                raise RuntimeError(f"the grading kernel did not start{f' ({why})' if why else ''}")
         self.client = client
+
+    @staticmethod
+    def _message(channel, msg_id: str, timeout: float):
+        """The next message on ``channel`` answering ``msg_id``, or None after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            if not channel.socket.poll(timeout=left * 1000):
+                return None
+            try:
+                message = channel.get_msg(timeout=0)
+            except queue.Empty:
+                continue
+            if message["parent_header"].get("msg_id") == msg_id:
+                return message
+        return None
+
+    def _answers(self, client) -> bool:
+        """Does the kernel answer on shell and publish on iopub (so no output is lost to a late subscription)?
+
+        jupyter_client's ``wait_for_ready`` does the same but polls in steps of 0.2 s; this
+        waits for the messages themselves, which saves about a quarter of a second per kernel.
+        """
+        msg_id = client.kernel_info()
+        if self._message(client.shell_channel, msg_id, 1.0) is None:
+            return False
+        return self._message(client.iopub_channel, msg_id, 0.5) is not None
 
     def alive(self) -> bool:
         return self.process is not None and self.process.alive()
@@ -148,9 +172,10 @@ class GradingKernel:
                     continue
                 for socket in ready:
                     channel = channels[socket]
-                    try:
-                        message = getattr(client, f"get_{channel}_msg")(timeout=0)
-                    except queue.Empty:
+                    # The session straight off the socket: the channels' own get_msg goes through asyncio
+                    # for every message, which costs more than the message.
+                    _, message = client.session.recv(socket, mode=zmq.NOBLOCK)
+                    if message is None:
                         continue
                     if message["parent_header"].get("msg_id") != msg_id:
                         continue
@@ -180,10 +205,11 @@ class GradingKernel:
         reach the sandbox's launcher rather than the kernel.
         """
         self.client.control_channel.send(self.client.session.msg("interrupt_request", {}))
-        try:
-            self.client.wait_for_ready(timeout=5)
-        except RuntimeError:
-            self.restart()
+        deadline = time.monotonic() + 5
+        while not self._answers(self.client):
+            if time.monotonic() > deadline or not self.process.alive():
+                self.restart()
+                break
         # Drain what the interrupted request still sends, so it cannot leak into the next one.
         for get in (self.client.get_iopub_msg, self.client.get_shell_msg, self.client.get_stdin_msg):
             while True:

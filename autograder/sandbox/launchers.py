@@ -90,6 +90,7 @@ class Launched:
         self.group = group
         self.log = log
         self._namespace: str | None = None
+        self._kernel: int | None = None
 
     def alive(self) -> bool:
         if self.popen is not None:
@@ -101,9 +102,13 @@ class Launched:
         return f"/proc/{self.pid}/root{inside}" if self.sandboxed else inside
 
     def kernel_pid(self) -> int | None:
+        """The kernel's pid on the host (PID 1 of the sandbox's namespace), found once."""
         if not self.sandboxed:
             return self.pid
-        return next((p for p in _children(self.pid) if _is_namespace_init(p)), None)
+        if self._kernel is None or not alive(self._kernel):
+            candidates = self.group.pids() if self.group is not None else _children(self.pid)
+            self._kernel = next((p for p in candidates if _is_namespace_init(p)), None)
+        return self._kernel
 
     def _sandbox_pids(self) -> list[int]:
         """Every process of the kernel's PID namespace, seen from the host."""
@@ -138,8 +143,13 @@ class Launched:
         if not self.sandboxed:
             return 0
         kernel = self.kernel_pid()
-        strays = [p for p in self._sandbox_pids()
-                  if p not in (kernel, self.pid) and alive(p) and not _is_namespace_init(p)]
+        if self.group is not None:
+            pids = self.group.pids()
+            if len(pids) <= 2:  # the launcher and the kernel: the common case, decided without /proc
+                return 0
+        else:
+            pids = self._sandbox_pids()
+        strays = [p for p in pids if p not in (kernel, self.pid) and alive(p) and not _is_namespace_init(p)]
         for pid in strays:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -256,15 +266,39 @@ class JailLauncher:
                 root.rmdir()
 
 
-class ZygoteLauncher:
-    """Forks kernels from this worker's zygote, which imported the heavy libraries once.
+class ZygoteServer:
+    """The grading run's zygote, shared by all its local workers over a Unix socket (started by the grader)."""
 
-    The zygote starts on first use and lives as long as the worker (it dies with it).
-    It runs the same confinement as ``launcher`` (a JailLauncher or a PlainLauncher).
-    If it cannot be had, kernels are started by ``launcher`` itself instead.
+    def __init__(self, scratch: Path):
+        from . import kernel_environment
+
+        self.path = str(Path(tempfile.mkdtemp(prefix="zygote-", dir=scratch)) / "socket")  # one per run
+        self.log = scratch / "zygote.log"
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen([sys.executable, "-I", "-B", str(ZYGOTE), "--listen", self.path],
+                                            env=kernel_environment(scratch), cwd="/", stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.PIPE, stderr=log, text=True)
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+class ZygoteLauncher:
+    """Forks kernels from a zygote, which imported the heavy libraries once.
+
+    The zygote is the grading run's shared one when the worker was told its socket
+    (``use_shared``), else a private one this worker starts on first use and which
+    lives as long as the worker. Either runs the same confinement as ``launcher`` (a
+    JailLauncher or a PlainLauncher); if none can be had, ``launcher`` starts the
+    kernels itself.
     """
 
     _process: subprocess.Popen | None = None
+    _ready = False
+    _socket_path: str | None = None
+    _socket = None
+    _log: Path | None = None
 
     def __init__(self, launcher):
         self.launcher = launcher
@@ -274,24 +308,76 @@ class ZygoteLauncher:
         return self.launcher.runtime_dir()
 
     @classmethod
-    def _zygote(cls, scratch: Path, env: dict) -> subprocess.Popen | None:
-        if cls._process is not None and cls._process.poll() is None:
-            return cls._process
-        log = (scratch.parent / "zygote.log").open("a")
-        process = subprocess.Popen([sys.executable, "-I", "-B", str(ZYGOTE)], env=env, cwd="/",  # dies with us
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
-        log.close()
-        ready = process.stdout.readline()
-        if '"ready"' not in ready:
-            process.kill()
-            return None
-        cls._process = process
-        return process
+    def use_shared(cls, path: str, log: Path) -> None:
+        cls._socket_path, cls._log = path, log
+
+    @classmethod
+    def start(cls) -> None:
+        """Start this worker's private zygote, without waiting for it to import its libraries."""
+        if cls._socket_path is not None or (cls._process is not None and cls._process.poll() is None):
+            return
+        from . import kernel_environment, scratch_dir
+
+        scratch = scratch_dir()
+        cls._log = scratch / "zygote.log"
+        with cls._log.open("a") as log:
+            cls._process = subprocess.Popen([sys.executable, "-I", "-B", str(ZYGOTE)],  # it dies with us
+                                            env=kernel_environment(scratch), cwd="/", stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
+        cls._ready = False
+
+    @classmethod
+    def _request(cls, request: dict) -> dict:
+        """Ask the zygote for a kernel: {"pid": N}, or {} when there is no zygote to ask."""
+        line = json.dumps(request) + "\n"
+        try:
+            if cls._socket_path is not None:
+                if cls._socket is None:
+                    cls._socket = cls._connect(cls._socket_path)
+                    cls._reader = cls._socket.makefile("r")
+                cls._socket.sendall(line.encode())
+                return json.loads(cls._reader.readline() or "{}")
+            zygote = cls._zygote()
+            if zygote is None:
+                return {}
+            zygote.stdin.write(line)
+            return json.loads(zygote.stdout.readline() or "{}")
+        except (OSError, ValueError):
+            if cls._socket_path is not None:  # the shared zygote cannot be had: a private one from now on
+                cls._socket_path = cls._socket = None
+                return cls._request(request)
+            return {}
+
+    @staticmethod
+    def _connect(path: str, patience: float = 60.0):
+        """Connect to the shared zygote, which listens once it has imported its libraries."""
+        import socket
+
+        deadline = time.monotonic() + patience
+        while True:
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                connection.connect(path)
+                return connection
+            except OSError:
+                connection.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    @classmethod
+    def _zygote(cls) -> subprocess.Popen | None:
+        if cls._process is None or cls._process.poll() is not None:
+            cls.start()
+        if not cls._ready:
+            if '"ready"' not in cls._process.stdout.readline():
+                cls._process.kill()
+                cls._process = None
+                return None
+            cls._ready = True
+        return cls._process
 
     def launch(self, connection: dict, workdir: Path, env: dict) -> Launched:
-        zygote = self._zygote(self.launcher.scratch, env)
-        if zygote is None:
-            return self.launcher.launch(connection, workdir, env)
         group = None
         if self.sandboxed:
             config, group = self.launcher.config(connection, workdir, env)
@@ -299,17 +385,12 @@ class ZygoteLauncher:
         else:
             config, connection_file = None, self.launcher.connection_file(connection)
         request = {"connection_file": connection_file, "workdir": str(workdir), "env": env, "jail": config}
-        try:
-            zygote.stdin.write(json.dumps(request) + "\n")
-            answer = json.loads(zygote.stdout.readline() or "{}")
-        except (OSError, ValueError):
-            answer = {}
+        answer = self._request(request)
         if "pid" not in answer:
             if group is not None:
                 group.remove()
             return self.launcher.launch(connection, workdir, env)
-        return Launched(int(answer["pid"]), sandboxed=self.sandboxed, group=group,
-                        log=self.launcher.scratch.parent / "zygote.log")
+        return Launched(int(answer["pid"]), sandboxed=self.sandboxed, group=group, log=self._log)
 
     def close(self) -> None:
         self.launcher.close()

@@ -1,8 +1,12 @@
 """A fork server for grading kernels: import the heavy libraries once, fork a fresh kernel per submission.
 
-Started by a grading worker as ``python -I zygote.py``; it imports IPython's kernel,
-numpy, matplotlib and scikit-learn, then reads one JSON request per line on stdin
-and answers with the pid of a new kernel's launcher. Each kernel is a forked child
+Started as ``python -I zygote.py`` by a grading worker (requests on stdin), or once
+per grading run as ``python -I zygote.py --listen SOCKET`` by the grader, serving all
+its local workers over a Unix socket in a folder only the grader can enter. It
+imports IPython's kernel, numpy, matplotlib and scikit-learn, then reads one JSON
+request per line and answers with the pid of a new kernel's launcher. The kernels a
+connection asked for are killed when that connection closes: a worker that dies
+takes its kernel with it. Each kernel is a forked child
 that has never run any student's code: the launcher joins the kernel's control
 group and enters fresh namespaces (``jail.enter_namespaces``), then forks the
 kernel as PID 1 of the new PID namespace, which confines itself
@@ -28,15 +32,19 @@ sys.path.remove(HERE)
 def preload() -> None:
     """What every grading kernel imports: done once here, shared by every fork."""
     import IPython  # noqa: F401
+    import ipykernel.debugger  # noqa: F401 - what IPKernelApp.initialize would import in every kernel
+    import ipykernel.heartbeat  # noqa: F401
+    import ipykernel.iostream  # noqa: F401
+    import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
+    import ipykernel.zmqshell  # noqa: F401
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401
     import matplotlib_inline.backend_inline  # noqa: F401
     import numpy  # noqa: F401
-    import sklearn.datasets  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
+    import sklearn.linear_model  # noqa: F401 - the notebook's first cell imports it
 
 
 def run_kernel(request: dict) -> None:
@@ -96,19 +104,78 @@ def spawn(request: dict) -> int:
         os._exit(71)
 
 
+def answer(line: str) -> dict:
+    try:
+        return {"pid": spawn(json.loads(line))}
+    except Exception as error:  # noqa: BLE001 - the worker falls back or reports it
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def serve_stdin() -> None:
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps(answer(line)), flush=True)
+
+
+def serve_socket(path: str) -> None:
+    """Serve every worker's connection; kill the launchers of a connection that closes."""
+    import selectors
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    print(json.dumps({"ready": True}), flush=True)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    buffers: dict = {}
+    launched: dict = {}
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj is listener:
+                connection, _ = listener.accept()
+                selector.register(connection, selectors.EVENT_READ)
+                buffers[connection], launched[connection] = b"", []
+                continue
+            connection = key.fileobj
+            data = connection.recv(65536)
+            if not data:  # the worker is gone: so are the kernels it asked for
+                for pid in launched.pop(connection):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                selector.unregister(connection)
+                connection.close()
+                buffers.pop(connection)
+                continue
+            buffers[connection] += data
+            while b"\n" in buffers[connection]:
+                line, buffers[connection] = buffers[connection].split(b"\n", 1)
+                reply = answer(line.decode())
+                if "pid" in reply:
+                    launched[connection] = [p for p in launched[connection] if _alive(p)] + [reply["pid"]]
+                connection.sendall((json.dumps(reply) + "\n").encode())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
 def main() -> None:
     jail.die_with_parent()
-    if os.getppid() == 1:  # the worker died before the line above took effect
+    if os.getppid() == 1:  # the process that started it died before the line above took effect
         os._exit(1)
     preload()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        try:
-            answer = {"pid": spawn(json.loads(line))}
-        except Exception as error:  # noqa: BLE001 - the worker falls back or reports it
-            answer = {"error": f"{type(error).__name__}: {error}"}
-        print(json.dumps(answer), flush=True)
+    if len(sys.argv) == 3 and sys.argv[1] == "--listen":
+        serve_socket(sys.argv[2])
+    else:
+        serve_stdin()
 
 
 if __name__ == "__main__":
