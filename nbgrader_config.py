@@ -31,7 +31,9 @@ c.ClearSolutions.code_stub = {
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Execution limits for stock nbgrader (validate, autograde): seconds per cell, and
-# no partial execution of a cell that runs away.
+# no partial execution of a cell that runs away. `python -m autograder grade` does not
+# read these: its limits are CPU seconds of the sandbox (--cell-timeout, default 10, and
+# --submission-timeout, default 120), so a neighbour's load cannot make a student time out.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 
