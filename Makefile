@@ -7,7 +7,7 @@ NBVAL := --nbval source/planar_data_classification/planar_data_classification.ip
          source/planar_data_classification_zh/planar_data_classification_zh.ipynb notebooks/ \
          --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup demo test nbval check notebooks release clean
+.PHONY: setup demo test test-fast lint nbval check notebooks release clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: setup
 ## All tests: unit and end-to-end tests, then nbval on the stored-output notebooks.
 test: setup
 	$(PY) -m pytest tests $(NBVAL)
+
+## Maintainers, while working: the unit tests only (tests/unit/, well under a minute).
+test-fast: setup
+	$(PY) -m pytest tests/unit
 
 nbval: setup
 	$(PY) -m pytest $(NBVAL)

@@ -22,10 +22,9 @@ from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.reference import grade_id
 from autograder.synthetic import fill_answers, write_submission
 
+from .conftest import POINTS
 from .idioms import IDIOMS
 
-POINTS = {"layer_sizes": 5, "initialize_parameters": 10, "forward_propagation": 15, "compute_cost": 10,
-          "backward_propagation": 20, "update_parameters": 10, "nn_model": 20, "predict": 10}
 WRONG_COST = "    cost = 0.5  # wrong"
 
 

@@ -22,7 +22,7 @@ import pytest
 from autograder import ASSIGNMENT
 from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
-from .users import ensure_user
+from ..users import ensure_user
 
 STUDENTS = [f"s{n:02d}" for n in range(8)]
 ROLE = "grader"

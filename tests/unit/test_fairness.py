@@ -15,7 +15,7 @@ from autograder import codec
 from autograder.cases import USES_HELPERS, draw_cases, visible_case, with_helpers
 from planar_utils import sigmoid
 
-from .idioms import IDIOMS
+from ..idioms import IDIOMS
 
 CASES = [(idiom, name) for idiom, answers in IDIOMS.items() for name in answers]
 

@@ -12,10 +12,8 @@ from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from tools import notebooks
 
-from .conftest import ROOT
+from ..conftest import POINTS, ROOT
 
-POINTS = {"layer_sizes": 5, "initialize_parameters": 10, "forward_propagation": 15, "compute_cost": 10,
-          "backward_propagation": 20, "update_parameters": 10, "nn_model": 20, "predict": 10}
 RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 

@@ -8,7 +8,7 @@ clone.  This test catches that class of mistake before CI does.
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from ..conftest import ROOT
 PROJECT_FOLDERS = ["autograder", "tests", "tools", "source", "release", "notebooks", ".ci"]
 SCRATCH = ("__pycache__/", ".pyc", ".ipynb_checkpoints/", ".pytest_cache/", ".egg-info/")
 

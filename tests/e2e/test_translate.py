@@ -12,7 +12,7 @@ from autograder.pipeline import Settings, run
 from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from tools import translate
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 ZH = f"{ASSIGNMENT}_zh"
 

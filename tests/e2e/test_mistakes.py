@@ -21,8 +21,8 @@ from autograder.mistakes import fingerprints
 from autograder.synthetic import course_notebooks, fill_answers, solution_answers
 from planar_utils import gradient_check, sigmoid
 
-from .conftest import ROOT
-from .mistaken import MISTAKES
+from ..conftest import ROOT
+from ..mistaken import MISTAKES
 
 SOLUTIONS = solution_answers(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4))
 

@@ -14,7 +14,7 @@ from autograder.demo import STUDENTS as DEMO_STUDENTS
 from autograder.course import seed_for
 from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 
 def autograder(*args, env=None, cwd=None):

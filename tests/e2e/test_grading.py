@@ -21,7 +21,7 @@ from autograder.course import db_url_from_config, load_secret
 from autograder.pipeline import Settings, run
 from autograder.synthetic import course_notebooks, new_course
 
-from . import crafted
+from .. import crafted
 
 class LoopbackServer:
     """Counts the connections it receives on 127.0.0.1."""

@@ -7,7 +7,7 @@ import sys
 
 from tools import notebooks
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 
 def test_nbval_fails_on_a_wrong_number_and_ignores_masked_digits(tmp_path):

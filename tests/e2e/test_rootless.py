@@ -19,8 +19,8 @@ import pytest
 from autograder import ASSIGNMENT
 from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
-from .conftest import ROOT
-from .users import USER, ensure_user
+from ..conftest import ROOT
+from ..users import USER, ensure_user
 
 SANDBOX = ROOT / "autograder" / "sandbox"
 

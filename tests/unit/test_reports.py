@@ -4,16 +4,16 @@ from autograder.course import Skipped
 from autograder.reports import class_statistics, common_mistakes, needs_attention, pass_rates, write_reports
 from autograder.results import FunctionResult, Outcome, SubmissionResult, not_graded
 
-NAMES = ["layer_sizes", "initialize_parameters", "forward_propagation", "compute_cost",
-         "backward_propagation", "update_parameters", "nn_model", "predict"]
-POINTS = [5, 10, 15, 10, 20, 10, 20, 10]
+from ..conftest import POINTS
+
+NAMES = list(POINTS)
 
 
 def submission(student, failing=(), status="ok", seconds=1.0, mistake=None, attempted=True, outcome=Outcome.FAILED):
     functions = [FunctionResult(name, points, 0 if name in failing else points,
                                 outcome if name in failing else Outcome.PASSED,
                                 "wrong" if name in failing else "", mistake=(mistake or {}).get(name))
-                 for name, points in zip(NAMES, POINTS)]
+                 for name, points in POINTS.items()]
     return SubmissionResult(student, status, functions, seconds, attempted=attempted)
 
 
@@ -26,7 +26,7 @@ CLASS = [submission("a"),
                     outcome=Outcome.NOT_RUN),
          submission("untouched", failing=tuple(NAMES), status="not attempted: unchanged", attempted=False,
                     outcome=Outcome.NOT_RUN),
-         not_graded("e", "the grading kernel could not start", dict(zip(NAMES, POINTS)))]
+         not_graded("e", "the grading kernel could not start", dict(POINTS))]
 
 
 def test_pass_rates_count_graded_submissions_per_function():
