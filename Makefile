@@ -30,6 +30,11 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest tests/unit
 
+## Lint and format check (CI runs it); `.venv/bin/ruff format .` fixes the format.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 nbval: setup
 	$(PY) -m pytest $(NBVAL)
 

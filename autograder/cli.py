@@ -21,55 +21,93 @@ from rich.text import Text
 
 from . import ASSIGNMENT, GRADED_FUNCTIONS
 from .course import CourseError, db_url_from_config, default_assignment
-from .judge import Limits
-from .pipeline import GradingError, RunSummary, Settings, run
+from .pipeline import RunSummary, run
+from .settings import GradingError, Limits, Settings, sandbox_limits
 
 EXIT_OK, EXIT_GRADER, EXIT_NOT_GRADED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
-SHORT_NAMES = {"layer_sizes": "size", "initialize_parameters": "init", "forward_propagation": "fwd",
-               "compute_cost": "cost", "backward_propagation": "bwd", "update_parameters": "upd",
-               "nn_model": "model", "predict": "pred"}
+SHORT_NAMES = {
+    "layer_sizes": "size",
+    "initialize_parameters": "init",
+    "forward_propagation": "fwd",
+    "compute_cost": "cost",
+    "backward_propagation": "bwd",
+    "update_parameters": "upd",
+    "nn_model": "model",
+    "predict": "pred",
+}
 
 
 def _add_grading_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="submissions graded at once (default: one per core)")
-    parser.add_argument("--cell-timeout", type=float, default=10.0,
-                        help="seconds one student cell, or one function's test cases, may run (default 10)")
-    parser.add_argument("--submission-timeout", type=float, default=120.0,
-                        help="seconds one submission may take in all (default 120)")
-    parser.add_argument("--regrade", action="store_true",
-                        help="grade again what is already graded (all, or the --student ones)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: one per core)"
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=10.0,
+        help="seconds one student cell, or one function's test cases, may run (default 10)",
+    )
+    parser.add_argument(
+        "--submission-timeout", type=float, default=120.0, help="seconds one submission may take in all (default 120)"
+    )
+    parser.add_argument(
+        "--regrade", action="store_true", help="grade again what is already graded (all, or the --student ones)"
+    )
     parser.add_argument("--no-feedback", action="store_true", help="skip the students' feedback pages")
-    parser.add_argument("--no-sandbox", action="store_true",
-                        help="run kernels WITHOUT isolation (untrusted code then runs as you; flagged in the results)")
-    parser.add_argument("--cold-kernels", action="store_true",
-                        help="start every kernel from scratch instead of forking it from a warm process")
-    parser.add_argument("--memory-limit", type=int, default=2048, metavar="MB",
-                        help="address space of one sandboxed kernel (default 2048 MB)")
+    parser.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run kernels WITHOUT isolation (untrusted code then runs as you; flagged in the results)",
+    )
+    parser.add_argument(
+        "--cold-kernels",
+        action="store_true",
+        help="start every kernel from scratch instead of forking it from a warm process",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=int,
+        default=2048,
+        metavar="MB",
+        help="address space of one sandboxed kernel (default 2048 MB)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m autograder",
-                                     description="Grade the planar-classification assignment with nbgrader.")
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder", description="Grade the planar-classification assignment with nbgrader."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser("grade", help="grade every submission under COURSE/submitted/*/ASSIGNMENT/")
     grade.add_argument("--course", type=Path, default=Path("."), help="the nbgrader course directory (default: .)")
     grade.add_argument("--assignment", help="assignment id (default: the only one in source/)")
-    grade.add_argument("--student", action="append", metavar="ID",
-                       help="grade only this student (repeat for several)")
-    grade.add_argument("--secret-file", type=Path,
-                       help="file holding the secret that derives hidden cases (default: COURSE/.autograder/secret)")
-    grade.add_argument("--scheduler", metavar="tls://HOST:PORT",
-                       help="grade on this Dask cluster instead of local worker processes (TLS with client "
-                            "certificates: --tls-* or Dask's distributed.comm.tls configuration)")
+    grade.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeat for several)")
+    grade.add_argument(
+        "--secret-file",
+        type=Path,
+        help="file holding the secret that derives hidden cases (default: COURSE/.autograder/secret)",
+    )
+    grade.add_argument(
+        "--scheduler",
+        metavar="tls://HOST:PORT",
+        help="grade on this Dask cluster instead of local worker processes (TLS with client "
+        "certificates: --tls-* or Dask's distributed.comm.tls configuration)",
+    )
     grade.add_argument("--tls-ca-file", type=Path, help="the CA certificate the cluster's certificates are signed by")
     grade.add_argument("--tls-cert", type=Path, help="this client's certificate (PEM)")
     grade.add_argument("--tls-key", type=Path, help="this client's private key (PEM; omit if in the certificate file)")
-    grade.add_argument("--stats", type=Path, metavar="FILE",
-                       help="write the run's timings and peak memory as JSON to FILE (bench reads it)")
-    grade.add_argument("--insecure-scheduler", action="store_true",
-                       help="allow a tcp:// scheduler: anyone who can reach it runs code on its workers")
+    grade.add_argument(
+        "--stats",
+        type=Path,
+        metavar="FILE",
+        help="write the run's timings and peak memory as JSON to FILE (bench reads it)",
+    )
+    grade.add_argument(
+        "--insecure-scheduler",
+        action="store_true",
+        help="allow a tcp:// scheduler: anyone who can reach it runs code on its workers",
+    )
     _add_grading_options(grade)
     demo = commands.add_parser("demo", help="grade a bundled demo class in build/demo")
     demo.add_argument("--dir", type=Path, default=Path("build") / "demo", help="where to build the demo course")
@@ -80,12 +118,22 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dir", type=Path, default=Path("build") / "bench", help="where to build the classes")
     bench.add_argument("--skip-stock", action="store_true", help="time grade only")
     bench.add_argument("--no-sandbox", action="store_true", help="time grade without the sandbox")
-    bench.add_argument("--variants", action="store_true",
-                       help="instead: time grade with/without the sandbox and warm/cold kernels, side by side")
-    bench.add_argument("--scaling", action="store_true",
-                       help="instead: time grade alone on classes of growing size, with peak memory")
-    bench.add_argument("--sizes", type=int, nargs="+", default=[12, 48, 192], metavar="N",
-                       help="class sizes for --scaling (default: 12 48 192)")
+    bench.add_argument(
+        "--variants",
+        action="store_true",
+        help="instead: time grade with/without the sandbox and warm/cold kernels, side by side",
+    )
+    bench.add_argument(
+        "--scaling", action="store_true", help="instead: time grade alone on classes of growing size, with peak memory"
+    )
+    bench.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[12, 48, 192],
+        metavar="N",
+        help="class sizes for --scaling (default: 12 48 192)",
+    )
     return parser
 
 
@@ -100,16 +148,24 @@ def settings_from(args, course: Path, assignment: str | None) -> Settings:
         raise GradingError(str(error)) from error
     if min(args.workers, args.cell_timeout, args.submission_timeout, args.memory_limit) <= 0:
         raise GradingError("--workers, --cell-timeout, --submission-timeout and --memory-limit must be positive")
-    limits = {"memory_mb": args.memory_limit, "cpu_seconds": int(args.submission_timeout) + 60}
+    limits = Limits(args.cell_timeout, args.submission_timeout)
     students = tuple(getattr(args, "student", None) or ()) or None
     scheduler = getattr(args, "scheduler", None)
     security = _security(args) if scheduler else None
     return Settings(
-        course_dir=course, assignment=assignment, db_url=db_url,
-        workers=args.workers, limits=Limits(args.cell_timeout, args.submission_timeout),
-        secret_file=getattr(args, "secret_file", None), regrade=args.regrade, students=students,
-        feedback=not args.no_feedback, sandbox=None if args.no_sandbox else {"limits": limits},
-        scheduler=scheduler, security=security, warm_kernels=not args.cold_kernels,
+        course_dir=course,
+        assignment=assignment,
+        db_url=db_url,
+        workers=args.workers,
+        limits=limits,
+        secret_file=getattr(args, "secret_file", None),
+        regrade=args.regrade,
+        students=students,
+        feedback=not args.no_feedback,
+        sandbox=None if args.no_sandbox else sandbox_limits(limits, args.memory_limit),
+        scheduler=scheduler,
+        security=security,
+        warm_kernels=not args.cold_kernels,
     )
 
 
@@ -117,10 +173,12 @@ def _security(args):
     """The TLS settings for a Dask scheduler; an unencrypted one is refused unless asked for."""
     if args.scheduler.startswith("tcp://") or "://" not in args.scheduler:
         if not args.insecure_scheduler:
-            raise GradingError(f"refusing the unencrypted scheduler {args.scheduler}: anyone who can reach it can "
-                               "run code on its workers. Start the cluster with TLS and client certificates and "
-                               "pass tls://... with --tls-ca-file, --tls-cert and --tls-key (see the README), or "
-                               "--insecure-scheduler for a cluster nobody else can reach")
+            raise GradingError(
+                f"refusing the unencrypted scheduler {args.scheduler}: anyone who can reach it can "
+                "run code on its workers. Start the cluster with TLS and client certificates and "
+                "pass tls://... with --tls-ca-file, --tls-cert and --tls-key (see the README), or "
+                "--insecure-scheduler for a cluster nobody else can reach"
+            )
         return None
     if not args.tls_ca_file and not args.tls_cert:
         return None  # Dask's own configuration (distributed.comm.tls.*) provides them
@@ -129,15 +187,24 @@ def _security(args):
     for path in (args.tls_ca_file, args.tls_cert, args.tls_key):
         if path is not None and not path.is_file():
             raise GradingError(f"no such certificate or key file: {path}")
-    return Security(tls_ca_file=str(args.tls_ca_file) if args.tls_ca_file else None,
-                    tls_client_cert=str(args.tls_cert) if args.tls_cert else None,
-                    tls_client_key=str(args.tls_key) if args.tls_key else None, require_encryption=True)
+    return Security(
+        tls_ca_file=str(args.tls_ca_file) if args.tls_ca_file else None,
+        tls_client_cert=str(args.tls_cert) if args.tls_cert else None,
+        tls_client_key=str(args.tls_key) if args.tls_key else None,
+        require_encryption=True,
+    )
 
 
 def grade_with_progress(settings: Settings, console: Console) -> RunSummary:
-    with Progress(TextColumn("[bold]grading[/]"), BarColumn(bar_width=20), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TextColumn("{task.description}"), console=console,
-                  transient=not console.is_terminal) as progress:
+    with Progress(
+        TextColumn("[bold]grading[/]"),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=not console.is_terminal,
+    ) as progress:
         task = progress.add_task("", total=None)
 
         def on_progress(event, done, total, result):
@@ -158,10 +225,19 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-_SHORT = (("not graded", "NOT GRADED"), ("not attempted", "not attempted"), ("malformed notebook", "malformed"),
-          ("missing notebook", "no notebook"), ("missing submission", "no notebook"),
-          ("misnamed notebook", "misnamed"), ("timeout", "timeout"), ("kernel died", "kernel died"),
-          ("memory limit", "memory limit"), ("files not read", "files skipped"), ("graded earlier", "details lost"))
+_SHORT = (
+    ("not graded", "NOT GRADED"),
+    ("not attempted", "not attempted"),
+    ("malformed notebook", "malformed"),
+    ("missing notebook", "no notebook"),
+    ("missing submission", "no notebook"),
+    ("misnamed notebook", "misnamed"),
+    ("timeout", "timeout"),
+    ("kernel died", "kernel died"),
+    ("memory limit", "memory limit"),
+    ("files not read", "files skipped"),
+    ("graded earlier", "details lost"),
+)
 
 
 def short_status(result) -> str:
@@ -177,8 +253,13 @@ def short_status(result) -> str:
 def print_summary(summary: RunSummary, settings: Settings, console: Console) -> None:
     """The class at a glance, readable at 80 columns; every status in full below the table."""
     results = sorted(summary.results, key=lambda r: r.student)
-    table = Table(title=escape(f"{settings.assignment}: {len(results)} submissions"), box=None,
-                  padding=(0, 1), pad_edge=False, title_justify="left")
+    table = Table(
+        title=escape(f"{settings.assignment}: {len(results)} submissions"),
+        box=None,
+        padding=(0, 1),
+        pad_edge=False,
+        title_justify="left",
+    )
     table.add_column("student", overflow="ellipsis", no_wrap=True, max_width=14)
     table.add_column("total", justify="right", no_wrap=True)
     for name in GRADED_FUNCTIONS:
@@ -197,24 +278,36 @@ def print_summary(summary: RunSummary, settings: Settings, console: Console) -> 
             notes.append((result.student, result.status))
             status = f"{status} [{len(notes)}]"
         style = "green" if status == "ok" else "bold red" if not result.graded else "yellow"
-        table.add_row(Text(result.student), Text(f"{result.total:g}" if result.graded else "-"), *cells,
-                      Text(status, style=style))
+        table.add_row(
+            Text(result.student), Text(f"{result.total:g}" if result.graded else "-"), *cells, Text(status, style=style)
+        )
     console.print(table)
-    console.print(Text("  ".join(f"{short}={name}" for name, short in SHORT_NAMES.items()), style="dim"),
-                  overflow="fold")
+    console.print(
+        Text("  ".join(f"{short}={name}" for name, short in SHORT_NAMES.items()), style="dim"), overflow="fold"
+    )
     for number, (student, status) in enumerate(notes, start=1):
         console.print(Text(f"[{number}] {student}: {status}"), soft_wrap=True)
     for folder in summary.skipped:
         console.print(Text(f"skipped submitted/{folder.name}: {folder.reason}", style="yellow"), soft_wrap=True)
     graded_now = summary.graded_now
-    console.print(Text(f"graded {graded_now} submission(s) in {summary.seconds:.1f} s"
-                       + (f"; {summary.resumed} were already graded (--regrade grades them again)"
-                          if summary.resumed else "")), soft_wrap=True)
+    console.print(
+        Text(
+            f"graded {graded_now} submission(s) in {summary.seconds:.1f} s"
+            + (f"; {summary.resumed} were already graded (--regrade grades them again)" if summary.resumed else "")
+        ),
+        soft_wrap=True,
+    )
     not_graded = summary.not_graded
     if not_graded:
-        console.print(Text(f"{len(not_graded)} submission(s) NOT GRADED because of the grader, not the student "
-                           "(see above); nothing was recorded for them. Run the same command again to grade "
-                           "exactly those.", style="bold red"), soft_wrap=True)
+        console.print(
+            Text(
+                f"{len(not_graded)} submission(s) NOT GRADED because of the grader, not the student "
+                "(see above); nothing was recorded for them. Run the same command again to grade "
+                "exactly those.",
+                style="bold red",
+            ),
+            soft_wrap=True,
+        )
     if any(not r.sandboxed for r in results):
         console.print("[bold red]warning: submissions were graded WITHOUT the sandbox[/]")
     console.print(f"grades:    {escape(_shown(summary.csv_path))}", soft_wrap=True)
@@ -230,17 +323,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(highlight=False)
     if args.command == "bench":
-        from .bench import main as bench, scaling, variants
+        from .classes.bench import main as bench
+        from .classes.bench import scaling, variants
 
         if args.variants:
             return variants(args.students, args.workers, args.dir.resolve())
         if args.scaling:
             return scaling(args.workers, args.dir.resolve(), tuple(args.sizes))
-        return bench(args.students, args.workers, args.dir.resolve(), stock=not args.skip_stock,
-                     sandbox=not args.no_sandbox)
+        return bench(
+            args.students, args.workers, args.dir.resolve(), stock=not args.skip_stock, sandbox=not args.no_sandbox
+        )
     try:
         if args.command == "demo":
-            from .demo import build_demo_course
+            from .classes.demo import build_demo_course
 
             course = build_demo_course(args.dir)
             console.print(f"demo class built in {escape(_shown(course))}")
@@ -266,8 +361,12 @@ def write_stats(path: Path, summary: RunSummary) -> None:
     import resource
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    path.write_text(json.dumps({"timings": summary.timings, "graded": summary.graded_now,
-                                "seconds": summary.seconds, "peak_mb": peak_mb}, indent=1))
+    path.write_text(
+        json.dumps(
+            {"timings": summary.timings, "graded": summary.graded_now, "seconds": summary.seconds, "peak_mb": peak_mb},
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -81,10 +81,11 @@ def points(notebook) -> dict[str, float]:
 def sqlite_path(db_url: str) -> Path | None:
     """The file of an SQLite URL, None for other databases."""
     prefix = "sqlite:///"
-    return Path(db_url[len(prefix):]) if db_url.startswith(prefix) else None
+    return Path(db_url[len(prefix) :]) if db_url.startswith(prefix) else None
 
 
 # -- who submitted ---------------------------------------------------------------------------------
+
 
 def student_id_problem(name: str) -> str | None:
     """Why a folder name under submitted/ cannot be a student id, or None when it can.
@@ -159,6 +160,7 @@ def discover(course: Course) -> tuple[list[str], list[Skipped]]:
 
 # -- what they submitted ----------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class Submission:
     """The files of one submission, read safely; plain data, so it can travel to a worker."""
@@ -203,8 +205,14 @@ def _open_folder(path: Path) -> int:
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISLNK, "symbolic link"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "device"),
-                       (stat.S_ISBLK, "device"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder")):
+    for test, name in (
+        (stat.S_ISLNK, "symbolic link"),
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISCHR, "device"),
+        (stat.S_ISBLK, "device"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISDIR, "folder"),
+    ):
         if test(mode):
             return name
     return "special file"
@@ -283,8 +291,9 @@ def read_submission(folder: Path) -> Submission | None:
                 ignored.append((printable(name), why or "unreadable"))
                 continue
             if content is not None and total + len(content) > MAX_SUBMISSION_BYTES:
-                ignored.append((printable(name), f"over the {MAX_SUBMISSION_BYTES // (1024 * 1024)} MB of a "
-                                                 "submission"))
+                ignored.append(
+                    (printable(name), f"over the {MAX_SUBMISSION_BYTES // (1024 * 1024)} MB of a submission")
+                )
                 continue
             total += len(content or b"")
             files[name] = content
@@ -295,6 +304,7 @@ def read_submission(folder: Path) -> Submission | None:
 
 
 # -- the secret and the seeds ----------------------------------------------------------------------
+
 
 def load_secret(path: Path) -> bytes:
     """The grader's secret, created (readable by its owner only) on first use."""
@@ -319,8 +329,9 @@ def seed_for(secret: bytes, assignment: str, student: str, submission: str = "")
     so a student's code gets the same verdicts in either language.
     """
     assignment = ASSIGNMENT if assignment in EDITIONS else assignment
-    digest = hmac.new(secret, f"{assignment}/{student}/{submission}".encode("utf-8", "surrogateescape"),
-                      hashlib.sha256).digest()
+    digest = hmac.new(
+        secret, f"{assignment}/{student}/{submission}".encode("utf-8", "surrogateescape"), hashlib.sha256
+    ).digest()
     return int.from_bytes(digest[:8], "big")
 
 
@@ -330,6 +341,7 @@ def submission_name(submission: Submission) -> str:
 
 
 # -- the course's configuration ----------------------------------------------------------------------
+
 
 def load_config(course_dir: Path):
     """The course's nbgrader_config.py as a traitlets Config (empty when there is none)."""
@@ -341,7 +353,7 @@ def load_config(course_dir: Path):
         return Config()
     try:
         return PyFileConfigLoader(config_file.name, path=str(course_dir)).load_config()
-    except Exception as error:  # noqa: BLE001 - any error in the instructor's config file
+    except Exception as error:  # any error in the instructor's config file
         raise CourseError(f"cannot load {config_file}: {type(error).__name__}: {error}") from error
 
 
@@ -355,7 +367,7 @@ def db_url_from_config(course_dir: Path, config=None) -> str:
     if "CourseDirectory" in config:
         url = config.CourseDirectory.get("db_url", url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        url = f"sqlite:///{(Path(course_dir) / url[len('sqlite:///'):]).resolve()}"
+        url = f"sqlite:///{(Path(course_dir) / url[len('sqlite:///') :]).resolve()}"
     return url
 
 
@@ -368,5 +380,7 @@ def default_assignment(course_dir: Path) -> str:
     submitted = [name for name in names if any((Path(course_dir) / "submitted").glob(f"*/{name}"))]
     if len(submitted) == 1:
         return submitted[0]
-    raise CourseError(f"{source} holds {len(names)} assignments ({', '.join(names) or 'none'})"
-                      f"{f', {len(submitted)} with submissions' if names else ''}; name one with --assignment")
+    raise CourseError(
+        f"{source} holds {len(names)} assignments ({', '.join(names) or 'none'})"
+        f"{f', {len(submitted)} with submissions' if names else ''}; name one with --assignment"
+    )

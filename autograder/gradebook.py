@@ -87,13 +87,15 @@ class GradebookAccess:
             create_if_new(db_url)
             self._gradebook = Gradebook(db_url)
         except (SQLAlchemyError, OSError) as error:
-            raise GradebookError(f"cannot open the gradebook {_shown(db_url)}: {_first_line(error)}. Check "
-                                 "the path and that no other program holds it locked.") from error
+            raise GradebookError(
+                f"cannot open the gradebook {_shown(db_url)}: {_first_line(error)}. Check "
+                "the path and that no other program holds it locked."
+            ) from error
 
     def close(self) -> None:
         self._gradebook.close()
 
-    def __enter__(self) -> "GradebookAccess":
+    def __enter__(self) -> GradebookAccess:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -132,20 +134,31 @@ class GradebookAccess:
         )
 
         notebook = nbformat.read(source_notebook, as_version=4)
-        resources = {"nbgrader": {"db_url": self.db_url, "assignment": self.assignment,
-                                  "notebook": source_notebook.stem}}
+        resources = {
+            "nbgrader": {"db_url": self.db_url, "assignment": self.assignment, "notebook": source_notebook.stem}
+        }
         try:
             self._gradebook.update_or_create_assignment(self.assignment)
             notebook = copy.deepcopy(notebook)
-            for step in (IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutions, ClearOutput,
-                         CheckCellMetadata, ComputeChecksums, SaveCells):
+            for step in (
+                IncludeHeaderFooter,
+                InstantiateTests,
+                LockCells,
+                ClearSolutions,
+                ClearOutput,
+                CheckCellMetadata,
+                ComputeChecksums,
+                SaveCells,
+            ):
                 notebook, resources = step(config=config).preprocess(notebook, resources)
         except SQLAlchemyError as error:
-            raise GradebookError(f"could not register {self.assignment} in the gradebook: "
-                                 f"{_first_line(error)}") from error
-        except Exception as error:  # noqa: BLE001 - nbgrader's own complaint about the notebook
-            raise GradebookError(f"could not register {self.assignment} in the gradebook: "
-                                 f"{type(error).__name__}: {_first_line(error)}") from error
+            raise GradebookError(
+                f"could not register {self.assignment} in the gradebook: {_first_line(error)}"
+            ) from error
+        except Exception as error:  # nbgrader's own complaint about the notebook
+            raise GradebookError(
+                f"could not register {self.assignment} in the gradebook: {type(error).__name__}: {_first_line(error)}"
+            ) from error
         self.session.expire_all()
 
     def check_writable(self) -> None:
@@ -155,8 +168,9 @@ class GradebookAccess:
             if path is not None:
                 for target in (path, path.parent):
                     if target.exists() and not os.access(target, os.W_OK):
-                        raise GradebookError(f"the gradebook {path} is not writable (check the permissions "
-                                             f"of {target})")
+                        raise GradebookError(
+                            f"the gradebook {path} is not writable (check the permissions of {target})"
+                        )
                 connection = sqlite3.connect(path, timeout=5)
                 try:
                     connection.execute("BEGIN IMMEDIATE")
@@ -167,16 +181,18 @@ class GradebookAccess:
                 with self._gradebook.engine.begin() as connection:
                     connection.execute(text("SELECT 1"))
         except sqlite3.Error as error:
-            raise GradebookError(f"the gradebook {path} cannot be written now: {error}. Is another program "
-                                 "(formgrader, a second grader) writing it?") from error
+            raise GradebookError(
+                f"the gradebook {path} cannot be written now: {error}. Is another program "
+                "(formgrader, a second grader) writing it?"
+            ) from error
         except SQLAlchemyError as error:
-            raise GradebookError(f"the gradebook {_shown(self.db_url)} cannot be written now: "
-                                 f"{_first_line(error)}") from error
+            raise GradebookError(
+                f"the gradebook {_shown(self.db_url)} cannot be written now: {_first_line(error)}"
+            ) from error
 
     # -- submissions -------------------------------------------------------------------------------
     def _submissions(self):
-        return (self.session.query(SubmittedAssignment).join(Assignment)
-                .filter(Assignment.name == self.assignment))
+        return self.session.query(SubmittedAssignment).join(Assignment).filter(Assignment.name == self.assignment)
 
     def graded_students(self) -> set[str]:
         """Students whose submission has every test cell scored."""
@@ -194,8 +210,11 @@ class GradebookAccess:
                 cells = {}
                 for grade in grades:
                     name = grade.cell.name.removeprefix("test_")
-                    cells[name] = {"score": float(grade.score), "points": float(grade.max_score),
-                                   "comment": comments.get(name)}
+                    cells[name] = {
+                        "score": float(grade.score),
+                        "points": float(grade.max_score),
+                        "comment": comments.get(name),
+                    }
                 found[submission.student_id] = cells
             return found
         except SQLAlchemyError as error:
@@ -204,8 +223,9 @@ class GradebookAccess:
     def record(self, result: SubmissionResult) -> None:
         """Write one submission's scores and verdicts in a single commit (replacing earlier ones)."""
         scores = {f"test_{f.name}": f.score for f in result.functions}
-        comments = {f.name: f.message or ("Passed." if f.outcome == "passed" else str(f.outcome))
-                    for f in result.functions}
+        comments = {
+            f.name: f.message or ("Passed." if f.outcome == "passed" else str(f.outcome)) for f in result.functions
+        }
         session = self.session
         try:
             assignment_row = session.query(Assignment).filter(Assignment.name == self.assignment).one()
@@ -234,8 +254,7 @@ class GradebookAccess:
             session.commit()
         except SQLAlchemyError as error:
             session.rollback()
-            raise GradebookError(f"could not record {result.student} in the gradebook: "
-                                 f"{_first_line(error)}") from error
+            raise GradebookError(f"could not record {result.student} in the gradebook: {_first_line(error)}") from error
 
 
 def _check_sqlite_file(path: Path) -> None:
@@ -246,8 +265,10 @@ def _check_sqlite_file(path: Path) -> None:
     except OSError as error:
         raise GradebookError(f"cannot read the gradebook {path}: {error.strerror}") from error
     if header and header != b"SQLite format 3\x00":
-        raise GradebookError(f"cannot open the gradebook {path}: the file is not an SQLite database. Move it "
-                             "away (or restore a backup) and run again.")
+        raise GradebookError(
+            f"cannot open the gradebook {path}: the file is not an SQLite database. Move it "
+            "away (or restore a backup) and run again."
+        )
 
 
 def _first_line(error: BaseException) -> str:
@@ -261,4 +282,3 @@ def _parse_timestamp(value: str | None):
         return parse_utc(value)
     except (ValueError, OverflowError):
         return None
-

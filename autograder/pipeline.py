@@ -26,8 +26,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 
@@ -44,38 +44,15 @@ from .course import (
     sqlite_path,
     submission_name,
 )
-from .judge import CourseBundle, Job, Limits, grade
+from .grading.judge import CourseBundle, Job, grade
 from .results import ResultStore, SubmissionResult, not_graded, write_atomically
+from .sandbox import SandboxLimits
+from .settings import GradingError, Settings
 
 MAX_ATTEMPTS = 3  # a submission whose worker dies this often in one run is left "not graded"
 MIN_FREE_BYTES = 32 * 1024 * 1024
 FREE_BYTES_PER_SUBMISSION = 2 * 1024 * 1024
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class GradingError(Exception):
-    """The grader cannot run, or cannot go on; the message says why and what to do."""
-
-
-@dataclasses.dataclass
-class Settings:
-    course_dir: Path
-    assignment: str
-    db_url: str
-    workers: int = max(1, os.cpu_count() or 1)
-    limits: Limits = dataclasses.field(default_factory=Limits)
-    sandbox: dict | None = dataclasses.field(default_factory=dict)  # None: no isolation
-    secret_file: Path | None = None
-    regrade: bool = False
-    students: tuple[str, ...] | None = None  # grade only these
-    feedback: bool = True
-    scheduler: str | None = None  # a Dask scheduler address: grade on that cluster
-    security: object | None = None  # distributed.Security for a tls:// scheduler
-    warm_kernels: bool = True
-
-    @property
-    def course(self) -> Course:
-        return Course(self.course_dir, self.assignment)
 
 
 @dataclasses.dataclass
@@ -96,20 +73,22 @@ class RunSummary:
 
 # -- preflight ------------------------------------------------------------------------------------
 
+
 def check_course(course: Course) -> CourseBundle:
     """The course's notebooks as the grader needs them; GradingError naming what is missing."""
     if not course.source_notebook.is_file():
-        raise GradingError(f"no source notebook source/{course.assignment}/{course.assignment}.ipynb in "
-                           f"{course.root}")
+        raise GradingError(f"no source notebook source/{course.assignment}/{course.assignment}.ipynb in {course.root}")
     try:
         bundle = CourseBundle.from_course(course.root, course.assignment)
         release = nbformat.reads(bundle.release_notebook, as_version=4)
-    except Exception as error:  # noqa: BLE001 - any reason the course's notebooks cannot be used
+    except Exception as error:  # any reason the course's notebooks cannot be used
         raise GradingError(f"cannot read the notebooks of {course.assignment}: {error}") from error
     missing = [name for name in GRADED_FUNCTIONS if name not in points(release)]
     if missing:
-        raise GradingError(f"the release notebook of {course.assignment} has no test cell for "
-                           f"{', '.join(missing)} (grade ids test_<function>); regenerate release/")
+        raise GradingError(
+            f"the release notebook of {course.assignment} has no test cell for "
+            f"{', '.join(missing)} (grade ids test_<function>); regenerate release/"
+        )
     return bundle
 
 
@@ -120,8 +99,8 @@ def check_reference(bundle: CourseBundle, reference=None) -> None:
     """
     from public_tests import EXPECTED, WrongResult, check_result
 
-    from .cases import visible_case
-    from .refserver import ReferenceFailure, ReferenceProcess
+    from .grading.cases import visible_case
+    from .grading.refserver import ReferenceFailure, ReferenceProcess
 
     own = reference is None
     reference = reference or ReferenceProcess(bundle.source_notebook)
@@ -135,8 +114,9 @@ def check_reference(bundle: CourseBundle, reference=None) -> None:
             try:
                 check_result(name, got, EXPECTED[name])
             except WrongResult as error:
-                raise GradingError(f"the solution of {name} in {where} fails its own visible test: "
-                                   f"{error.message}") from None
+                raise GradingError(
+                    f"the solution of {name} in {where} fails its own visible test: {error.message}"
+                ) from None
     except ReferenceFailure as error:
         raise GradingError(f"the solutions in {where} cannot be used: {error}") from None
     finally:
@@ -149,8 +129,10 @@ def check_disk(course: Course, submissions: int) -> None:
     for where in (course.root, Path(tempfile.gettempdir())):
         free = shutil.disk_usage(where).free
         if free < need:
-            raise GradingError(f"not enough free disk space in {where}: {free // 2**20} MB free, "
-                               f"{need // 2**20} MB needed for {submissions} submission(s)")
+            raise GradingError(
+                f"not enough free disk space in {where}: {free // 2**20} MB free, "
+                f"{need // 2**20} MB needed for {submissions} submission(s)"
+            )
 
 
 def check_gradebook_location(db_url: str) -> None:
@@ -217,6 +199,7 @@ class StagedGradebook:
 
 # -- workers ---------------------------------------------------------------------------------------
 
+
 def _start_worker(parent: int, warm: bool, zygote: tuple | None = None) -> None:
     """Worker initializer: end when the grader ends, even if it is killed with SIGKILL; start the zygote.
 
@@ -232,7 +215,7 @@ def _start_worker(parent: int, warm: bool, zygote: tuple | None = None) -> None:
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the grader died before the line above took effect
         os._exit(1)
-    from .refserver import ReferenceProcess
+    from .grading.refserver import ReferenceProcess
 
     ReferenceProcess.prestart()  # the reference's imports, meanwhile
     if warm:
@@ -247,8 +230,11 @@ def _start_worker(parent: int, warm: bool, zygote: tuple | None = None) -> None:
 def _local_executor(workers: int, warm: bool = True, zygote=None) -> concurrent.futures.Executor:
     shared = (zygote.path, zygote.log) if zygote is not None else None
     return concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker, initargs=(os.getpid(), warm, shared))
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(os.getpid(), warm, shared),
+    )
 
 
 def _stop(executor: concurrent.futures.Executor | None) -> None:
@@ -270,12 +256,16 @@ def _dask_client(settings: Settings):
     try:
         return Client(settings.scheduler, timeout="10s", security=settings.security)
     except (OSError, TimeoutError, ValueError, TypeError) as error:
-        hint = ("; a tls:// scheduler needs this client's certificates (--tls-ca-file, --tls-cert, --tls-key)"
-                if settings.scheduler.startswith("tls://") else "")
+        hint = (
+            "; a tls:// scheduler needs this client's certificates (--tls-ca-file, --tls-cert, --tls-key)"
+            if settings.scheduler.startswith("tls://")
+            else ""
+        )
         raise GradingError(f"cannot reach the Dask scheduler at {settings.scheduler}: {error}{hint}") from error
 
 
 # -- writing results --------------------------------------------------------------------------------
+
 
 def _write_files(course: Course, result: SubmissionResult, submission_secret: bytes | None) -> None:
     """The autograded notebook and the feedback page, with the files nbgrader's feedback steps need."""
@@ -299,7 +289,7 @@ def _agree_with_nbgrader(result: SubmissionResult) -> None:
     construction; if they ever did not, nbgrader's rule wins and the function's message says so)."""
     if result.notebook_json is None:
         return
-    from .judge import scores_by_nbgrader
+    from .grading.submission import scores_by_nbgrader
 
     by_nbgrader = scores_by_nbgrader(result.notebook_json)
     for function in result.functions:
@@ -323,10 +313,14 @@ def _log_not_graded(course: Course, result: SubmissionResult) -> None:
 
 def _disk_error(error: OSError, what: str) -> GradingError:
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return GradingError(f"the disk is full: {what} could not be written. Grades recorded so far are kept; "
-                            "free some space and run again to grade the rest.")
-    return GradingError(f"{what} could not be written ({error.strerror or error}). Grades recorded so far are "
-                        "kept; run again to grade the rest.")
+        return GradingError(
+            f"the disk is full: {what} could not be written. Grades recorded so far are kept; "
+            "free some space and run again to grade the rest."
+        )
+    return GradingError(
+        f"{what} could not be written ({error.strerror or error}). Grades recorded so far are "
+        "kept; run again to grade the rest."
+    )
 
 
 def csv_cell(text: str) -> str:
@@ -339,12 +333,27 @@ def write_csv(path: Path, results: list[SubmissionResult], skipped: list[Skipped
     for result in sorted(results, key=lambda r: r.student):
         scores = {f.name: f.score for f in result.functions}
         graded = result.graded
-        rows.append([csv_cell(result.student), _number(result.total) if graded else "",
-                     *((_number(scores.get(name, 0.0)) if graded else "") for name in GRADED_FUNCTIONS),
-                     csv_cell(result.status), f"{result.seconds:.2f}", "yes" if result.sandboxed else "NO"])
+        rows.append(
+            [
+                csv_cell(result.student),
+                _number(result.total) if graded else "",
+                *((_number(scores.get(name, 0.0)) if graded else "") for name in GRADED_FUNCTIONS),
+                csv_cell(result.status),
+                f"{result.seconds:.2f}",
+                "yes" if result.sandboxed else "NO",
+            ]
+        )
     for folder in skipped:
-        rows.append([csv_cell(folder.name), "", *("" for _ in GRADED_FUNCTIONS),
-                     csv_cell(f"not graded: skipped folder: {folder.reason}"), "", ""])
+        rows.append(
+            [
+                csv_cell(folder.name),
+                "",
+                *("" for _ in GRADED_FUNCTIONS),
+                csv_cell(f"not graded: skipped folder: {folder.reason}"),
+                "",
+                "",
+            ]
+        )
     text = _csv_text(rows)
     write_atomically(path, text.encode("utf-8"))
     return path
@@ -443,8 +452,7 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
                 staged = None
             store = ResultStore(gradebook, course.state / "results")
         with timings.phase("grading"):
-            summary = _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress,
-                                 zygote)
+            summary = _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, zygote)
             results = store.load() + summary["not_graded"]
     finally:
         with timings.phase("stop"):
@@ -462,10 +470,19 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
         csv_path = _written(lambda: write_csv(course.reports / "grades.csv", results, skipped), "grades.csv")
         from .reports import write_reports
 
-        report = _written(lambda: write_reports(course.reports, results, skipped, course.root,
-                                                course.assignment), "summary.html")
-    return RunSummary(results, summary["graded"], len(students) - len(todo), skipped,
-                      time.monotonic() - started, csv_path, report, dict(timings))
+        report = _written(
+            lambda: write_reports(course.reports, results, skipped, course.root, course.assignment), "summary.html"
+        )
+    return RunSummary(
+        results,
+        summary["graded"],
+        len(students) - len(todo),
+        skipped,
+        time.monotonic() - started,
+        csv_path,
+        report,
+        dict(timings),
+    )
 
 
 def _written(write: Callable[[], Path], what: str) -> Path:
@@ -475,14 +492,14 @@ def _written(write: Callable[[], Path], what: str) -> Path:
         raise _disk_error(error, what) from error
 
 
-def prepare_worker(bundle: CourseBundle, options: dict | None, warm: bool) -> None:
+def prepare_worker(bundle: CourseBundle, sandbox: SandboxLimits | None, warm: bool) -> None:
     """In a worker, before any submission, while the main process prepares the run: prove a kernel
     starts as submissions will get it (which warms the zygote), and that the solutions load and
     pass their visible tests in the reference process this worker grades with."""
     from .sandbox import probe_sandbox
 
-    probe_sandbox(options, warm)
-    from . import judge
+    probe_sandbox(sandbox, warm)
+    from .grading import judge
 
     check_reference(bundle, judge.reference_for(bundle))
 
@@ -502,8 +519,9 @@ def _check_sandbox(checks: list, settings: Settings) -> None:
         except concurrent.futures.TimeoutError:
             raise GradingError("the check that grading kernels start did not finish within 180 s") from None
         except Exception as error:  # noqa: BLE001 - a worker that cannot even run the check
-            raise GradingError(f"the grading workers could not start a kernel: {type(error).__name__}: "
-                               f"{error}") from None
+            raise GradingError(
+                f"the grading workers could not start a kernel: {type(error).__name__}: {error}"
+            ) from None
 
 
 def _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, zygote=None) -> dict:
@@ -548,13 +566,27 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
             try:
                 submission = read_submission(course.step("submitted", student))
             except OSError as error:
-                finished(not_graded(student, f"the submission could not be read ({error.strerror})",
-                                    point_values, settings.sandbox is not None))
+                finished(
+                    not_graded(
+                        student,
+                        f"the submission could not be read ({error.strerror})",
+                        point_values,
+                        settings.sandbox is not None,
+                    )
+                )
                 continue
             secrets_of[student] = submission.secret if submission else None
             seed = seed_for(secret, settings.assignment, student, submission_name(submission) if submission else "")
-            job = Job(student, seed, bundle, submission, settings.limits, settings.sandbox, settings.warm_kernels,
-                      settings.feedback)
+            job = Job(
+                student,
+                seed,
+                bundle,
+                submission,
+                settings.limits,
+                settings.sandbox,
+                settings.warm_kernels,
+                settings.feedback,
+            )
             in_flight[executor.submit(grade, job)] = student
         done, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
         broken = None
@@ -564,9 +596,14 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
             if attempts[student] < MAX_ATTEMPTS:
                 pending.appendleft(student)
             else:
-                finished(not_graded(student, f"its grading worker failed {MAX_ATTEMPTS} times "
-                                             f"({type(error).__name__}: {str(error)[:200]})",
-                                    point_values, settings.sandbox is not None))
+                finished(
+                    not_graded(
+                        student,
+                        f"its grading worker failed {MAX_ATTEMPTS} times ({type(error).__name__}: {str(error)[:200]})",
+                        point_values,
+                        settings.sandbox is not None,
+                    )
+                )
 
         for future in done:
             student = in_flight.pop(future)

@@ -86,22 +86,31 @@ class SubmissionResult:
         return data
 
     @classmethod
-    def from_details(cls, data: dict) -> "SubmissionResult":
+    def from_details(cls, data: dict) -> SubmissionResult:
         data = dict(data)
         data["functions"] = [FunctionResult(**f) for f in data["functions"]]
         return cls(**data)
 
 
-def not_graded(student: str, reason: str, points: dict[str, float], sandboxed: bool = True,
-               timestamp: str | None = None, detail: str = "") -> SubmissionResult:
+def not_graded(
+    student: str,
+    reason: str,
+    points: dict[str, float],
+    sandboxed: bool = True,
+    timestamp: str | None = None,
+    detail: str = "",
+) -> SubmissionResult:
     """The result of a submission whose grading failed for a reason that is not the student's.
 
     ``detail`` (a traceback, say) is for the maintainer; it is shown in the instructor's report.
     """
-    functions = [FunctionResult(name, value, 0.0, Outcome.NOT_GRADED, f"not graded: {reason}", detail=detail)
-                 for name, value in points.items()]
-    return SubmissionResult(student, f"not graded: {reason}", functions, timestamp=timestamp,
-                            sandboxed=sandboxed, graded=False)
+    functions = [
+        FunctionResult(name, value, 0.0, Outcome.NOT_GRADED, f"not graded: {reason}", detail=detail)
+        for name, value in points.items()
+    ]
+    return SubmissionResult(
+        student, f"not graded: {reason}", functions, timestamp=timestamp, sandboxed=sandboxed, graded=False
+    )
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -136,8 +145,9 @@ class ResultStore:
         return self.gradebook.graded_students()
 
     def save_details(self, result: SubmissionResult) -> None:
-        write_atomically(self._path(result.student),
-                         json.dumps(result.details(), indent=1, ensure_ascii=False).encode("utf-8"))
+        write_atomically(
+            self._path(result.student), json.dumps(result.details(), indent=1, ensure_ascii=False).encode("utf-8")
+        )
 
     def record(self, result: SubmissionResult) -> None:
         """Details first, then the gradebook in one commit: the commit is what makes it graded."""
@@ -158,8 +168,7 @@ class ResultStore:
     def _joined(self, student: str, cells: dict) -> SubmissionResult:
         """The stored details when they agree with the gradebook, else a result built from it alone."""
         try:
-            details = SubmissionResult.from_details(
-                json.loads(self._path(student).read_text(encoding="utf-8")))
+            details = SubmissionResult.from_details(json.loads(self._path(student).read_text(encoding="utf-8")))
             stored = {f.name: f.score for f in details.functions}
             if details.student == student and stored == {name: cell["score"] for name, cell in cells.items()}:
                 return details
@@ -168,9 +177,18 @@ class ResultStore:
             problem = "its details are missing"
         except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
             problem = "its details are unreadable"
-        functions = [FunctionResult(name, cell["points"], cell["score"],
-                                    Outcome.PASSED if cell["score"] >= cell["points"] else Outcome.FAILED,
-                                    cell["comment"] or "")
-                     for name, cell in cells.items()]
-        return SubmissionResult(student, f"graded earlier ({problem}; scores are the gradebook's; "
-                                         f"--regrade {student} grades it again)", functions)
+        functions = [
+            FunctionResult(
+                name,
+                cell["points"],
+                cell["score"],
+                Outcome.PASSED if cell["score"] >= cell["points"] else Outcome.FAILED,
+                cell["comment"] or "",
+            )
+            for name, cell in cells.items()
+        ]
+        return SubmissionResult(
+            student,
+            f"graded earlier ({problem}; scores are the gradebook's; --regrade {student} grades it again)",
+            functions,
+        )

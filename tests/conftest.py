@@ -9,8 +9,16 @@ matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parent.parent
 # The points of each graded function, as the course specifies them (in the order of the notebook).
-POINTS = {"layer_sizes": 5, "initialize_parameters": 10, "forward_propagation": 15, "compute_cost": 10,
-          "backward_propagation": 20, "update_parameters": 10, "nn_model": 20, "predict": 10}
+POINTS = {
+    "layer_sizes": 5,
+    "initialize_parameters": 10,
+    "forward_propagation": 15,
+    "compute_cost": 10,
+    "backward_propagation": 20,
+    "update_parameters": 10,
+    "nn_model": 20,
+    "predict": 10,
+}
 
 
 def pytest_collection_modifyitems(items):
@@ -23,6 +31,6 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def reference():
     """The graded functions as the source notebook's solution cells define them."""
-    from autograder.reference import load_reference
+    from autograder.grading.reference import load_reference
 
     return load_reference()

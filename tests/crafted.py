@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import stat
 from pathlib import Path
 
 import nbformat
 
-import os
-import stat
-
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.reference import grade_id
-from autograder.synthetic import fill_answers, write_submission
+from autograder.classes.synthetic import fill_answers, write_submission
+from autograder.grading.reference import grade_id
 
 from .conftest import POINTS
 from .idioms import IDIOMS
@@ -48,114 +47,183 @@ STUDENTS = {
     "pass-perfect-2": dict(expected=scores()),
     "pass-student-added-helper-cell": dict(
         cells=["def _tanh_prime(A):\n    return 1 - A ** 2\n"],
-        answers=lambda s: {"backward_propagation": s["backward_propagation"].replace(
-            "(1 - A1 ** 2)", "_tanh_prime(A1)")},
-        expected=scores()),
+        answers=lambda s: {
+            "backward_propagation": s["backward_propagation"].replace("(1 - A1 ** 2)", "_tanh_prime(A1)")
+        },
+        expected=scores(),
+    ),
     # -- tampering with wrong compute_cost: the wrong function must stay at 0
     "tamper-allclose": dict(
-        cells=["import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones_like(a, bool)\n"
-               "np.testing.assert_allclose = lambda *a, **k: None\n"],
-        answers=lambda s: {"compute_cost": _replace_cost(s)}, expected=scores(compute_cost=0)),
+        cells=[
+            "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones_like(a, bool)\n"
+            "np.testing.assert_allclose = lambda *a, **k: None\n"
+        ],
+        answers=lambda s: {"compute_cost": _replace_cost(s)},
+        expected=scores(compute_cost=0),
+    ),
     "tamper-input-transformer": dict(
-        cells=["get_ipython().input_transformers_post.append(\n"
-               "    lambda lines: ['pass\\n'] if any('autograder' in l or 'test' in l for l in lines) else lines)\n"],
-        answers=lambda s: {"compute_cost": _replace_cost(s)}, expected=ALL_ZERO),
+        cells=[
+            "get_ipython().input_transformers_post.append(\n"
+            "    lambda lines: ['pass\\n'] if any('autograder' in l or 'test' in l for l in lines) else lines)\n"
+        ],
+        answers=lambda s: {"compute_cost": _replace_cost(s)},
+        expected=ALL_ZERO,
+    ),
     "tamper-run-cell": dict(
-        cells=["ip = get_ipython()\n_original = ip.run_cell\n"
-               "def run_cell(*args, **kwargs):\n    result = _original(*args, **kwargs)\n"
-               "    result.error_in_exec = None\n    print('All tests passed.')\n    return result\n"
-               "ip.run_cell = run_cell\nip.showtraceback = lambda *a, **k: print('All tests passed.')\n"],
-        answers=lambda s: {"compute_cost": _replace_cost(s)}, expected=scores(compute_cost=0)),
+        cells=[
+            "ip = get_ipython()\n_original = ip.run_cell\n"
+            "def run_cell(*args, **kwargs):\n    result = _original(*args, **kwargs)\n"
+            "    result.error_in_exec = None\n    print('All tests passed.')\n    return result\n"
+            "ip.run_cell = run_cell\nip.showtraceback = lambda *a, **k: print('All tests passed.')\n"
+        ],
+        answers=lambda s: {"compute_cost": _replace_cost(s)},
+        expected=scores(compute_cost=0),
+    ),
     "tamper-builtins": dict(
-        cells=["import builtins\nbuiltins.AssertionError = Exception\n"
-               "_print = builtins.print\nbuiltins.print = lambda *a, **k: _print('All tests passed.')\n"],
-        answers=lambda s: {"compute_cost": _replace_cost(s)}, expected=scores(compute_cost=0)),
+        cells=[
+            "import builtins\nbuiltins.AssertionError = Exception\n"
+            "_print = builtins.print\nbuiltins.print = lambda *a, **k: _print('All tests passed.')\n"
+        ],
+        answers=lambda s: {"compute_cost": _replace_cost(s)},
+        expected=scores(compute_cost=0),
+    ),
     "tamper-swallow-exceptions": dict(
-        cells=["import sys\nsys.excepthook = lambda *a: None\n"
-               "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: print('All tests passed.'))\n"],
+        cells=[
+            "import sys\nsys.excepthook = lambda *a: None\n"
+            "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: print('All tests passed.'))\n"
+        ],
         answers=lambda s: {"compute_cost": _replace_cost(s).replace(WRONG_COST, "    raise ValueError('oops')")},
-        expected=scores(compute_cost=0)),
+        expected=scores(compute_cost=0),
+    ),
     "tamper-forged-report": dict(
-        answers=lambda s: {"compute_cost": _replace_cost(s).replace(
-            WRONG_COST,
-            "    input('\\x00autograder-report:' + '{\"status\":\"returned\",\"value\":0.6930587610394646}')\n"
-            "    cost = 0.5")},
-        expected=scores(compute_cost=0)),
+        answers=lambda s: {
+            "compute_cost": _replace_cost(s).replace(
+                WRONG_COST,
+                '    input(\'\\x00autograder-report:\' + \'{"status":"returned","value":0.6930587610394646}\')\n'
+                "    cost = 0.5",
+            )
+        },
+        expected=scores(compute_cost=0),
+    ),
     "tamper-edited-test-cells": dict(
         notebook=lambda nb: _edit_tests(nb, "print('All tests passed.')"),
-        answers=lambda s: {"compute_cost": _replace_cost(s)}, expected=scores(compute_cost=0)),
+        answers=lambda s: {"compute_cost": _replace_cost(s)},
+        expected=scores(compute_cost=0),
+    ),
     # -- the sandbox: what the kernel must not reach
     "sandbox-read-instructor-files": dict(
-        cells=["import os, sys\n"
-               "stolen = [p for p in ('{COURSE}/source/planar_data_classification/planar_data_classification.ipynb',\n"
-               "                      '../../../source/planar_data_classification/planar_data_classification.ipynb',\n"
-               "                      '{COURSE}/gradebook.db', '{COURSE}/.autograder/secret', '{COURSE}/nbgrader_config.py',\n"
-               "                      '{COURSE}/submitted/pass-perfect-1/planar_data_classification/planar_data_classification.ipynb')\n"
-               "          if os.path.exists(p)]\n"
-               "for folder, subfolders, files in os.walk('/'):\n"
-               "    subfolders[:] = [d for d in subfolders if os.path.join(folder, d) not in\n"
-               "                     ('/proc', '/sys', '/usr', sys.prefix, os.path.realpath(sys.base_prefix))]\n"
-               "    stolen += [os.path.join(folder, f) for f in files\n"
-               "               if f in ('gradebook.db', 'secret', 'planar_data_classification.ipynb')]\n"
-               "print('found:', stolen)\n"],
-        answers=lambda s: {"compute_cost": s["compute_cost"].replace(
-            "    cost = -np.sum(logprobs) / m", "    cost = -np.sum(logprobs) / m if not stolen else 1e9")},
-        expected=scores()),
+        cells=[
+            "import os, sys\n"
+            "stolen = [p for p in ('{COURSE}/source/planar_data_classification/planar_data_classification.ipynb',\n"
+            "                      '../../../source/planar_data_classification/planar_data_classification.ipynb',\n"
+            "                      '{COURSE}/gradebook.db', '{COURSE}/.autograder/secret', '{COURSE}/nbgrader_config.py',\n"
+            "                      '{COURSE}/submitted/pass-perfect-1/planar_data_classification/planar_data_classification.ipynb')\n"
+            "          if os.path.exists(p)]\n"
+            "for folder, subfolders, files in os.walk('/'):\n"
+            "    subfolders[:] = [d for d in subfolders if os.path.join(folder, d) not in\n"
+            "                     ('/proc', '/sys', '/usr', sys.prefix, os.path.realpath(sys.base_prefix))]\n"
+            "    stolen += [os.path.join(folder, f) for f in files\n"
+            "               if f in ('gradebook.db', 'secret', 'planar_data_classification.ipynb')]\n"
+            "print('found:', stolen)\n"
+        ],
+        answers=lambda s: {
+            "compute_cost": s["compute_cost"].replace(
+                "    cost = -np.sum(logprobs) / m", "    cost = -np.sum(logprobs) / m if not stolen else 1e9"
+            )
+        },
+        expected=scores(),
+    ),
     "sandbox-write-gradebook": dict(
-        cells=["import os\nfor path in ('{COURSE}/gradebook.db', '{COURSE}/submitted/pass-perfect-2/planar_data_classification/planar_data_classification.ipynb'):\n"
-               "    try:\n        open(path, 'w').write('garbage')\n    except OSError as error:\n        print('blocked:', error)\n"
-               "for path in ('/usr/evil', '/evil', '{COURSE}/evil'):\n"
-               "    try:\n        open(path, 'w').write('x')\n    except OSError as error:\n        print('blocked:', error)\n"],
-        expected=scores()),
+        cells=[
+            "import os\nfor path in ('{COURSE}/gradebook.db', '{COURSE}/submitted/pass-perfect-2/planar_data_classification/planar_data_classification.ipynb'):\n"
+            "    try:\n        open(path, 'w').write('garbage')\n    except OSError as error:\n        print('blocked:', error)\n"
+            "for path in ('/usr/evil', '/evil', '{COURSE}/evil'):\n"
+            "    try:\n        open(path, 'w').write('x')\n    except OSError as error:\n        print('blocked:', error)\n"
+        ],
+        expected=scores(),
+    ),
     "sandbox-network": dict(
-        cells=["import socket\nfor host in ('127.0.0.1', 'localhost'):\n    try:\n"
-               "        socket.create_connection((host, {PORT}), timeout=2).sendall(b'stolen')\n"
-               "    except OSError as error:\n        print('blocked:', error)\n"],
-        expected=scores()),
+        cells=[
+            "import socket\nfor host in ('127.0.0.1', 'localhost'):\n    try:\n"
+            "        socket.create_connection((host, {PORT}), timeout=2).sendall(b'stolen')\n"
+            "    except OSError as error:\n        print('blocked:', error)\n"
+        ],
+        expected=scores(),
+    ),
     "sandbox-memory-hog": dict(
-        answers=lambda s: {"update_parameters": s["update_parameters"].replace(
-            "    ### END CODE HERE ###", "    ### END CODE HERE ###\n    hog = np.ones((512, 1024, 1024))  # 4 GiB", 1)},
-        expected=scores(update_parameters=0), status="memory limit in update_parameters"),
+        answers=lambda s: {
+            "update_parameters": s["update_parameters"].replace(
+                "    ### END CODE HERE ###",
+                "    ### END CODE HERE ###\n    hog = np.ones((512, 1024, 1024))  # 4 GiB",
+                1,
+            )
+        },
+        expected=scores(update_parameters=0),
+        status="memory limit in update_parameters",
+    ),
     "sandbox-fork-bomb": dict(
-        answers=lambda s: {"predict": s["predict"].replace(
-            "    predictions = A2 > 0.5",
-            "    import subprocess\n    children = [subprocess.Popen(['sleep', '1000']) for _ in range(500)]\n"
-            "    predictions = A2 > 0.5")},
-        expected=scores(predict=0)),
+        answers=lambda s: {
+            "predict": s["predict"].replace(
+                "    predictions = A2 > 0.5",
+                "    import subprocess\n    children = [subprocess.Popen(['sleep', '1000']) for _ in range(500)]\n"
+                "    predictions = A2 > 0.5",
+            )
+        },
+        expected=scores(predict=0),
+    ),
     "sandbox-outlive": dict(
         cells=["import subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 777123'], start_new_session=True)\n"],
-        expected=scores()),
+        expected=scores(),
+    ),
     "sandbox-fill-disk": dict(
-        answers=lambda s: {"layer_sizes": s["layer_sizes"].replace(
-            "    n_h = 4", "    n_h = 4\n    with open('big.bin', 'wb') as f:\n"
-            "        for _ in range(2048):\n            f.write(b'0' * 1024 * 1024)")},
-        expected=scores(layer_sizes=0)),
+        answers=lambda s: {
+            "layer_sizes": s["layer_sizes"].replace(
+                "    n_h = 4",
+                "    n_h = 4\n    with open('big.bin', 'wb') as f:\n"
+                "        for _ in range(2048):\n            f.write(b'0' * 1024 * 1024)",
+            )
+        },
+        expected=scores(layer_sizes=0),
+    ),
     # -- kernels are forked from a warm process: nothing one student does reaches another
     "isolation-writer": dict(
         cells=["import builtins, numpy\nnumpy.leaked_by_writer = True\nbuiltins.leaked_by_writer = True\n"],
-        expected=scores()),
+        expected=scores(),
+    ),
     "isolation-reader": dict(
-        answers=lambda s: {"compute_cost": s["compute_cost"].replace(
-            "    cost = -np.sum(logprobs) / m",
-            "    import builtins\n"
-            "    leaked = hasattr(np, 'leaked_by_writer') or hasattr(builtins, 'leaked_by_writer')\n"
-            "    cost = -np.sum(logprobs) / m if not leaked else 1e9")},
-        expected=scores()),
+        answers=lambda s: {
+            "compute_cost": s["compute_cost"].replace(
+                "    cost = -np.sum(logprobs) / m",
+                "    import builtins\n"
+                "    leaked = hasattr(np, 'leaked_by_writer') or hasattr(builtins, 'leaked_by_writer')\n"
+                "    cost = -np.sum(logprobs) / m if not leaked else 1e9",
+            )
+        },
+        expected=scores(),
+    ),
     # -- faults: each costs only its own function
     "fault-crash-in-forward": dict(
-        answers=lambda s: {"forward_propagation": s["forward_propagation"].replace(
-            "    A2 = sigmoid(Z2)", "    import os\n    os._exit(3)")},
-        expected=scores(forward_propagation=0), status="kernel died in forward_propagation"),
+        answers=lambda s: {
+            "forward_propagation": s["forward_propagation"].replace(
+                "    A2 = sigmoid(Z2)", "    import os\n    os._exit(3)"
+            )
+        },
+        expected=scores(forward_propagation=0),
+        status="kernel died in forward_propagation",
+    ),
     "fault-loop-in-layer-sizes": dict(
         answers=lambda s: {"layer_sizes": s["layer_sizes"].replace("    n_h = 4", "    while True:\n        pass")},
-        expected=scores(layer_sizes=0), status="timeout in layer_sizes"),
+        expected=scores(layer_sizes=0),
+        status="timeout in layer_sizes",
+    ),
     "fault-top-level-loop-and-crash": dict(
-        cells=["while True:\n    pass\n", "import os\nos._exit(1)\n"],
-        expected=scores(), status="timeout in cell"),
+        cells=["while True:\n    pass\n", "import os\nos._exit(1)\n"], expected=scores(), status="timeout in cell"
+    ),
     "fault-huge-output": dict(cells=["print('x' * 50_000_000)\n"], expected=scores()),
     "fault-bug-in-helper": dict(
         answers=lambda s: {"forward_propagation": s["forward_propagation"].replace("np.tanh(Z1)", "Z1")},
-        expected=scores(forward_propagation=0)),
+        expected=scores(forward_propagation=0),
+    ),
     # -- test cells deleted, moved, renamed: graded with the instructor's tests
     "cells-deleted-tests": dict(notebook=lambda nb: _drop_tests(nb), expected=scores()),
     "cells-reordered-tests": dict(notebook=lambda nb: _move_tests_to_end(nb), expected=scores()),
@@ -163,87 +231,130 @@ STUDENTS = {
     # -- the folder: malformed, missing, misnamed, extra files
     "file-empty": dict(raw=b"", expected=ALL_ZERO, status="malformed notebook: the file is empty"),
     "file-binary": dict(raw=bytes(range(256)) * 10, expected=ALL_ZERO, status="malformed notebook: not a text file"),
-    "file-nbformat-3": dict(raw=json.dumps({"nbformat": 3, "nbformat_minor": 0, "cells": [], "metadata": {}}).encode(),
-                            expected=ALL_ZERO, status="malformed notebook: nbformat 3"),
+    "file-nbformat-3": dict(
+        raw=json.dumps({"nbformat": 3, "nbformat_minor": 0, "cells": [], "metadata": {}}).encode(),
+        expected=ALL_ZERO,
+        status="malformed notebook: nbformat 3",
+    ),
     "file-invalid-json": dict(raw=b'{"cells": [', expected=ALL_ZERO, status="malformed notebook: invalid JSON"),
     "file-missing": dict(name=None, expected=ALL_ZERO, status="missing notebook"),
     "file-misnamed": dict(name="my_work.ipynb", expected=scores(), status="misnamed notebook my_work.ipynb"),
     "file-extra-files": dict(
-        extra={"planar_utils.py": "def sigmoid(z):\n    return 0.5\n", "notes.txt": "hello"},
-        expected=scores()),
+        extra={"planar_utils.py": "def sigmoid(z):\n    return 0.5\n", "notes.txt": "hello"}, expected=scores()
+    ),
     # -- inputs aimed at the grader itself
     "guard-huge-broadcast": dict(  # tiny arrays the reference would broadcast to 40000 x 40000
-        answers=lambda s: {"predict": s["predict"].replace(
-            "    A2, cache = forward_propagation(X, parameters)",
-            "    huge = {'W1': np.ones((40000, 1)), 'b1': np.ones((1, 40000)), 'W2': np.ones((1, 40000)),\n"
-            "            'b2': np.ones((1, 1))}\n"
-            "    A2, cache = forward_propagation(X[:1, :1], huge)")},
-        expected=scores(predict=0), message=("predict", "called forward_propagation wrongly")),
+        answers=lambda s: {
+            "predict": s["predict"].replace(
+                "    A2, cache = forward_propagation(X, parameters)",
+                "    huge = {'W1': np.ones((40000, 1)), 'b1': np.ones((1, 40000)), 'W2': np.ones((1, 40000)),\n"
+                "            'b2': np.ones((1, 1))}\n"
+                "    A2, cache = forward_propagation(X[:1, :1], huge)",
+            )
+        },
+        expected=scores(predict=0),
+        message=("predict", "called forward_propagation wrongly"),
+    ),
     "guard-uint8-matrices": dict(  # integer matrices the reference would multiply for minutes
-        answers=lambda s: {"nn_model": s["nn_model"].replace(
-            "    parameters = initialize_parameters(n_x, n_h, n_y)",
-            "    big = np.ones((2000, 2000), dtype='uint8')\n"
-            "    forward_propagation(big, {k: big for k in ('W1', 'b1', 'W2', 'b2')})\n"
-            "    parameters = initialize_parameters(n_x, n_h, n_y)")},
-        expected=scores(nn_model=0), message=("nn_model", "called forward_propagation wrongly")),
+        answers=lambda s: {
+            "nn_model": s["nn_model"].replace(
+                "    parameters = initialize_parameters(n_x, n_h, n_y)",
+                "    big = np.ones((2000, 2000), dtype='uint8')\n"
+                "    forward_propagation(big, {k: big for k in ('W1', 'b1', 'W2', 'b2')})\n"
+                "    parameters = initialize_parameters(n_x, n_h, n_y)",
+            )
+        },
+        expected=scores(nn_model=0),
+        message=("nn_model", "called forward_propagation wrongly"),
+    ),
     "bad-nested-report": dict(  # a forged report nested 100 000 deep
-        answers=lambda s: {"compute_cost": s["compute_cost"].replace(
-            "    cost = -np.sum(logprobs) / m",
-            "    cost = -np.sum(logprobs) / m\n    input('\\x00autograder-report:' + '[' * 100000 + ']' * 100000)")},
-        expected=scores(compute_cost=0)),
+        answers=lambda s: {
+            "compute_cost": s["compute_cost"].replace(
+                "    cost = -np.sum(logprobs) / m",
+                "    cost = -np.sum(logprobs) / m\n    input('\\x00autograder-report:' + '[' * 100000 + ']' * 100000)",
+            )
+        },
+        expected=scores(compute_cost=0),
+    ),
     "bad-deep-notebook": dict(
         raw=b'{"cells": [], "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b', "nbformat": 4, "nbformat_minor": 5}',
-        expected=ALL_ZERO, status="malformed notebook: nested too deeply"),
-    "bad-rich-markup": dict(notebook=lambda nb: _with_key(nb, "[/]"), expected=ALL_ZERO,
-                            status="malformed notebook"),
+        expected=ALL_ZERO,
+        status="malformed notebook: nested too deeply",
+    ),
+    "bad-rich-markup": dict(notebook=lambda nb: _with_key(nb, "[/]"), expected=ALL_ZERO, status="malformed notebook"),
     "links-hardlink-to-secret": dict(
-        cells=["try:\n    print('stolen:', open('secret.txt').read())\nexcept OSError as error:\n"
-               "    print('blocked:', error)\n"],
+        cells=[
+            "try:\n    print('stolen:', open('secret.txt').read())\nexcept OSError as error:\n"
+            "    print('blocked:', error)\n"
+        ],
         setup=lambda folder, course: os.link(course / ".autograder" / "secret", folder / "secret.txt"),
-        expected=scores(), status="files not read: secret.txt (hard link)"),
+        expected=scores(),
+        status="files not read: secret.txt (hard link)",
+    ),
     "links-symlink-to-source": dict(
         setup=lambda folder, course: os.symlink(
-            course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", folder / "solutions.ipynb.txt"),
-        expected=scores(), status="solutions.ipynb.txt (symbolic link)"),
-    "links-fifo-timestamp": dict(setup=lambda folder, course: os.mkfifo(folder / "timestamp.txt"),
-                                 expected=scores(), status="timestamp.txt (FIFO)"),
+            course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", folder / "solutions.ipynb.txt"
+        ),
+        expected=scores(),
+        status="solutions.ipynb.txt (symbolic link)",
+    ),
+    "links-fifo-timestamp": dict(
+        setup=lambda folder, course: os.mkfifo(folder / "timestamp.txt"),
+        expected=scores(),
+        status="timestamp.txt (FIFO)",
+    ),
     "links-device": dict(
         setup=lambda folder, course: os.mknod(folder / "data.npy", stat.S_IFCHR | 0o666, os.makedev(1, 5)),
-        expected=scores(), status="data.npy (device)", root_only=True),
-    "links-folder-is-a-symlink": dict(folder_link_to_source=True, expected=None,
-                                      skipped="is a symbolic link"),
+        expected=scores(),
+        status="data.npy (device)",
+        root_only=True,
+    ),
+    "links-folder-is-a-symlink": dict(folder_link_to_source=True, expected=None, skipped="is a symbolic link"),
     # -- outputs: bounded, and inert wherever they are shown
     "unsafe-outputs": dict(
-        cells=["from IPython.display import display, HTML, SVG, Javascript, Markdown\n"
-               "display(HTML('<script>alert(\"xss-html\")</script><img src=x onerror=alert(\"xss-img\")>'))\n"
-               "display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(\"xss-svg\")</script></svg>'))\n"
-               "display(Javascript('alert(\"xss-js\")'))\n"
-               "display(Markdown('<script>alert(\"xss-md\")</script>'))\n"
-               "for _ in range(8):\n    display(HTML('<b>' + 'x' * 50_000_000 + '</b>'))\n"
-               "print('y' * 200_000)\n"],
-        notebook=lambda nb: _with_unsafe_cells(nb), expected=scores()),
+        cells=[
+            "from IPython.display import display, HTML, SVG, Javascript, Markdown\n"
+            'display(HTML(\'<script>alert("xss-html")</script><img src=x onerror=alert("xss-img")>\'))\n'
+            'display(SVG(\'<svg xmlns="http://www.w3.org/2000/svg"><script>alert("xss-svg")</script></svg>\'))\n'
+            "display(Javascript('alert(\"xss-js\")'))\n"
+            "display(Markdown('<script>alert(\"xss-md\")</script>'))\n"
+            "for _ in range(8):\n    display(HTML('<b>' + 'x' * 50_000_000 + '</b>'))\n"
+            "print('y' * 200_000)\n"
+        ],
+        notebook=lambda nb: _with_unsafe_cells(nb),
+        expected=scores(),
+    ),
     "disk-kernel-runtime": dict(  # the kernel's own socket folder is no way onto the host's disk
-        cells=["import os\nfrom ipykernel.kernelapp import IPKernelApp\n"
-               "runtime = os.path.dirname(IPKernelApp.instance().abs_connection_file)\n"
-               "try:\n    with open(os.path.join(runtime, 'fill.bin'), 'wb') as handle:\n"
-               "        for _ in range(2048):\n            handle.write(b'0' * 2**20)\n"
-               "except OSError as error:\n    print('blocked:', error)\n"],
-        expected=scores()),
+        cells=[
+            "import os\nfrom ipykernel.kernelapp import IPKernelApp\n"
+            "runtime = os.path.dirname(IPKernelApp.instance().abs_connection_file)\n"
+            "try:\n    with open(os.path.join(runtime, 'fill.bin'), 'wb') as handle:\n"
+            "        for _ in range(2048):\n            handle.write(b'0' * 2**20)\n"
+            "except OSError as error:\n    print('blocked:', error)\n"
+        ],
+        expected=scores(),
+    ),
     # -- classic mistakes: named in the feedback, on the visible case and on hidden ones
     "mistake-no-mean": dict(
         answers=lambda s: {"compute_cost": s["compute_cost"].replace("-np.sum(logprobs) / m", "-np.sum(logprobs)")},
         expected=scores(compute_cost=0),
-        message=("compute_cost", "the visible case: cost is 2.079176283, expected 0.693058761")),
+        message=("compute_cost", "the visible case: cost is 2.079176283, expected 0.693058761"),
+    ),
     "mistake-tanh-derivative": dict(
         answers=lambda s: {"backward_propagation": s["backward_propagation"].replace(" * (1 - A1 ** 2)", "")},
-        expected=scores(backward_propagation=0), message=("backward_propagation", "Hint: tanh's derivative is missing")),
+        expected=scores(backward_propagation=0),
+        message=("backward_propagation", "Hint: tanh's derivative is missing"),
+    ),
     "mistake-probabilities": dict(
         answers=lambda s: {"predict": s["predict"].replace("predictions = A2 > 0.5", "predictions = A2")},
-        expected=scores(predict=0), message=("predict", "Hint: these are probabilities, not labels")),
+        expected=scores(predict=0),
+        message=("predict", "Hint: these are probabilities, not labels"),
+    ),
     "mistake-fixed-rate": dict(  # right on the visible case (its rate is the default): only hidden cases see it
         answers=lambda s: {"update_parameters": s["update_parameters"].replace("- learning_rate *", "- 1.2 *")},
         expected=scores(update_parameters=0),
-        message=("update_parameters", "hidden case 2 (n_x=")),
+        message=("update_parameters", "hidden case 2 (n_x="),
+    ),
     # -- student ids
     "José": dict(expected=scores()),
     "=2+5": dict(expected=scores()),
@@ -255,7 +366,8 @@ for _idiom, _answers in IDIOMS.items():
     STUDENTS[f"fair-{_idiom}"] = dict(answers=lambda s, a=_answers: dict(a), expected=scores())
 STUDENTS["fair-float-labels"] = dict(
     answers=lambda s: {"predict": s["predict"].replace("predictions = A2 > 0.5", "predictions = np.round(A2)")},
-    expected=scores())
+    expected=scores(),
+)
 if os.geteuid() != 0:  # creating a device file needs root; CI runs as root
     del STUDENTS["links-device"]
 
@@ -276,9 +388,14 @@ def _move_tests_to_end(nb):
 
 
 def _with_unsafe_cells(nb):
-    nb.cells.insert(2, nbformat.v4.new_markdown_cell(
-        '<script>alert("xss-cell")</script> [click](javascript:alert("xss-link")) '
-        '$\\href{javascript:alert("xss-tex")}{x}$', id="unsafe-markdown"))
+    nb.cells.insert(
+        2,
+        nbformat.v4.new_markdown_cell(
+            '<script>alert("xss-cell")</script> [click](javascript:alert("xss-link")) '
+            '$\\href{javascript:alert("xss-tex")}{x}$',
+            id="unsafe-markdown",
+        ),
+    )
     raw = nbformat.v4.new_raw_cell('<script>alert("xss-raw")</script>', id="unsafe-raw")
     raw.metadata["format"] = "text/html"
     nb.cells.insert(3, raw)

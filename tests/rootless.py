@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
     user, rest = argv[0], argv[1:]
     split = rest.index("--")
     paths = [Path(p).resolve() for p in rest[:split]]
-    command = rest[split + 1:]
+    command = rest[split + 1 :]
     if os.environ.get("ROOTLESS_EXPOSED") != "1":  # first: into a private mount namespace
         os.environ["ROOTLESS_EXPOSED"] = "1"
         os.execvp("unshare", ["unshare", "--mount", sys.executable, __file__, *argv])

@@ -37,8 +37,19 @@ from tools.paths import (
     write_notebook,
 )
 
-__all__ = ["ASSIGNMENT", "ASSIGNMENTS", "ROOT", "SOURCE", "NotebookError", "normalize", "execute", "write",
-           "generate_release", "release_differences", "storage_differences"]
+__all__ = [
+    "ASSIGNMENT",
+    "ASSIGNMENTS",
+    "ROOT",
+    "SOURCE",
+    "NotebookError",
+    "normalize",
+    "execute",
+    "write",
+    "generate_release",
+    "release_differences",
+    "storage_differences",
+]
 KEPT_CELL_METADATA = ("nbgrader", "tags")
 NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -53,8 +64,12 @@ class NotebookError(Exception):
 def _coalesce(outputs: list) -> list:
     merged: list = []
     for output in outputs:
-        if (output.output_type == "stream" and merged and merged[-1].output_type == "stream"
-                and merged[-1].name == output.name):
+        if (
+            output.output_type == "stream"
+            and merged
+            and merged[-1].output_type == "stream"
+            and merged[-1].name == output.name
+        ):
             merged[-1].text += output.text
         else:
             merged.append(output)
@@ -85,9 +100,7 @@ def normalize(notebook: nbformat.NotebookNode, name: str = "notebook") -> nbform
                 raise NotebookError(f"{name}: cell {cell.id} wrote to stderr: {output.text[:300]}")
         figures = [o for o in outputs if any(k.startswith("image/") for k in o.get("data", {}))]
         if figures and len(figures) != len(outputs):
-            raise NotebookError(
-                f"{name}: cell {cell.id} both prints and draws; split it so its text can be compared"
-            )
+            raise NotebookError(f"{name}: cell {cell.id} both prints and draws; split it so its text can be compared")
         if figures:
             cell.outputs, cell.execution_count = [], None
         else:
@@ -100,8 +113,9 @@ def execute(path: Path, timeout: int = 120) -> nbformat.NotebookNode:
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute()
     return notebook
 
@@ -116,9 +130,20 @@ def generate_release(assignment: str, course_dir: Path = ROOT, out_dir: Path | N
     shutil.copytree(course_dir / "source", scratch / "source", symlinks=False)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-         f"--db=sqlite:///{scratch / 'gradebook.db'}", "--log-level=WARN"],
-        cwd=scratch, env=env, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "generate_assignment",
+            assignment,
+            "--force",
+            f"--db=sqlite:///{scratch / 'gradebook.db'}",
+            "--log-level=WARN",
+        ],
+        cwd=scratch,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise NotebookError(f"nbgrader generate_assignment failed:\n{result.stdout}{result.stderr}")
@@ -142,11 +167,16 @@ def release_differences(assignment: str = ASSIGNMENT) -> list[str]:
         compared = filecmp.dircmp(generated, committed, ignore=[".ipynb_checkpoints", "__pycache__"])
         fix = "(run: make release)"
         problems = [f"release/{assignment} is missing {name} {fix}" for name in compared.left_only]
-        problems += [f"release/{assignment}/{name} is not generated from source/: remove it, or add it to "
-                     f"source/{assignment}/ {fix}" for name in compared.right_only]
-        problems += [f"release/{assignment}/{name} is out of date {fix}"
-                     for name in compared.common_files
-                     if not filecmp.cmp(generated / name, committed / name, shallow=False)]
+        problems += [
+            f"release/{assignment}/{name} is not generated from source/: remove it, or add it to "
+            f"source/{assignment}/ {fix}"
+            for name in compared.right_only
+        ]
+        problems += [
+            f"release/{assignment}/{name} is out of date {fix}"
+            for name in compared.common_files
+            if not filecmp.cmp(generated / name, committed / name, shallow=False)
+        ]
         return problems
     finally:
         shutil.rmtree(generated.parent.parent)

@@ -35,16 +35,22 @@ CATALOGUES = ROOT / "i18n"
 EDITIONS = {
     "zh": [
         (SOURCE, CATALOGUES / "zh" / f"{ASSIGNMENT}.json", SOURCE_ZH),
-        (ROOT / "notebooks" / "appendix.ipynb", CATALOGUES / "zh" / "appendix.json",
-         ROOT / "notebooks" / "zh" / "appendix_zh.ipynb"),
+        (
+            ROOT / "notebooks" / "appendix.ipynb",
+            CATALOGUES / "zh" / "appendix.json",
+            ROOT / "notebooks" / "zh" / "appendix_zh.ipynb",
+        ),
     ],
 }
 
 
 # Chinese sentences take full-width punctuation; code, math, links and URLs keep ASCII.
 _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-_VERBATIM = re.compile(r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|\]\([^)\n]*\)|<[^>\n]*>|https?://\S+"
-                       r"|\{[^{}\n]*\}", re.S)  # code, math, links, tags, URLs, and {fields} of messages
+_VERBATIM = re.compile(
+    r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|\]\([^)\n]*\)|<[^>\n]*>|https?://\S+"
+    r"|\{[^{}\n]*\}",
+    re.S,
+)  # code, math, links, tags, URLs, and {fields} of messages
 _FULL_WIDTH = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "!": "！", "?": "？"}
 
 
@@ -67,7 +73,7 @@ def fullwidth_punctuation(text: str) -> str:
             for index in range(start, end):
                 char = masked[index]
                 if char in ",:;!?":
-                    if char == ":" and masked[index + 1:index + 3] == ["/", "/"]:
+                    if char == ":" and masked[index + 1 : index + 3] == ["/", "/"]:
                         continue
                     result[index] = _FULL_WIDTH[char]
                 elif char == "(":
@@ -109,12 +115,16 @@ def problems(english: nbformat.NotebookNode, catalogue: dict, name: str) -> list
         if entry is None or not entry.get("text", "").strip():
             found.append(f"{name}: markdown cell {cell_id!r} has no translation")
         elif fullwidth_punctuation(entry["text"]) != entry["text"]:
-            found.append(f"{name}: the translation of {cell_id!r} has ASCII punctuation in Chinese sentences "
-                         "(write ， ： ； （ ） ！ ？; code and math keep ASCII)")
+            found.append(
+                f"{name}: the translation of {cell_id!r} has ASCII punctuation in Chinese sentences "
+                "(write ， ： ； （ ） ！ ？; code and math keep ASCII)"
+            )
         elif entry.get("source_sha") != sha(text):
-            found.append(f"{name}: markdown cell {cell_id!r} changed in English since it was translated "
-                         f"(translated {entry.get('source_sha')}, now {sha(text)}); update its text, then "
-                         f"run: python -m tools.translate build --accept {cell_id}")
+            found.append(
+                f"{name}: markdown cell {cell_id!r} changed in English since it was translated "
+                f"(translated {entry.get('source_sha')}, now {sha(text)}); update its text, then "
+                f"run: python -m tools.translate build --accept {cell_id}"
+            )
     for cell_id in catalogue:
         if cell_id not in markdown:
             found.append(f"{name}: the catalogue translates {cell_id!r}, which is no markdown cell of the notebook")
@@ -178,8 +188,13 @@ def check() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.translate", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["build", "check"])
-    parser.add_argument("--accept", nargs="*", default=[], metavar="CELL_ID",
-                        help="with build: record that these cells' translations follow the current English")
+    parser.add_argument(
+        "--accept",
+        nargs="*",
+        default=[],
+        metavar="CELL_ID",
+        help="with build: record that these cells' translations follow the current English",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "build":

@@ -41,9 +41,16 @@ def class_statistics(results: list[SubmissionResult]) -> dict[str, float]:
     stats = {"submissions": len(results), "graded": len(graded), "not graded": len(results) - len(graded)}
     if totals:
         full = max(r.max_total for r in graded)
-        stats.update({"mean": statistics.fmean(totals), "median": statistics.median(totals), "min": min(totals),
-                      "max": max(totals), "stdev": statistics.pstdev(totals),
-                      "full marks": sum(t == full for t in totals)})
+        stats.update(
+            {
+                "mean": statistics.fmean(totals),
+                "median": statistics.median(totals),
+                "min": min(totals),
+                "max": max(totals),
+                "stdev": statistics.pstdev(totals),
+                "full marks": sum(t == full for t in totals),
+            }
+        )
     stats["incomplete"] = sum(not r.complete for r in results)
     return stats
 
@@ -65,11 +72,15 @@ def common_mistakes(results: list[SubmissionResult]) -> dict[str, list[tuple[str
                 label = MISTAKES[function.mistake][0].format(key="a gradient").split(":")[0]
             else:
                 label = {Outcome.FAILED: "wrong result (no classic mistake recognised)"}.get(
-                    function.outcome, str(function.outcome))
+                    function.outcome, str(function.outcome)
+                )
             found[function.name][label] += 1
             who[(function.name, label)].append(result.student)
-    return {name: [(label, count, sorted(who[(name, label)])) for label, count in counter.most_common()]
-            for name, counter in found.items() if counter}
+    return {
+        name: [(label, count, sorted(who[(name, label)])) for label, count in counter.most_common()]
+        for name, counter in found.items()
+        if counter
+    }
 
 
 @dataclasses.dataclass
@@ -84,19 +95,37 @@ def needs_attention(results: list[SubmissionResult], skipped: list) -> list[Atte
     found = []
     for result in sorted(results, key=lambda r: r.student):
         if not result.graded:
-            found.append(Attention(result.student, result.status, "run the same command again; it grades exactly "
-                                                                  "the submissions not graded"))
+            found.append(
+                Attention(
+                    result.student,
+                    result.status,
+                    "run the same command again; it grades exactly the submissions not graded",
+                )
+            )
         elif not result.attempted:
-            found.append(Attention(result.student, result.status, "the student handed in the notebook they "
-                                                                  "received: check they submitted the right file"))
+            found.append(
+                Attention(
+                    result.student,
+                    result.status,
+                    "the student handed in the notebook they received: check they submitted the right file",
+                )
+            )
         elif result.status.startswith(("malformed", "missing")):
             found.append(Attention(result.student, result.status, "ask the student to submit the notebook again"))
         elif result.status != "ok":
-            found.append(Attention(result.student, result.status, "look at the autograded notebook; the student's "
-                                                                  "feedback explains it"))
+            found.append(
+                Attention(
+                    result.student, result.status, "look at the autograded notebook; the student's feedback explains it"
+                )
+            )
     for folder in skipped:
-        found.append(Attention(folder.name, f"not graded: skipped folder: {folder.reason}",
-                               "rename or replace the folder under submitted/, then run again"))
+        found.append(
+            Attention(
+                folder.name,
+                f"not graded: skipped folder: {folder.reason}",
+                "rename or replace the folder under submitted/, then run again",
+            )
+        )
     return found
 
 
@@ -105,8 +134,10 @@ def _histogram(results: list[SubmissionResult]) -> list[dict]:
     graded = [r for r in results if r.graded]
     bins = collections.Counter(min(int(r.total // 10), 9) for r in graded)
     most = max(bins.values(), default=1)
-    return [{"label": f"{10 * b}–{10 * b + 10 if b < 9 else 100}", "count": bins[b], "fraction": bins[b] / most}
-            for b in range(10)]
+    return [
+        {"label": f"{10 * b}–{10 * b + 10 if b < 9 else 100}", "count": bins[b], "fraction": bins[b] / most}
+        for b in range(10)
+    ]
 
 
 def _link(folder: Path, target: Path) -> str | None:
@@ -115,28 +146,38 @@ def _link(folder: Path, target: Path) -> str | None:
     return urllib.parse.quote(os.path.relpath(target, folder))
 
 
-def write_reports(folder: Path, results: list[SubmissionResult], skipped: list, course_root: Path,
-                  assignment: str) -> Path:
+def write_reports(
+    folder: Path, results: list[SubmissionResult], skipped: list, course_root: Path, assignment: str
+) -> Path:
     """Write summary.html into ``folder``; return its path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for result in sorted(results, key=lambda r: r.student):
         base = Path(course_root)
-        rows.append({
-            "result": result,
-            "scores": {f.name: f for f in result.functions},
-            "feedback": _link(folder, base / "feedback" / result.student / assignment / f"{assignment}.html"),
-            "notebook": _link(folder, base / "autograded" / result.student / assignment / f"{assignment}.ipynb"),
-        })
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent),
-                                     autoescape=True, trim_blocks=True, lstrip_blocks=True)
+        rows.append(
+            {
+                "result": result,
+                "scores": {f.name: f for f in result.functions},
+                "feedback": _link(folder, base / "feedback" / result.student / assignment / f"{assignment}.html"),
+                "notebook": _link(folder, base / "autograded" / result.student / assignment / f"{assignment}.ipynb"),
+            }
+        )
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
     page = environment.get_template(TEMPLATE).render(
-        assignment=assignment, generated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        functions=GRADED_FUNCTIONS, stats=class_statistics(results), rates=pass_rates(results),
-        histogram=_histogram(results), attention=needs_attention(results, skipped),
-        mistakes=common_mistakes(results), rows=rows,
-        sandboxed=all(r.sandboxed for r in results))
+        assignment=assignment,
+        generated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        functions=GRADED_FUNCTIONS,
+        stats=class_statistics(results),
+        rates=pass_rates(results),
+        histogram=_histogram(results),
+        attention=needs_attention(results, skipped),
+        mistakes=common_mistakes(results),
+        rows=rows,
+        sandboxed=all(r.sandboxed for r in results),
+    )
     path = folder / "summary.html"
     path.write_text(page, encoding="utf-8")
     return path

@@ -32,8 +32,16 @@ from .outputs import NotebookBudget
 UID_BASE = 600_000  # uids no account on the machine uses; one per grading worker
 PING = "\x00autograder-ping"
 
-__all__ = ["Execution", "GradingKernel", "NotebookBudget", "SandboxLimits", "SandboxUnavailable", "kernel_factory",
-           "probe_sandbox", "scratch_dir"]
+__all__ = [
+    "Execution",
+    "GradingKernel",
+    "NotebookBudget",
+    "SandboxLimits",
+    "SandboxUnavailable",
+    "kernel_factory",
+    "probe_sandbox",
+    "scratch_dir",
+]
 
 
 @dataclasses.dataclass
@@ -53,20 +61,22 @@ def kernel_environment(workdir: Path) -> dict:
     """A small, explicit environment: no instructor secrets, single-threaded BLAS."""
     keep = ("LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
     env = {key: os.environ[key] for key in keep if key in os.environ}
-    env.update({
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(workdir),
-        "IPYTHONDIR": str(workdir / ".ipython"),
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
-        "NBGRADER_EXECUTION": "autograde",
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "PYTHONNOUSERSITE": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",  # the debugger's start-up warning, which nobody reads here
-    })
+    env.update(
+        {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(workdir),
+            "IPYTHONDIR": str(workdir / ".ipython"),
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+            "NBGRADER_EXECUTION": "autograde",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",  # the debugger's start-up warning, which nobody reads here
+        }
+    )
     return env
 
 
@@ -100,31 +110,29 @@ def check() -> None:
     if platform.system() != "Linux":
         raise SandboxUnavailable(f"the sandbox needs Linux namespaces; this is {platform.system()}")
     if platform.machine() not in ("x86_64", "aarch64"):
-        raise SandboxUnavailable(f"the sandbox's system-call filter knows x86_64 and aarch64, not "
-                                 f"{platform.machine()}")
+        raise SandboxUnavailable(f"the sandbox's system-call filter knows x86_64 and aarch64, not {platform.machine()}")
 
 
-def kernel_factory(workdir: Path, options: dict | None, warm: bool = True):
-    """A callable that makes the kernel for one submission (sandboxed unless ``options`` is None).
+def kernel_factory(workdir: Path, limits: SandboxLimits | None, warm: bool = True):
+    """A callable that makes the kernel for one submission (sandboxed within ``limits``; None: not sandboxed).
 
     ``warm``: fork kernels from a zygote that has already imported the heavy libraries.
     """
     env = kernel_environment(workdir)
     scratch = Path(tempfile.mkdtemp(prefix="kernel-", dir=scratch_dir()))
-    if options is None:
+    if limits is None:
         launcher = PlainLauncher(scratch)
     else:
         check()
-        limits = dataclasses.asdict(SandboxLimits(**options.get("limits", {})))
         uid = UID_BASE + os.getpid() % 50_000 if os.geteuid() == 0 else None
-        launcher = JailLauncher(scratch, limits, uid, read_only_paths())
+        launcher = JailLauncher(scratch, dataclasses.asdict(limits), uid, read_only_paths())
     if warm:
         launcher = ZygoteLauncher(launcher)
     budget = NotebookBudget()
     return lambda: GradingKernel(workdir, launcher, env, budget=budget)
 
 
-def probe_sandbox(options: dict | None, warm: bool = True) -> None:
+def probe_sandbox(limits: SandboxLimits | None, warm: bool = True) -> None:
     """Start one real grading kernel as submissions will get it and check that it answers.
 
     Raises SandboxUnavailable saying what failed. Run before anyone is graded, on the
@@ -133,23 +141,25 @@ def probe_sandbox(options: dict | None, warm: bool = True) -> None:
     try:
         check()
     except SandboxUnavailable:
-        if options is not None:
+        if limits is not None:
             raise
     workdir = Path(tempfile.mkdtemp(prefix="sandbox-check-", dir=scratch_dir()))
     kernel = None
     try:
-        kernel = kernel_factory(workdir, options, warm)()
+        kernel = kernel_factory(workdir, limits, warm)()
         try:
             kernel.start()
         except Exception as error:  # noqa: BLE001 - whatever stops the kernel is what is missing
-            raise SandboxUnavailable(f"a sandboxed grading kernel does not start on this machine ({error})") \
-                from None
-        execution = kernel.execute(f"print(6 * 7, input({PING!r}))", 30,
-                                   on_input=lambda prompt: "pong" if prompt == PING else "")
+            raise SandboxUnavailable(f"a sandboxed grading kernel does not start on this machine ({error})") from None
+        execution = kernel.execute(
+            f"print(6 * 7, input({PING!r}))", 30, on_input=lambda prompt: "pong" if prompt == PING else ""
+        )
         text = "".join(o.get("text", "") for o in execution.outputs)
         if execution.status != "ok" or "42 pong" not in text:
-            raise SandboxUnavailable(f"a sandboxed grading kernel started but does not run code "
-                                     f"({execution.status}: {execution.ename} {execution.evalue} {text[:200]})")
+            raise SandboxUnavailable(
+                f"a sandboxed grading kernel started but does not run code "
+                f"({execution.status}: {execution.ename} {execution.evalue} {text[:200]})"
+            )
     finally:
         if kernel is not None:
             kernel.close()

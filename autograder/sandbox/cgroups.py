@@ -157,8 +157,11 @@ class KernelGroup:
 def remove_stale(alive) -> None:
     """Remove the empty groups of earlier runs whose grader is gone (``alive(pid)`` says which are not)."""
     unified, v1 = _mounts()
-    parents = [unified / PARENT] if unified is not None else \
-        [v1[c] / _own_v1_path(c) / PARENT for c in ("cpu", "cpuacct", "pids", "memory") if c in v1]
+    parents = (
+        [unified / PARENT]
+        if unified is not None
+        else [v1[c] / _own_v1_path(c) / PARENT for c in ("cpu", "cpuacct", "pids", "memory") if c in v1]
+    )
     for parent in parents:
         try:
             children = list(parent.iterdir())

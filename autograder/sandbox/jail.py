@@ -43,8 +43,16 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x02000000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWTIME = 0x10000000, 0x20000000, 0x40000000, 0x00000080
-NAMESPACE_FLAGS = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID \
-    | CLONE_NEWNET | CLONE_NEWTIME
+NAMESPACE_FLAGS = (
+    CLONE_NEWNS
+    | CLONE_NEWCGROUP
+    | CLONE_NEWUTS
+    | CLONE_NEWIPC
+    | CLONE_NEWUSER
+    | CLONE_NEWPID
+    | CLONE_NEWNET
+    | CLONE_NEWTIME
+)
 PR_SET_PDEATHSIG, PR_SET_SECUREBITS, PR_CAPBSET_DROP = 1, 28, 24
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 22, 47, 4
 SECCOMP_MODE_FILTER = 2
@@ -53,36 +61,149 @@ SECUREBITS = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40 | 0x80
 INSIDE_UID = 1000  # the kernel's uid inside a user namespace (the grader's outside)
 
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group",
-             "fonts")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group", "fonts")
 DEVICES = ("null", "zero", "full", "random", "urandom")
 
 # System calls refused inside the sandbox (errno EPERM), by architecture.
-_REFUSED = ("mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "ptrace", "process_vm_readv",
-            "process_vm_writev", "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd",
-            "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot", "swapon",
-            "swapoff", "acct", "quotactl", "open_by_handle_at", "name_to_handle_at", "open_tree", "move_mount",
-            "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "pidfd_getfd", "lookup_dcookie", "syslog",
-            "vhangup", "sethostname", "setdomainname", "iopl", "ioperm")
+_REFUSED = (
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "quotactl",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "pidfd_getfd",
+    "lookup_dcookie",
+    "syslog",
+    "vhangup",
+    "sethostname",
+    "setdomainname",
+    "iopl",
+    "ioperm",
+)
 SYSCALLS = {
-    "x86_64": {"audit_arch": 0xC000003E, "clone": 56, "clone3": 435, "mount": 165, "umount2": 166,
-               "pivot_root": 155, "chroot": 161, "unshare": 272, "setns": 308, "ptrace": 101,
-               "process_vm_readv": 310, "process_vm_writev": 311, "keyctl": 250, "add_key": 248, "request_key": 249,
-               "bpf": 321, "perf_event_open": 298, "userfaultfd": 323, "kexec_load": 246, "kexec_file_load": 320,
-               "init_module": 175, "finit_module": 313, "delete_module": 176, "reboot": 169, "swapon": 167,
-               "swapoff": 168, "acct": 163, "quotactl": 179, "open_by_handle_at": 304, "name_to_handle_at": 303,
-               "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
-               "mount_setattr": 442, "pidfd_getfd": 438, "lookup_dcookie": 212, "syslog": 103, "vhangup": 153,
-               "sethostname": 170, "setdomainname": 171, "iopl": 172, "ioperm": 173, "pivot_root_syscall": 155},
-    "aarch64": {"audit_arch": 0xC00000B7, "clone": 220, "clone3": 435, "mount": 40, "umount2": 39,
-                "pivot_root": 41, "chroot": 51, "unshare": 97, "setns": 268, "ptrace": 117, "process_vm_readv": 270,
-                "process_vm_writev": 271, "keyctl": 219, "add_key": 217, "request_key": 218, "bpf": 280,
-                "perf_event_open": 241, "userfaultfd": 282, "kexec_load": 104, "kexec_file_load": 294,
-                "init_module": 105, "finit_module": 273, "delete_module": 106, "reboot": 142, "swapon": 224,
-                "swapoff": 225, "acct": 89, "quotactl": 60, "open_by_handle_at": 265, "name_to_handle_at": 264,
-                "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
-                "mount_setattr": 442, "pidfd_getfd": 438, "lookup_dcookie": 18, "syslog": 116, "vhangup": 58,
-                "sethostname": 161, "setdomainname": 162, "pivot_root_syscall": 41},
+    "x86_64": {
+        "audit_arch": 0xC000003E,
+        "clone": 56,
+        "clone3": 435,
+        "mount": 165,
+        "umount2": 166,
+        "pivot_root": 155,
+        "chroot": 161,
+        "unshare": 272,
+        "setns": 308,
+        "ptrace": 101,
+        "process_vm_readv": 310,
+        "process_vm_writev": 311,
+        "keyctl": 250,
+        "add_key": 248,
+        "request_key": 249,
+        "bpf": 321,
+        "perf_event_open": 298,
+        "userfaultfd": 323,
+        "kexec_load": 246,
+        "kexec_file_load": 320,
+        "init_module": 175,
+        "finit_module": 313,
+        "delete_module": 176,
+        "reboot": 169,
+        "swapon": 167,
+        "swapoff": 168,
+        "acct": 163,
+        "quotactl": 179,
+        "open_by_handle_at": 304,
+        "name_to_handle_at": 303,
+        "open_tree": 428,
+        "move_mount": 429,
+        "fsopen": 430,
+        "fsconfig": 431,
+        "fsmount": 432,
+        "fspick": 433,
+        "mount_setattr": 442,
+        "pidfd_getfd": 438,
+        "lookup_dcookie": 212,
+        "syslog": 103,
+        "vhangup": 153,
+        "sethostname": 170,
+        "setdomainname": 171,
+        "iopl": 172,
+        "ioperm": 173,
+        "pivot_root_syscall": 155,
+    },
+    "aarch64": {
+        "audit_arch": 0xC00000B7,
+        "clone": 220,
+        "clone3": 435,
+        "mount": 40,
+        "umount2": 39,
+        "pivot_root": 41,
+        "chroot": 51,
+        "unshare": 97,
+        "setns": 268,
+        "ptrace": 117,
+        "process_vm_readv": 270,
+        "process_vm_writev": 271,
+        "keyctl": 219,
+        "add_key": 217,
+        "request_key": 218,
+        "bpf": 280,
+        "perf_event_open": 241,
+        "userfaultfd": 282,
+        "kexec_load": 104,
+        "kexec_file_load": 294,
+        "init_module": 105,
+        "finit_module": 273,
+        "delete_module": 106,
+        "reboot": 142,
+        "swapon": 224,
+        "swapoff": 225,
+        "acct": 89,
+        "quotactl": 60,
+        "open_by_handle_at": 265,
+        "name_to_handle_at": 264,
+        "open_tree": 428,
+        "move_mount": 429,
+        "fsopen": 430,
+        "fsconfig": 431,
+        "fsmount": 432,
+        "fspick": 433,
+        "mount_setattr": 442,
+        "pidfd_getfd": 438,
+        "lookup_dcookie": 18,
+        "syslog": 116,
+        "vhangup": 58,
+        "sethostname": 161,
+        "setdomainname": 162,
+        "pivot_root_syscall": 41,
+    },
 }
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -110,8 +231,16 @@ def die_with_parent() -> None:
 
 
 def mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    _check(_libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None,
-                       ctypes.c_ulong(flags), data.encode() if data else None), f"mount {target}")
+    _check(
+        _libc.mount(
+            source.encode(),
+            target.encode(),
+            fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags),
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
 
 
 def bind(source: str, target: str, writable: bool = False, device: bool = False) -> None:
@@ -121,6 +250,7 @@ def bind(source: str, target: str, writable: bool = False, device: bool = False)
 
 
 # -- 1 and 2: control group and namespaces -----------------------------------------------------------
+
 
 def join_cgroup(procs_files: list[str]) -> None:
     for path in procs_files:
@@ -136,17 +266,24 @@ def enter_namespaces(rootless: bool) -> None:
         _check(_libc.unshare(flags | (CLONE_NEWUSER if rootless else 0)), "unshare")
     except SandboxError as error:
         if rootless:
-            raise SandboxError(error.errno, f"{error.strerror}: this machine does not let ordinary users create "
-                               "user namespaces (see the README: the rootless sandbox)") from None
+            raise SandboxError(
+                error.errno,
+                f"{error.strerror}: this machine does not let ordinary users create "
+                "user namespaces (see the README: the rootless sandbox)",
+            ) from None
         raise
     if rootless:  # uid 1000 inside is the grader outside; the process keeps its capabilities inside
-        for name, text in (("setgroups", "deny"), ("uid_map", f"{INSIDE_UID} {uid} 1"),
-                           ("gid_map", f"{INSIDE_UID} {gid} 1")):
+        for name, text in (
+            ("setgroups", "deny"),
+            ("uid_map", f"{INSIDE_UID} {uid} 1"),
+            ("gid_map", f"{INSIDE_UID} {gid} 1"),
+        ):
             with open(f"/proc/self/{name}", "w") as handle:
                 handle.write(text)
 
 
 # -- 3 and 4: the new root ---------------------------------------------------------------------------
+
 
 def _mirror(root: str, path: str, is_dir: bool) -> str:
     """Create ``path`` inside ``root`` (directory or empty file) and return it."""
@@ -209,6 +346,7 @@ def enter(root: str) -> None:
 
 # -- 5: privileges, limits, system calls --------------------------------------------------------------
 
+
 def _last_capability() -> int:
     try:
         with open("/proc/sys/kernel/cap_last_cap") as handle:
@@ -242,8 +380,13 @@ def drop_privileges(uid: int | None, own: list[str]) -> None:
 
 def set_limits(limits: dict, count_processes: bool) -> None:
     mib = 1024 * 1024
-    values = [("RLIMIT_AS", limits["memory_mb"] * mib), ("RLIMIT_CPU", limits["cpu_seconds"]),
-              ("RLIMIT_FSIZE", limits["disk_mb"] * mib), ("RLIMIT_NOFILE", 256), ("RLIMIT_CORE", 0)]
+    values = [
+        ("RLIMIT_AS", limits["memory_mb"] * mib),
+        ("RLIMIT_CPU", limits["cpu_seconds"]),
+        ("RLIMIT_FSIZE", limits["disk_mb"] * mib),
+        ("RLIMIT_NOFILE", 256),
+        ("RLIMIT_CORE", 0),
+    ]
     if count_processes:  # without a pids control group: per uid (per user namespace when rootless)
         values.append(("RLIMIT_NPROC", limits["processes"]))
     for name, value in values:
@@ -265,9 +408,15 @@ def seccomp_program() -> bytes:
         body += [op(jge, 0x40000000, 0, 1), op(ret, deny)]  # the x32 ABI's numbers
     for number in refused:
         body += [op(jeq, number, 0, 1), op(ret, deny)]
-    body += [op(jeq, table["clone3"], 0, 1), op(ret, nosys),  # its flags are out of reach: glibc falls back to clone
-             op(jeq, table["clone"], 0, 3), op(ld_abs, 16), op(jset, NAMESPACE_FLAGS, 0, 1), op(ret, deny),
-             op(ret, allow)]
+    body += [
+        op(jeq, table["clone3"], 0, 1),
+        op(ret, nosys),  # its flags are out of reach: glibc falls back to clone
+        op(jeq, table["clone"], 0, 3),
+        op(ld_abs, 16),
+        op(jset, NAMESPACE_FLAGS, 0, 1),
+        op(ret, deny),
+        op(ret, allow),
+    ]
     return b"".join(body)
 
 
@@ -298,7 +447,7 @@ def confine(config: dict) -> None:
 def main(argv: list[str]) -> int:
     """The cold launcher: join, enter, fork PID 1, confine it, exec the kernel; wait and pass on its status."""
     config = json.loads(argv[0])
-    command = argv[argv.index("--") + 1:]
+    command = argv[argv.index("--") + 1 :]
     die_with_parent()
     join_cgroup(config.get("cgroup_procs") or [])
     enter_namespaces(config.get("rootless", False))

@@ -21,7 +21,7 @@ import dataclasses
 import queue
 import secrets
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import zmq
 from jupyter_client import BlockingKernelClient
@@ -46,16 +46,24 @@ class Execution:
 
 def connection_info(runtime: str) -> dict:
     """A kernel connection over IPC sockets in ``runtime`` (as the kernel sees it)."""
-    return {"transport": "ipc", "ip": f"{runtime}/ipc", "shell_port": 1, "iopub_port": 2, "stdin_port": 3,
-            "control_port": 4, "hb_port": 5, "key": secrets.token_hex(32), "signature_scheme": "hmac-sha256",
-            "kernel_name": ""}
+    return {
+        "transport": "ipc",
+        "ip": f"{runtime}/ipc",
+        "shell_port": 1,
+        "iopub_port": 2,
+        "stdin_port": 3,
+        "control_port": 4,
+        "hb_port": 5,
+        "key": secrets.token_hex(32),
+        "signature_scheme": "hmac-sha256",
+        "kernel_name": "",
+    }
 
 
 class GradingKernel:
     """One Python kernel for one submission, started by ``launcher`` in ``workdir``."""
 
-    def __init__(self, workdir, launcher, env: dict, startup_timeout: float = 60,
-                 budget: NotebookBudget | None = None):
+    def __init__(self, workdir, launcher, env: dict, startup_timeout: float = 60, budget: NotebookBudget | None = None):
         self.workdir = workdir
         self.launcher = launcher
         self.env = env
@@ -138,8 +146,9 @@ class GradingKernel:
         return self.process.reap() if self.process is not None else 0
 
     # -- execution --------------------------------------------------------------------
-    def execute(self, code: str, timeout: float, on_input: Callable[[str], str] | None = None,
-                keep_outputs: bool = True) -> Execution:
+    def execute(
+        self, code: str, timeout: float, on_input: Callable[[str], str] | None = None, keep_outputs: bool = True
+    ) -> Execution:
         """Run ``code``; stop it after ``timeout`` seconds of the sandbox's CPU time.
 
         ``on_input(prompt)`` answers the code's ``input()`` calls; without it they get "".
@@ -155,8 +164,11 @@ class GradingKernel:
         reply = None
         idle = False
         poller = zmq.Poller()
-        channels = {client.stdin_channel.socket: "stdin", client.iopub_channel.socket: "iopub",
-                    client.shell_channel.socket: "shell"}
+        channels = {
+            client.stdin_channel.socket: "stdin",
+            client.iopub_channel.socket: "iopub",
+            client.shell_channel.socket: "shell",
+        }
         for socket in channels:
             poller.register(socket, zmq.POLLIN)
         try:
@@ -167,8 +179,9 @@ class GradingKernel:
                 ready = dict(poller.poll(timeout=POLL_SECONDS * 1000))
                 if not ready:
                     if not self.process.alive():
-                        return Execution("died", outputs.finish(), "DeadKernel", "the kernel died",
-                                         self.cpu_seconds() - cpu_start)
+                        return Execution(
+                            "died", outputs.finish(), "DeadKernel", "the kernel died", self.cpu_seconds() - cpu_start
+                        )
                     continue
                 for socket in ready:
                     channel = channels[socket]
@@ -195,8 +208,13 @@ class GradingKernel:
         seconds = self.cpu_seconds() - cpu_start
         if content.get("status") == "ok":
             return Execution("ok", outputs.finish(), seconds=seconds)
-        return Execution("error", outputs.finish(), str(content.get("ename", "Error"))[:200],
-                         str(content.get("evalue", ""))[:2000], seconds)
+        return Execution(
+            "error",
+            outputs.finish(),
+            str(content.get("ename", "Error"))[:200],
+            str(content.get("evalue", ""))[:2000],
+            seconds,
+        )
 
     def _timed_out(self, outputs: CellOutputs, used: float, timeout: float) -> Execution:
         """Interrupt; a kernel that does not come back within a few seconds is restarted.
@@ -218,4 +236,3 @@ class GradingKernel:
                 except queue.Empty:
                     break
         return Execution("timeout", outputs.finish(), "Timeout", f"stopped after {timeout:g} s", used)
-

@@ -27,12 +27,16 @@ ZYGOTE = HERE / "zygote.py"
 TICKS = os.sysconf("SC_CLK_TCK")
 # A cold kernel: the notebook's folder goes on the path only once the kernel has started, so a
 # student's file cannot stand in for a module the kernel imports while starting.
-BOOT = ("import sys; from ipykernel.kernelapp import IPKernelApp; app = IPKernelApp.instance(); "
-        "app.initialize(sys.argv[1:]); sys.path.insert(0, ''); app.start()")
+BOOT = (
+    "import sys; from ipykernel.kernelapp import IPKernelApp; app = IPKernelApp.instance(); "
+    "app.initialize(sys.argv[1:]); sys.path.insert(0, ''); app.start()"
+)
 # The same for a kernel outside the sandbox, which must end with its grading worker.
-BOOT_TIED = ("import ctypes, ctypes.util, os, sys; parent = os.getppid(); "
-             "ctypes.CDLL(ctypes.util.find_library('c')).prctl(1, 9, 0, 0, 0); "
-             "os.getppid() == parent or os._exit(1); " + BOOT)
+BOOT_TIED = (
+    "import ctypes, ctypes.util, os, sys; parent = os.getppid(); "
+    "ctypes.CDLL(ctypes.util.find_library('c')).prctl(1, 9, 0, 0, 0); "
+    "os.getppid() == parent or os._exit(1); " + BOOT
+)
 KERNEL_ARGS = ["--HistoryManager.enabled=False", "--IPKernelApp.log_level=50"]
 
 
@@ -82,8 +86,14 @@ def _is_namespace_init(pid: int) -> bool:
 class Launched:
     """A running kernel, seen from the grader."""
 
-    def __init__(self, pid: int, popen: subprocess.Popen | None = None, sandboxed: bool = False,
-                 group: cgroups.KernelGroup | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        pid: int,
+        popen: subprocess.Popen | None = None,
+        sandboxed: bool = False,
+        group: cgroups.KernelGroup | None = None,
+        log: Path | None = None,
+    ):
         self.pid = pid
         self.popen = popen
         self.sandboxed = sandboxed
@@ -203,8 +213,15 @@ class PlainLauncher:
 
     def launch(self, connection: dict, workdir: Path, env: dict) -> Launched:
         command = [sys.executable, "-I", "-B", "-c", BOOT_TIED, "-f", self.connection_file(connection), *KERNEL_ARGS]
-        popen = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        popen = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         return Launched(popen.pid, popen)
 
     def close(self) -> None:
@@ -246,18 +263,47 @@ class JailLauncher:
             memory = self.limits["memory_mb"] + self.limits["disk_mb"] + 2 * self.limits["tmp_mb"] + 64
             group = cgroups.KernelGroup(f"{os.getpid()}-{secrets.token_hex(4)}", self.limits["processes"], memory)
         runtime = str(Path(connection["ip"]).parent)
-        return {"root": str(root), "workdir": str(workdir), "runtime": runtime, "connection": connection,
-                "connection_file": self.connection_file(connection), "read_only": self.read_only,
-                "limits": self.limits, "uid": self.uid, "rootless": self.rootless, "env": env,
-                "cgroup_procs": group.procs_files() if group else []}, group
+        return {
+            "root": str(root),
+            "workdir": str(workdir),
+            "runtime": runtime,
+            "connection": connection,
+            "connection_file": self.connection_file(connection),
+            "read_only": self.read_only,
+            "limits": self.limits,
+            "uid": self.uid,
+            "rootless": self.rootless,
+            "env": env,
+            "cgroup_procs": group.procs_files() if group else [],
+        }, group
 
     def launch(self, connection: dict, workdir: Path, env: dict) -> Launched:
         config, group = self.config(connection, workdir, env)
-        command = [sys.executable, "-I", str(JAIL), json.dumps(config), "--",  # the jail dies with this worker
-                   sys.executable, "-I", "-B", "-c", BOOT, "-f", config["connection_file"], *KERNEL_ARGS]
+        command = [
+            sys.executable,
+            "-I",
+            str(JAIL),
+            json.dumps(config),
+            "--",  # the jail dies with this worker
+            sys.executable,
+            "-I",
+            "-B",
+            "-c",
+            BOOT,
+            "-f",
+            config["connection_file"],
+            *KERNEL_ARGS,
+        ]
         with self.log.open("a") as log:
-            popen = subprocess.Popen(command, cwd="/", env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=log, start_new_session=True)
+            popen = subprocess.Popen(
+                command,
+                cwd="/",
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
         return Launched(popen.pid, popen, sandboxed=True, group=group, log=self.log)
 
     def close(self) -> None:
@@ -275,9 +321,15 @@ class ZygoteServer:
         self.path = str(Path(tempfile.mkdtemp(prefix="zygote-", dir=scratch)) / "socket")  # one per run
         self.log = scratch / "zygote.log"
         with self.log.open("a") as log:
-            self.process = subprocess.Popen([sys.executable, "-I", "-B", str(ZYGOTE), "--listen", self.path],
-                                            env=kernel_environment(scratch), cwd="/", stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.PIPE, stderr=log, text=True)
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-B", str(ZYGOTE), "--listen", self.path],
+                env=kernel_environment(scratch),
+                cwd="/",
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
 
     def close(self) -> None:
         self.process.kill()
@@ -321,9 +373,16 @@ class ZygoteLauncher:
         scratch = scratch_dir()
         cls._log = scratch / "zygote.log"
         with cls._log.open("a") as log:
-            cls._process = subprocess.Popen([sys.executable, "-I", "-B", str(ZYGOTE)],  # it dies with us
-                                            env=kernel_environment(scratch), cwd="/", stdin=subprocess.PIPE,
-                                            stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
+            cls._process = subprocess.Popen(
+                [sys.executable, "-I", "-B", str(ZYGOTE)],  # it dies with us
+                env=kernel_environment(scratch),
+                cwd="/",
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                bufsize=1,
+            )
         cls._ready = False
 
     @classmethod

@@ -74,8 +74,11 @@ class CellOutputs:
         elif kind == "stream":
             text = self._text(content.get("text", ""))
             if text:
-                self.outputs.append(nbformat.v4.new_output(
-                    "stream", name="stderr" if content.get("name") == "stderr" else "stdout", text=text))
+                self.outputs.append(
+                    nbformat.v4.new_output(
+                        "stream", name="stderr" if content.get("name") == "stderr" else "stdout", text=text
+                    )
+                )
         elif kind == "error":
             self._error(content)
         elif kind in ("display_data", "execute_result"):
@@ -87,7 +90,7 @@ class CellOutputs:
         lines = content.get("traceback", [])
         lines = lines if isinstance(lines, list) else []
         if len(lines) > MAX_TRACEBACK_LINES:
-            lines = lines[:MAX_TRACEBACK_LINES // 2] + ["..."] + lines[-MAX_TRACEBACK_LINES // 2:]
+            lines = lines[: MAX_TRACEBACK_LINES // 2] + ["..."] + lines[-MAX_TRACEBACK_LINES // 2 :]
             self.cut.add("the middle of a long traceback")
         kept = []
         for line in lines:
@@ -135,8 +138,11 @@ class CellOutputs:
     def finish(self) -> list:
         """The outputs, with a note saying what was cut, if anything."""
         if self.cut:
-            self.outputs.append(nbformat.v4.new_output(
-                "stream", name="stdout", text=f"\n[grader] not kept: {'; '.join(sorted(self.cut))}\n"))
+            self.outputs.append(
+                nbformat.v4.new_output(
+                    "stream", name="stdout", text=f"\n[grader] not kept: {'; '.join(sorted(self.cut))}\n"
+                )
+            )
         return self.outputs
 
 

@@ -31,17 +31,17 @@ sys.path.remove(HERE)
 
 def preload() -> None:
     """What every grading kernel imports: done once here, shared by every fork."""
-    import IPython  # noqa: F401
-    import ipykernel.debugger  # noqa: F401 - what IPKernelApp.initialize would import in every kernel
-    import ipykernel.heartbeat  # noqa: F401
-    import ipykernel.iostream  # noqa: F401
-    import ipykernel.ipkernel  # noqa: F401
-    import ipykernel.kernelapp  # noqa: F401
+    import ipykernel.debugger  # what IPKernelApp.initialize would import in every kernel
+    import ipykernel.heartbeat
+    import ipykernel.iostream
+    import ipykernel.ipkernel
+    import ipykernel.kernelapp
     import ipykernel.zmqshell  # noqa: F401
+    import IPython  # noqa: F401
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
+    import matplotlib.pyplot
     import matplotlib_inline.backend_inline  # noqa: F401
     import numpy  # noqa: F401
     import sklearn.linear_model  # noqa: F401 - the notebook's first cell imports it
@@ -65,8 +65,7 @@ def run_kernel(request: dict) -> None:
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    app.initialize(["-f", request["connection_file"], "--HistoryManager.enabled=False",
-                    "--IPKernelApp.log_level=50"])
+    app.initialize(["-f", request["connection_file"], "--HistoryManager.enabled=False", "--IPKernelApp.log_level=50"])
     # The notebook's folder on the path only now, as for `python -m ipykernel_launcher`, so a
     # student's file cannot stand in for a module the kernel itself imports while starting.
     sys.path.insert(0, "")

@@ -6,7 +6,7 @@ Arrays follow the course's convention: one example per column, so ``X`` has shap
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -65,26 +65,25 @@ def load_extra_datasets(n_samples: int = 200):
     from sklearn import datasets
 
     rng = np.random.RandomState(0)
-    X_blobs, y_blobs = datasets.make_blobs(
-        n_samples=n_samples, random_state=5, n_features=2, centers=6
-    )
+    X_blobs, y_blobs = datasets.make_blobs(n_samples=n_samples, random_state=5, n_features=2, centers=6)
     return {
-        "noisy_circles": datasets.make_circles(
-            n_samples=n_samples, factor=0.5, noise=0.3, random_state=1
-        ),
+        "noisy_circles": datasets.make_circles(n_samples=n_samples, factor=0.5, noise=0.3, random_state=1),
         "noisy_moons": datasets.make_moons(n_samples=n_samples, noise=0.2, random_state=2),
         "blobs": (X_blobs, y_blobs % 2),
         "gaussian_quantiles": datasets.make_gaussian_quantiles(
-            mean=None, cov=0.5, n_samples=n_samples, n_features=2, n_classes=2,
-            shuffle=True, random_state=3,
+            mean=None,
+            cov=0.5,
+            n_samples=n_samples,
+            n_features=2,
+            n_classes=2,
+            shuffle=True,
+            random_state=3,
         ),
         "no_structure": (rng.rand(n_samples, 2), (rng.rand(n_samples) > 0.5).astype(int)),
     }
 
 
-def plot_decision_boundary(
-    model: Callable[[np.ndarray], np.ndarray], X, y, ax=None, resolution: int = 300
-):
+def plot_decision_boundary(model: Callable[[np.ndarray], np.ndarray], X, y, ax=None, resolution: int = 300):
     """Shade the plane by the class ``model`` predicts and scatter the data on top.
 
     Args:
@@ -132,8 +131,16 @@ def plot_decision_boundary(
     return ax
 
 
-def gradient_check(forward_propagation, compute_cost, backward_propagation,
-                   parameters: dict, X, Y, epsilon: float = 1e-7, threshold: float = 1e-7) -> dict | None:
+def gradient_check(
+    forward_propagation,
+    compute_cost,
+    backward_propagation,
+    parameters: dict,
+    X,
+    Y,
+    epsilon: float = 1e-7,
+    threshold: float = 1e-7,
+) -> dict | None:
     """Compare backward_propagation's gradients with centred finite differences.
 
     The cost is J(theta) = compute_cost(forward_propagation(X, theta)[0], Y, theta);

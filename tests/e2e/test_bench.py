@@ -6,8 +6,12 @@ import sys
 
 
 def test_bench_times_both_graders_and_checks_their_scores_agree(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "autograder", "bench", "--students", "2", "--dir",
-                             str(tmp_path)], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "bench", "--students", "2", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "scores agree for all 2 students" in result.stdout
     for name in ("stock nbgrader autograde", "python -m autograder grade"):
@@ -19,8 +23,12 @@ def test_bench_times_both_graders_and_checks_their_scores_agree(tmp_path):
 
 
 def test_bench_scaling_prints_time_rate_and_memory_per_class_size(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "autograder", "bench", "--scaling", "--sizes", "2", "4",
-                             "--dir", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "bench", "--scaling", "--sizes", "2", "4", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     for size in (2, 4):
         assert re.search(rf"\s{size} submissions\s+[\d.]+ s\s+[\d.]+ submissions/s\s+grading", result.stdout)

@@ -1,25 +1,24 @@
 """The command line: exit codes, messages, flags, the demo, and reproducible grades."""
 
 import csv
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.cases import draw_cases
-from autograder.demo import STUDENTS as DEMO_STUDENTS
+from autograder.classes.demo import STUDENTS as DEMO_STUDENTS
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import seed_for
-from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.grading.cases import draw_cases
 
 from ..conftest import ROOT
 
 
 def autograder(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "autograder", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
+    )
 
 
 @pytest.fixture
@@ -83,6 +82,7 @@ def test_regrading_with_the_same_secret_gives_the_same_grades(small_course):
 
 def test_hidden_cases_differ_per_student_and_per_secret():
     """Does each student (and each secret) get other hidden inputs, and the same ones again?"""
+
     def inputs(secret, student):
         case = draw_cases("forward_propagation", seed_for(secret, ASSIGNMENT, student))[0]
         return case.args[0].tolist()

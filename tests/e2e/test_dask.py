@@ -6,10 +6,10 @@ import sys
 import pytest
 
 from autograder import ASSIGNMENT
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import db_url_from_config
-from autograder.judge import Limits
-from autograder.pipeline import GradingError, Settings, run
-from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.pipeline import run
+from autograder.settings import GradingError, Limits, Settings
 
 distributed = pytest.importorskip("distributed")
 from distributed.security import Security  # noqa: E402
@@ -18,19 +18,28 @@ from distributed.security import Security  # noqa: E402
 def course_with(tmp_path, students):
     course = new_course(tmp_path / "course")
     release, answers = course_notebooks()
-    buggy = dict(answers, compute_cost=answers["compute_cost"].replace("    cost = -np.sum(logprobs) / m",
-                                                                       "    cost = 0.5"))
+    buggy = dict(
+        answers, compute_cost=answers["compute_cost"].replace("    cost = -np.sum(logprobs) / m", "    cost = 0.5")
+    )
     for number in range(students):
-        write_submission(fill_answers(release, answers if number % 2 == 0 else buggy), course,
-                         f"student{number}", ASSIGNMENT)
+        write_submission(
+            fill_answers(release, answers if number % 2 == 0 else buggy), course, f"student{number}", ASSIGNMENT
+        )
     return course
 
 
 @pytest.fixture(scope="module")
 def cluster():
     security = Security.temporary()
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  protocol="tls://", security=security, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        protocol="tls://",
+        security=security,
+        dashboard_address=None,
+    ) as cluster:
         yield cluster, security
 
 
@@ -39,9 +48,15 @@ def test_grading_on_a_tls_cluster_records_every_submission_once(tmp_path, cluste
     local, security = cluster
     assert local.scheduler_address.startswith("tls://")
     course = course_with(tmp_path, 4)
-    settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course),
-                        limits=Limits(cell_timeout=10, submission_timeout=60), scheduler=local.scheduler_address,
-                        security=security, feedback=False)
+    settings = Settings(
+        course_dir=course,
+        assignment=ASSIGNMENT,
+        db_url=db_url_from_config(course),
+        limits=Limits(cell_timeout=10, submission_timeout=60),
+        scheduler=local.scheduler_address,
+        security=security,
+        feedback=False,
+    )
     summary = run(settings)
     totals = {r.student: r.total for r in summary.results}
     assert totals == {"student0": 100, "student1": 90, "student2": 100, "student3": 90}
@@ -49,25 +64,52 @@ def test_grading_on_a_tls_cluster_records_every_submission_once(tmp_path, cluste
     from nbgrader.api import Gradebook
 
     with Gradebook(settings.db_url) as gradebook:
-        assert sorted((s.student_id, s.score) for s in gradebook.assignment_submissions(ASSIGNMENT)) == \
-            [("student0", 100), ("student1", 90), ("student2", 100), ("student3", 90)]
+        assert sorted((s.student_id, s.score) for s in gradebook.assignment_submissions(ASSIGNMENT)) == [
+            ("student0", 100),
+            ("student1", 90),
+            ("student2", 100),
+            ("student3", 90),
+        ]
 
 
 def test_a_client_without_certificates_is_turned_away(tmp_path, cluster):
     local, _ = cluster
     course = course_with(tmp_path, 1)
-    settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course),
-                        scheduler=local.scheduler_address, feedback=False)
+    settings = Settings(
+        course_dir=course,
+        assignment=ASSIGNMENT,
+        db_url=db_url_from_config(course),
+        scheduler=local.scheduler_address,
+        feedback=False,
+    )
     with pytest.raises(GradingError, match="cannot reach the Dask scheduler at tls://.*certificates"):
         run(settings)
 
 
 def test_an_unencrypted_scheduler_is_refused_unless_asked_for(tmp_path):
     course = course_with(tmp_path, 1)
-    result = subprocess.run([sys.executable, "-m", "autograder", "grade", "--course", str(course), "--scheduler",
-                             "tcp://127.0.0.1:9"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--scheduler", "tcp://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "refusing the unencrypted scheduler tcp://127.0.0.1:9" in result.stdout
-    result = subprocess.run([sys.executable, "-m", "autograder", "grade", "--course", str(course), "--scheduler",
-                             "tcp://127.0.0.1:9", "--insecure-scheduler"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            "--course",
+            str(course),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--insecure-scheduler",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stdout

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.synthetic import course_notebooks, fill_answers, new_course
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course
 
 COURSE_ID = "planar-classification"
 EDITIONS = [ASSIGNMENT, f"{ASSIGNMENT}_zh"]
@@ -44,8 +44,11 @@ def nbgrader(*args, cwd, check=True, home=None):
 
 def no_warnings(result):
     """Nothing nbgrader logs at WARNING or above (but what these tests do on purpose)."""
-    return [line for line in (result.stdout + result.stderr).splitlines()
-            if ("WARNING" in line or "ERROR" in line or "CRITICAL" in line)]
+    return [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if ("WARNING" in line or "ERROR" in line or "CRITICAL" in line)
+    ]
 
 
 def work(notebook_path: Path, answers: dict) -> None:
@@ -64,14 +67,17 @@ def loop(tmp_path):
     exchange.chmod(0o777)
     course = new_course(tmp_path / "course")
     with (course / "nbgrader_config.py").open("a") as config:
-        config.write(f"\nc.Exchange.root = {str(exchange)!r}\n"
-                     "c.ExchangeCollect.check_owner = False  # one OS user plays every student in this test\n")
+        config.write(
+            f"\nc.Exchange.root = {str(exchange)!r}\n"
+            "c.ExchangeCollect.check_owner = False  # one OS user plays every student in this test\n"
+        )
     students = {}
     for student in ("alice", "bob"):
         home = tmp_path / student
         home.mkdir()
         (home / "nbgrader_config.py").write_text(
-            f"c = get_config()\nc.Exchange.root = {str(exchange)!r}\nc.CourseDirectory.course_id = {COURSE_ID!r}\n")
+            f"c = get_config()\nc.Exchange.root = {str(exchange)!r}\nc.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        )
         students[student] = home
     return course, students
 
@@ -80,8 +86,12 @@ def loop(tmp_path):
 def test_release_to_exported_grades_and_fetched_feedback(loop, assignment):
     course, homes = loop
     _, answers = course_notebooks(assignment)
-    buggy = dict(answers, compute_cost=answers["compute_cost"].replace("    cost = -np.sum(logprobs) / m",
-                                                                       "    cost = -np.sum(logprobs)"))
+    buggy = dict(
+        answers,
+        compute_cost=answers["compute_cost"].replace(
+            "    cost = -np.sum(logprobs) / m", "    cost = -np.sum(logprobs)"
+        ),
+    )
     work_of = {"alice": answers, "bob": buggy}
 
     released = nbgrader("release_assignment", assignment, cwd=course)
@@ -124,11 +134,16 @@ def test_zip_collect_then_grade(tmp_path):
     downloaded.mkdir(parents=True)
     with zipfile.ZipFile(downloaded / "submissions.zip", "w") as archive:
         for student, work_done in (("carol", answers), ("dave", {})):
-            archive.writestr(f"{student}_attempt_2026-11-20-10-00-00_{ASSIGNMENT}.ipynb",
-                             nbformat.writes(fill_answers(release, work_done)))
+            archive.writestr(
+                f"{student}_attempt_2026-11-20-10-00-00_{ASSIGNMENT}.ipynb",
+                nbformat.writes(fill_answers(release, work_done)),
+            )
     with (course / "nbgrader_config.py").open("a") as config:
-        config.write("\nc.FileNameCollectorPlugin.named_regexp = "
-                     r"r'.+/(?P<student_id>[^/_]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>[^/]+\.ipynb)'" "\n")
+        config.write(
+            "\nc.FileNameCollectorPlugin.named_regexp = "
+            r"r'.+/(?P<student_id>[^/_]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>[^/]+\.ipynb)'"
+            "\n"
+        )
     nbgrader("zip_collect", ASSIGNMENT, cwd=course)
     assert (course / "submitted" / "carol" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
     graded = command(sys.executable, "-m", "autograder", "grade", cwd=course)

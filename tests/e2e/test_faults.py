@@ -19,10 +19,10 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import Course, db_url_from_config
-from autograder.judge import Limits
-from autograder.pipeline import GradingError, Settings, check_disk, run
-from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.pipeline import check_disk, run
+from autograder.settings import GradingError, Limits, Settings
 
 SOURCE = Path("source") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
@@ -79,9 +79,13 @@ def test_a_broken_solution_cell_stops_the_run_before_anyone_is_graded(tmp_path):
 def test_a_reference_that_fails_leaves_submissions_not_graded_and_a_rerun_grades_exactly_them(tmp_path):
     """When the reference fails on hidden cases: exit 3, 'not graded' everywhere, nothing recorded, then fixed."""
     course = class_of(tmp_path)
-    edit_solution(course, "nn_model", "    parameters = initialize_parameters(n_x, n_h, n_y)",
-                  "    parameters = initialize_parameters(n_x, n_h, n_y)\n"
-                  "    if num_iterations < 1000:\n        raise RuntimeError('the instructor is mid-edit')")
+    edit_solution(
+        course,
+        "nn_model",
+        "    parameters = initialize_parameters(n_x, n_h, n_y)",
+        "    parameters = initialize_parameters(n_x, n_h, n_y)\n"
+        "    if num_iterations < 1000:\n        raise RuntimeError('the instructor is mid-edit')",
+    )
     result = autograder("grade", "--course", str(course))
     assert result.returncode == 3, result.stdout + result.stderr
     assert "2 submission(s) NOT GRADED" in result.stdout and "Run the same command again" in result.stdout
@@ -94,8 +98,12 @@ def test_a_reference_that_fails_leaves_submissions_not_graded_and_a_rerun_grades
     summary = (course / "reports" / ASSIGNMENT / "summary.html").read_text()
     assert "not graded" in summary and "alice" in summary
 
-    edit_solution(course, "nn_model", "    if num_iterations < 1000:\n        raise RuntimeError('the instructor is mid-edit')",
-                  "")
+    edit_solution(
+        course,
+        "nn_model",
+        "    if num_iterations < 1000:\n        raise RuntimeError('the instructor is mid-edit')",
+        "",
+    )
     result = autograder("grade", "--course", str(course))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "graded 2 submission(s)" in result.stdout
@@ -132,8 +140,14 @@ def test_a_dying_worker_is_replaced_and_nobody_gets_a_zero(tmp_path):
             os.kill(workers[0], signal.SIGKILL)
             killed.append(workers[0])
 
-    settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course), workers=2,
-                        limits=Limits(5, 60), feedback=False)
+    settings = Settings(
+        course_dir=course,
+        assignment=ASSIGNMENT,
+        db_url=db_url_from_config(course),
+        workers=2,
+        limits=Limits(5, 60),
+        feedback=False,
+    )
     summary = run(settings, on_progress)
     assert killed and summary.not_graded == []
     assert {r.student: r.total for r in summary.results} == {s: 80 if s in ("s1", "s4") else 100 for s in students}
@@ -192,8 +206,9 @@ def test_a_full_disk_stops_the_run_and_keeps_the_grades_recorded_so_far(tmp_path
                     except OSError:
                         pass
 
-        settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course), workers=1,
-                            limits=Limits(5, 60))
+        settings = Settings(
+            course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course), workers=1, limits=Limits(5, 60)
+        )
         with pytest.raises(GradingError, match="the disk is full"):
             run(settings, fill_the_disk)
         recorded = gradebook_rows(course)
@@ -223,8 +238,14 @@ def test_submissions_are_read_one_job_at_a_time(tmp_path, monkeypatch):
         if event == "graded":
             results.append(result)
 
-    settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course), workers=1,
-                        limits=Limits(5, 60), feedback=False)
+    settings = Settings(
+        course_dir=course,
+        assignment=ASSIGNMENT,
+        db_url=db_url_from_config(course),
+        workers=1,
+        limits=Limits(5, 60),
+        feedback=False,
+    )
     run(settings, on_progress)
     assert len(reads) == 7
     assert reads[:3] == [0, 0, 0] and reads[3] >= 1  # at most 2 x workers + 1 in flight
@@ -233,8 +254,14 @@ def test_submissions_are_read_one_job_at_a_time(tmp_path, monkeypatch):
 def test_lost_or_corrupt_details_never_drop_a_graded_student(tmp_path):
     """Is the gradebook the truth: a student whose details file is gone or garbled still has their scores?"""
     course = class_of(tmp_path)
-    settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course), workers=2,
-                        limits=Limits(5, 60), feedback=False)
+    settings = Settings(
+        course_dir=course,
+        assignment=ASSIGNMENT,
+        db_url=db_url_from_config(course),
+        workers=2,
+        limits=Limits(5, 60),
+        feedback=False,
+    )
     run(settings)
     details = course / ".autograder" / ASSIGNMENT / "results"
     (details / "alice.json").unlink()

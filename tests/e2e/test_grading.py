@@ -16,12 +16,14 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.judge import Limits
+from autograder.classes.synthetic import course_notebooks, new_course
 from autograder.course import db_url_from_config, load_secret
-from autograder.pipeline import Settings, run
-from autograder.synthetic import course_notebooks, new_course
+from autograder.pipeline import run
+from autograder.sandbox import SandboxLimits
+from autograder.settings import Limits, Settings
 
 from .. import crafted
+
 
 class LoopbackServer:
     """Counts the connections it receives on 127.0.0.1."""
@@ -51,9 +53,14 @@ def graded(tmp_path_factory):
     crafted.build(course, release, solutions, server.port)
     gradebook_before = course / "gradebook.db"
     assert not gradebook_before.exists()  # a fresh course: the grader registers the assignment itself
-    settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course), workers=2,
-                        limits=Limits(cell_timeout=5, submission_timeout=60),
-                        sandbox={"limits": {"memory_mb": 2048, "cpu_seconds": 120}})
+    settings = Settings(
+        course_dir=course,
+        assignment=ASSIGNMENT,
+        db_url=db_url_from_config(course),
+        workers=2,
+        limits=Limits(cell_timeout=5, submission_timeout=60),
+        sandbox=SandboxLimits(memory_mb=2048, cpu_seconds=120),
+    )
     summary = run(settings)
     server.socket.close()
     return course, summary, server
@@ -63,8 +70,10 @@ def gradebook_scores(course, student):
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        return {name: gradebook.find_grade(f"test_{name}", ASSIGNMENT, ASSIGNMENT, student).score
-                for name in GRADED_FUNCTIONS}
+        return {
+            name: gradebook.find_grade(f"test_{name}", ASSIGNMENT, ASSIGNMENT, student).score
+            for name in GRADED_FUNCTIONS
+        }
 
 
 @pytest.mark.parametrize("student", crafted.graded_students())
@@ -90,8 +99,9 @@ def test_skipped_folders_are_not_graded_and_are_listed_with_the_reason(graded):
             assert spec["skipped"] in skipped[shown]
     with summary.csv_path.open() as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
-    assert "not graded: skipped folder: submitted/links-folder-is-a-symlink" in \
-        rows["links-folder-is-a-symlink"]["status"]
+    assert (
+        "not graded: skipped folder: submitted/links-folder-is-a-symlink" in rows["links-folder-is-a-symlink"]["status"]
+    )
     assert rows["alice\\n"]["total"] == "" and "not a valid student id" in rows["alice\\n"]["status"]
     html = (summary.report_path).read_text()
     assert "links-folder-is-a-symlink" in html and "is a symbolic link" in html
@@ -175,8 +185,9 @@ def test_sandbox_blocked_what_it_should_in_the_students_own_output(graded):
 
 def test_verdicts_are_written_where_nbgrader_reads_them(graded):
     course, _, _ = graded
-    notebook = nbformat.read(course / "autograded" / "fault-crash-in-forward" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
-                             as_version=4)
+    notebook = nbformat.read(
+        course / "autograded" / "fault-crash-in-forward" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4
+    )
     cells = {c.metadata.nbgrader["grade_id"]: c for c in notebook.cells if "nbgrader" in c.metadata}
     assert cells["test_forward_propagation"].outputs[0].ename == "KernelDied"
     assert cells["test_predict"].outputs[0].output_type == "stream"
@@ -201,11 +212,18 @@ def test_outputs_are_bounded_and_nothing_a_student_displays_runs_as_script(grade
     feedback = course / "feedback" / "unsafe-outputs" / ASSIGNMENT / f"{ASSIGNMENT}.html"
     assert notebook.stat().st_size < 8_000_000 and feedback.stat().st_size < 8_000_000
     cells = nbformat.read(notebook, as_version=4).cells
-    shown = json.dumps([c.outputs for c in cells if c.cell_type == "code"] +
-                       [c.source for c in cells if c.cell_type != "code"])  # what renders as content
+    shown = json.dumps(
+        [c.outputs for c in cells if c.cell_type == "code"] + [c.source for c in cells if c.cell_type != "code"]
+    )  # what renders as content
     for text in (shown, feedback.read_text()):  # the feedback page shows code, escaped, and the rest
-        for attack in ("<script>alert(", "<img src=x", "<svg", 'href="javascript', "javascript:alert(",
-                       "alert(\"xss-js\")\n"):
+        for attack in (
+            "<script>alert(",
+            "<img src=x",
+            "<svg",
+            'href="javascript',
+            "javascript:alert(",
+            'alert("xss-js")\n',
+        ):
             assert attack not in text, attack
     assert "only text and images are kept" in shown and "text beyond 20000 characters" in shown
 
@@ -230,9 +248,12 @@ def test_feedback_names_the_classic_mistake_in_the_graders_words(graded):
 def test_the_summary_counts_the_common_mistakes_of_the_class(graded):
     course, summary, _ = graded
     page = summary.report_path.read_text()
-    section = page[page.index("Common mistakes of the class"):page.index("All submissions")]
-    for label in ("tanh&#39;s derivative is missing", "your cost is m times too large",
-                  "these are probabilities, not labels"):
+    section = page[page.index("Common mistakes of the class") : page.index("All submissions")]
+    for label in (
+        "tanh&#39;s derivative is missing",
+        "your cost is m times too large",
+        "these are probabilities, not labels",
+    ):
         assert label in section
-    row = section[section.index("tanh&#39;s derivative is missing"):]
+    row = section[section.index("tanh&#39;s derivative is missing") :]
     assert "mistake-tanh-derivative" in row[:600]

@@ -16,44 +16,50 @@ import numpy as np
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.cases import draw_cases
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import db_url_from_config, load_secret, read_submission, seed_for, submission_name
-from autograder.judge import Limits
-from autograder.pipeline import Settings, run
-from autograder.reference import load_reference
-from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.grading.cases import draw_cases
+from autograder.grading.reference import load_reference
+from autograder.pipeline import run
+from autograder.settings import Limits, Settings
 
-LEAKY_COST = '''
+LEAKY_COST = """
 def compute_cost(A2, Y, parameters):
     print("LEAK" + "-PRINT", A2.tolist(), Y.tolist())  # split: the marker is only in what runs
     if A2.shape != (1, 3):  # a hidden case: put its inputs in the error message
         raise ValueError("LEAK" + "-RAISE " + repr(A2.tolist()))
     m = Y.shape[1]
     return float(-np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)) / m)
-'''
+"""
 
 
 def lookup_cost(table):
     """compute_cost as a table of answers to the cases one submission saw, and nothing else."""
-    return f'''
+    return f"""
 TABLE = {table!r}
 
 def compute_cost(A2, Y, parameters):
     return TABLE.get(repr(np.round(A2, 12).tolist()), 0.0)
-'''
+"""
 
 
 def settings_for(course):
-    return Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course), workers=2,
-                    limits=Limits(5, 60))
+    return Settings(
+        course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course), workers=2, limits=Limits(5, 60)
+    )
 
 
 def comments(course, student):
     with sqlite3.connect(course / "gradebook.db") as connection:
-        return " ".join(row[0] or "" for row in connection.execute(
-            "SELECT comment.auto_comment FROM comment JOIN submitted_notebook ON comment.notebook_id = "
-            "submitted_notebook.id JOIN submitted_assignment ON submitted_notebook.assignment_id = "
-            "submitted_assignment.id WHERE submitted_assignment.student_id = ?", (student,)))
+        return " ".join(
+            row[0] or ""
+            for row in connection.execute(
+                "SELECT comment.auto_comment FROM comment JOIN submitted_notebook ON comment.notebook_id = "
+                "submitted_notebook.id JOIN submitted_assignment ON submitted_notebook.assignment_id = "
+                "submitted_assignment.id WHERE submitted_assignment.student_id = ?",
+                (student,),
+            )
+        )
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +77,11 @@ def test_a_hidden_case_fails_in_the_graders_words_only(leaky):
     cost = next(f for f in result.functions if f.name == "compute_cost")
     assert cost.score == 0
     assert cost.message.startswith("hidden case 1 (m=") and cost.message.endswith("compute_cost raised ValueError")
-    student_sees = [comments(course, "leaky"),
-                    (course / "autograded" / "leaky" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text(),
-                    (course / "feedback" / "leaky" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()]
+    student_sees = [
+        comments(course, "leaky"),
+        (course / "autograded" / "leaky" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text(),
+        (course / "feedback" / "leaky" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(),
+    ]
     secret = load_secret(course / ".autograder" / "secret")
     submission = read_submission(course / "submitted" / "leaky" / ASSIGNMENT)
     hidden = draw_cases("compute_cost", seed_for(secret, ASSIGNMENT, "leaky", submission_name(submission)))
@@ -101,8 +109,10 @@ def test_answers_looked_up_from_one_submission_are_worth_nothing_in_the_next(tmp
     (folder / "timestamp.txt").write_text("2026-11-20 10:00:00.000000 UTC")
     seen = read_submission(folder)
     cases = draw_cases("compute_cost", seed_for(secret, ASSIGNMENT, "mallory", submission_name(seen)))
-    table = {repr(np.round(case.args[0], 12).tolist()): reference["compute_cost"](*copy.deepcopy(case.args))
-             for case in cases}
+    table = {
+        repr(np.round(case.args[0], 12).tolist()): reference["compute_cost"](*copy.deepcopy(case.args))
+        for case in cases
+    }
     A2, Y, parameters = __import__("testCases").compute_cost_test_case()
     table[repr(np.round(A2, 12).tolist())] = reference["compute_cost"](A2, Y, parameters)
     lookup = fill_answers(release, dict(answers, compute_cost=lookup_cost(table)))
@@ -122,5 +132,7 @@ def test_answers_looked_up_from_one_submission_are_worth_nothing_in_the_next(tmp
     assert [f.score for f in again.results[0].functions] == [f.score for f in second.results[0].functions]
     with (course / "reports" / ASSIGNMENT / "grades.csv").open() as handle:
         assert next(csv.DictReader(handle))["compute_cost"] == "0"
-    assert json.loads((course / ".autograder" / ASSIGNMENT / "results" / "mallory.json").read_text())["timestamp"] \
+    assert (
+        json.loads((course / ".autograder" / ASSIGNMENT / "results" / "mallory.json").read_text())["timestamp"]
         == "2026-11-21 09:00:00.000000 UTC"
+    )

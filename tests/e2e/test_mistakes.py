@@ -6,9 +6,9 @@ names it for hidden cases too, in its own words; the Chinese edition says it in
 Chinese; the gradient check blames the cost when the cost is wrong.
 """
 
+import contextlib
 import copy
 import io
-import contextlib
 
 import nbformat
 import numpy as np
@@ -16,9 +16,9 @@ import pytest
 
 import public_tests
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.cases import USES_HELPERS, draw_cases, visible_case, with_helpers
-from autograder.mistakes import fingerprints
-from autograder.synthetic import course_notebooks, fill_answers, solution_answers
+from autograder.classes.synthetic import course_notebooks, fill_answers, solution_answers
+from autograder.grading.cases import USES_HELPERS, draw_cases, with_helpers
+from autograder.grading.mistakes import fingerprints
 from planar_utils import gradient_check, sigmoid
 
 from ..conftest import ROOT
@@ -64,12 +64,16 @@ def test_the_grader_names_the_mistake_on_hidden_cases(mistake, reference):
             return reference[helper](*args, **kwargs)
 
         try:
-            public_tests.check_result(name, got, expected, case.args, case.kwargs,
-                                      fingerprints(name, case.args, case.kwargs, call))
+            public_tests.check_result(
+                name, got, expected, case.args, case.kwargs, fingerprints(name, case.args, case.kwargs, call)
+            )
         except public_tests.WrongResult as failure:
             assert failure.mistake == mistake, (failure.brief, failure.mistake)
-            assert not any(str(v) in failure.brief for v in np.ravel(np.asarray(case.args[0], dtype=object))[:3]
-                           if isinstance(v, float))
+            assert not any(
+                str(v) in failure.brief
+                for v in np.ravel(np.asarray(case.args[0], dtype=object))[:3]
+                if isinstance(v, float)
+            )
             return
     pytest.fail(f"no hidden case of {name} caught {mistake}")
 
@@ -78,18 +82,34 @@ def test_the_gradient_check_blames_the_cost_when_the_cost_is_wrong(reference, ca
     _, cost = mistaken("cost_no_mean", reference)
     X, Y = public_tests.nn_model_test_case()
     np.random.seed(0)
-    parameters = {"W1": np.random.randn(4, 2), "b1": np.random.randn(4, 1), "W2": np.random.randn(1, 4),
-                  "b2": np.random.randn(1, 1)}
-    assert gradient_check(reference["forward_propagation"], cost, reference["backward_propagation"],
-                          parameters, X, Y) is None
+    parameters = {
+        "W1": np.random.randn(4, 2),
+        "b1": np.random.randn(4, 1),
+        "W2": np.random.randn(1, 4),
+        "b2": np.random.randn(1, 1),
+    }
+    assert (
+        gradient_check(reference["forward_propagation"], cost, reference["backward_propagation"], parameters, X, Y)
+        is None
+    )
     out = capsys.readouterr().out
     assert "compute_cost must be right before gradients can be checked" in out
     assert "your cost is m times too large" in out and "CHECK THIS GRADIENT" not in out
-    assert gradient_check(reference["forward_propagation"], reference["compute_cost"],
-                          reference["backward_propagation"], parameters, X, Y)["W1"] < 1e-7
+    assert (
+        gradient_check(
+            reference["forward_propagation"],
+            reference["compute_cost"],
+            reference["backward_propagation"],
+            parameters,
+            X,
+            Y,
+        )["W1"]
+        < 1e-7
+    )
 
 
 # -- in the notebook itself ---------------------------------------------------------------------------
+
 
 def run_release(assignment, answers):
     """Execute the release notebook with these answers, as a student would (exploration left out)."""
@@ -98,10 +118,18 @@ def run_release(assignment, answers):
     release, _ = course_notebooks(assignment)
     notebook = fill_answers(release, answers)
     notebook.cells = [c for c in notebook.cells if "explore" not in c.metadata.get("tags", [])]
-    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(ROOT / "release" / assignment)}}).execute()
-    return {c.metadata.nbgrader["grade_id"]: c for c in notebook.cells
-            if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")}
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(ROOT / "release" / assignment)}},
+    ).execute()
+    return {
+        c.metadata.nbgrader["grade_id"]: c
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")
+    }
 
 
 def rounds():
@@ -110,9 +138,11 @@ def rounds():
     nn_model and predict call the student's other functions, so their mistakes get notebooks of
     their own, where those are right.
     """
+
     def spread(functions):
-        by_function = {name: [m for m, (f, _, visible) in MISTAKES.items() if f == name and visible]
-                       for name in functions}
+        by_function = {
+            name: [m for m, (f, _, visible) in MISTAKES.items() if f == name and visible] for name in functions
+        }
         count = max(len(items) for items in by_function.values())
         return [{name: items[i] for name, items in by_function.items() if i < len(items)} for i in range(count)]
 
@@ -137,8 +167,11 @@ def test_in_the_notebook_a_failing_test_is_a_few_lines_that_name_the_mistake(mis
 
 
 def test_a_function_that_calls_a_failing_one_says_so_instead_of_a_numpy_error():
-    answers = dict(SOLUTIONS, initialize_parameters=MISTAKES["init_swapped_shape"][1](SOLUTIONS["initialize_parameters"]),
-                   forward_propagation=SOLUTIONS["forward_propagation"].replace("Z2 = W2 @ A1 + b2", "Z2 = W2 @ A1.T + b2"))
+    answers = dict(
+        SOLUTIONS,
+        initialize_parameters=MISTAKES["init_swapped_shape"][1](SOLUTIONS["initialize_parameters"]),
+        forward_propagation=SOLUTIONS["forward_propagation"].replace("Z2 = W2 @ A1 + b2", "Z2 = W2 @ A1.T + b2"),
+    )
     cells = run_release(ASSIGNMENT, answers)
     model = cells["test_nn_model"].outputs[-1]
     assert model.ename == "HelperFails"

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from tools import notebooks
 
 from ..conftest import POINTS, ROOT
@@ -18,8 +18,7 @@ RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 
 def nbgrader_cells(notebook):
-    return {cell.metadata.nbgrader["grade_id"]: cell for cell in notebook.cells
-            if "nbgrader" in cell.metadata}
+    return {cell.metadata.nbgrader["grade_id"]: cell for cell in notebook.cells if "nbgrader" in cell.metadata}
 
 
 def test_release_is_what_nbgrader_generates_from_source():
@@ -38,7 +37,8 @@ def test_what_jupyter_leaves_in_release_is_not_a_difference_but_a_stray_file_is(
         stray.write_text("scratch")
         assert notebooks.release_differences(ASSIGNMENT) == [
             f"release/{ASSIGNMENT}/my_notes.txt is not generated from source/: remove it, or add it to "
-            f"source/{ASSIGNMENT}/ (run: make release)"]
+            f"source/{ASSIGNMENT}/ (run: make release)"
+        ]
     finally:
         stray.unlink()
         if created:
@@ -55,8 +55,10 @@ def test_stored_notebooks_are_in_stored_form():
 def test_stored_form_rejects_figures_mixed_with_text_and_stderr():
     """Does the normaliser refuse a cell that prints and draws, or writes to stderr?"""
     cell = nbformat.v4.new_code_cell("x", id="mixed")
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a"),
-                    nbformat.v4.new_output("display_data", data={"image/png": "", "text/plain": "<Figure>"})]
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="a"),
+        nbformat.v4.new_output("display_data", data={"image/png": "", "text/plain": "<Figure>"}),
+    ]
     with pytest.raises(notebooks.NotebookError, match="mixed both prints and draws"):
         notebooks.normalize(nbformat.v4.new_notebook(cells=[cell]))
     cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="Warning")]
@@ -87,8 +89,13 @@ def test_release_placeholders_fail_with_helpful_messages():
     from nbclient import NotebookClient
 
     release = nbformat.read(RELEASE, as_version=4)
-    NotebookClient(release, timeout=120, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(RELEASE.parent)}}).execute()
+    NotebookClient(
+        release,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(RELEASE.parent)}},
+    ).execute()
     cells = nbgrader_cells(release)
     for name in GRADED_FUNCTIONS:
         errors = [o for o in cells[f"test_{name}"].outputs if o.output_type == "error"]
@@ -106,8 +113,9 @@ def stock_course(tmp_path_factory):
     write_submission(release, course, "untouched", ASSIGNMENT)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     for command in (["generate_assignment", ASSIGNMENT], ["autograde", ASSIGNMENT]):
-        result = subprocess.run([sys.executable, "-m", "nbgrader", *command, "--force"], cwd=course,
-                                env=env, capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *command, "--force"], cwd=course, env=env, capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stdout + result.stderr
     return course
 
@@ -118,8 +126,10 @@ def test_stock_nbgrader_autograde_scores(stock_course, student, expected):
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{stock_course / 'gradebook.db'}") as gradebook:
-        scores = {name: gradebook.find_grade(f"test_{name}", ASSIGNMENT, ASSIGNMENT, student).score
-                  for name in GRADED_FUNCTIONS}
+        scores = {
+            name: gradebook.find_grade(f"test_{name}", ASSIGNMENT, ASSIGNMENT, student).score
+            for name in GRADED_FUNCTIONS
+        }
         total = gradebook.find_submission(ASSIGNMENT, student).score
     assert scores == expected
     assert total == sum(expected.values())

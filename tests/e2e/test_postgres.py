@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 from ..users import ensure_user
 
@@ -38,8 +38,9 @@ def postgres():
     """A throwaway PostgreSQL server; yields the SQLAlchemy URL of an empty database."""
     initdb, pg_ctl, createdb = (server_program(n) for n in ("initdb", "pg_ctl", "createdb"))
     if not (initdb and pg_ctl and createdb):
-        pytest.skip("PostgreSQL's server programs are not installed (Debian package postgresql; "
-                    ".ci/run installs it for CI)")
+        pytest.skip(
+            "PostgreSQL's server programs are not installed (Debian package postgresql; .ci/run installs it for CI)"
+        )
     base = Path(tempfile.mkdtemp(prefix="autograder-pg-"))
     base.chmod(0o755)
     prefix = []
@@ -48,14 +49,27 @@ def postgres():
         os.chown(base, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", user.pw_name, "--"]
     data, log = base / "data", base / "server.log"
-    subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", ROLE, "--no-sync"], check=True,
-                   capture_output=True)
-    subprocess.run([*prefix, pg_ctl, "-D", str(data), "-l", str(log), "-w", "-o",
-                    f"-c listen_addresses='' -c unix_socket_directories='{base}' -c fsync=off", "start"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*prefix, initdb, "-D", str(data), "-A", "trust", "-U", ROLE, "--no-sync"], check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            *prefix,
+            pg_ctl,
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-w",
+            "-o",
+            f"-c listen_addresses='' -c unix_socket_directories='{base}' -c fsync=off",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
-        subprocess.run([*prefix, createdb, "-h", str(base), "-U", ROLE, "gradebook"], check=True,
-                       capture_output=True)
+        subprocess.run([*prefix, createdb, "-h", str(base), "-U", ROLE, "gradebook"], check=True, capture_output=True)
         yield f"postgresql+psycopg://{ROLE}@/gradebook?host={base}"
     finally:
         subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
@@ -73,15 +87,20 @@ def recorded(url):
                 "SELECT submitted_assignment.student_id, SUM(grade.auto_score), COUNT(grade.auto_score), "
                 "COUNT(*) FROM grade JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
                 "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
-                "GROUP BY submitted_assignment.id, submitted_assignment.student_id").fetchall()
+                "GROUP BY submitted_assignment.id, submitted_assignment.student_id"
+            ).fetchall()
         except psycopg.errors.UndefinedTable:
             return []
     return sorted((student, total) for student, total, scored, cells in rows if scored == cells)
 
 
 def grade(course):
-    return subprocess.Popen([sys.executable, "-m", "autograder", "grade", "--course", str(course), "--workers", "1",
-                             "--no-feedback"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--workers", "1", "--no-feedback"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_a_postgresql_gradebook_survives_a_killed_grader(tmp_path, postgres):

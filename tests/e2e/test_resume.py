@@ -9,7 +9,7 @@ import sys
 import time
 
 from autograder import ASSIGNMENT
-from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 STUDENTS = [f"s{n:02d}" for n in range(8)]
 
@@ -22,7 +22,8 @@ def graded_count(db):
             return connection.execute(
                 "SELECT COUNT(DISTINCT submitted_notebook.assignment_id) FROM grade "
                 "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-                "WHERE grade.auto_score IS NOT NULL").fetchone()[0]
+                "WHERE grade.auto_score IS NOT NULL"
+            ).fetchone()[0]
     except sqlite3.OperationalError:
         return 0
 
@@ -55,9 +56,14 @@ def alive(pid):
 
 
 def grade(course, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "autograder", "grade", "--course", str(course), "--workers", "1",
-                             "--no-feedback"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--workers", "1", "--no-feedback"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        **kwargs,
+    )
 
 
 def test_sigkill_then_rerun_grades_each_submission_once(tmp_path):
@@ -93,10 +99,12 @@ def test_sigkill_then_rerun_grades_each_submission_once(tmp_path):
 
     with sqlite3.connect(db) as connection:
         rows = connection.execute(
-            "SELECT student_id, COUNT(*) FROM submitted_assignment GROUP BY student_id").fetchall()
-        scores = connection.execute("SELECT SUM(grade.auto_score) FROM grade JOIN submitted_notebook ON "
-                                    "grade.notebook_id = submitted_notebook.id GROUP BY submitted_notebook.id"
-                                    ).fetchall()
+            "SELECT student_id, COUNT(*) FROM submitted_assignment GROUP BY student_id"
+        ).fetchall()
+        scores = connection.execute(
+            "SELECT SUM(grade.auto_score) FROM grade JOIN submitted_notebook ON "
+            "grade.notebook_id = submitted_notebook.id GROUP BY submitted_notebook.id"
+        ).fetchall()
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert sorted(rows) == [(student, 1) for student in STUDENTS]
     assert scores == [(100.0,)] * len(STUDENTS)

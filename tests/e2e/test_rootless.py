@@ -17,14 +17,14 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 from ..conftest import ROOT
 from ..users import USER, ensure_user
 
 SANDBOX = ROOT / "autograder" / "sandbox"
 
-ATTACK = r'''
+ATTACK = r"""
 import os, subprocess, sys
 site = [p for p in sys.path if p.endswith("site-packages")][0]
 for command in (["mount", "-o", "remount,rw", sys.prefix], ["unshare", "-r", "true"],
@@ -36,7 +36,7 @@ try:
     print("PLANTED")
 except OSError as error:
     print("blocked:", error)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +57,15 @@ def setup():
         user = ensure_user()
         subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(base)], check=True)
         exposed = [sys.prefix, os.path.realpath(sys.base_prefix), str(ROOT)]
-        prefix = [sys.executable, str(ROOT / "tests" / "rootless.py"), USER, *exposed, "--", *env,
-                  f"HOME={user.pw_dir}"]
+        prefix = [
+            sys.executable,
+            str(ROOT / "tests" / "rootless.py"),
+            USER,
+            *exposed,
+            "--",
+            *env,
+            f"HOME={user.pw_dir}",
+        ]
     else:
         prefix = env
 
@@ -91,9 +98,11 @@ def test_an_ordinary_user_grades_with_the_sandbox_and_it_holds(setup):
 def test_without_user_namespaces_grading_stops_and_says_what_is_missing(setup):
     """Where ordinary users may not create user namespaces (a sysctl, AppArmor): exit 2, nothing recorded."""
     course, as_user = setup
-    refuse = ("import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); import jail; "
-              "jail._check(jail._libc.prctl(jail.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'nnp'); jail.install_seccomp(); "
-              "sys.argv[0] = 'autograder'; runpy.run_module('autograder', run_name='__main__')")
+    refuse = (
+        "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); import jail; "
+        "jail._check(jail._libc.prctl(jail.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'nnp'); jail.install_seccomp(); "
+        "sys.argv[0] = 'autograder'; runpy.run_module('autograder', run_name='__main__')"
+    )
     fresh = course.parent / "fresh"
     as_user("cp", "-r", str(course), str(fresh))
     as_user("rm", "-rf", str(fresh / "gradebook.db"), str(fresh / "autograded"))

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from autograder import ASSIGNMENT
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import db_url_from_config
-from autograder.judge import Limits
-from autograder.pipeline import Settings, run
-from autograder.sandbox import kernel_factory, scratch_dir
+from autograder.pipeline import run
+from autograder.sandbox import SandboxLimits, kernel_factory, scratch_dir
 from autograder.sandbox.jail import seccomp_program
-from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.settings import Limits, Settings
 
-PRIVILEGES = r'''
+PRIVILEGES = r"""
 import ctypes, os, subprocess, sys
 status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
 print("caps", status["CapEff"].strip(), status["CapPrm"].strip(), status["CapBnd"].strip())
@@ -43,12 +43,12 @@ try:
     print("planted")
 except OSError as error:
     print("plant", error.errno)
-'''
+"""
 
 
 def run_in_kernel(code, warm=True):
     workdir = Path(tempfile.mkdtemp(dir=scratch_dir()))
-    kernel = kernel_factory(workdir, {"limits": {}}, warm)()
+    kernel = kernel_factory(workdir, SandboxLimits(), warm)()
     try:
         kernel.start()
         execution = kernel.execute(code, 30)
@@ -94,15 +94,22 @@ def test_a_submission_cannot_slow_its_neighbours_into_timeouts(tmp_path):
         write_submission(fill_answers(release, answers), course, f"neighbour{number}", ASSIGNMENT)
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
-        settings = Settings(course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course),
-                            workers=2, limits=Limits(cell_timeout=3, submission_timeout=60), feedback=False)
+        settings = Settings(
+            course_dir=course,
+            assignment=ASSIGNMENT,
+            db_url=db_url_from_config(course),
+            workers=2,
+            limits=Limits(cell_timeout=3, submission_timeout=60),
+            feedback=False,
+        )
         summary = run(settings)
     finally:
         for hog in hogs:
             hog.kill()
     totals = {r.student: r.total for r in summary.results}
-    assert totals == {"attacker": 100, **{f"neighbour{n}": 100 for n in range(4)}}, \
-        [(r.student, r.status, [f.message for f in r.functions if f.score == 0]) for r in summary.results]
+    assert totals == {"attacker": 100, **{f"neighbour{n}": 100 for n in range(4)}}, [
+        (r.student, r.status, [f.message for f in r.functions if f.score == 0]) for r in summary.results
+    ]
     attacker = next(r for r in summary.results if r.student == "attacker")
     assert attacker.status == "timeout in cell busy-loops"  # its own busy loops used up its own CPU time
 
@@ -126,7 +133,7 @@ def test_leftovers_of_dead_graders_are_removed(tmp_path):
 def test_a_kernel_ends_with_its_sandbox(tmp_path):
     """When the kernel is closed, no process of its sandbox survives."""
     workdir = Path(tempfile.mkdtemp(dir=scratch_dir()))
-    kernel = kernel_factory(workdir, {"limits": {}}, True)()
+    kernel = kernel_factory(workdir, SandboxLimits(), True)()
     kernel.start()
     kernel.execute("import subprocess\nsubprocess.Popen(['sleep', '987654'], start_new_session=True)", 10)
     launcher = kernel.process.pid

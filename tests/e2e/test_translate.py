@@ -6,10 +6,10 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.judge import Limits
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import db_url_from_config
-from autograder.pipeline import Settings, run
-from autograder.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.pipeline import run
+from autograder.settings import Limits, Settings
 from tools import translate
 
 from ..conftest import ROOT
@@ -78,8 +78,13 @@ def test_same_code_gets_the_same_scores_in_either_edition(tmp_path):
         write_submission(fill_answers(release, buggy), course, "buggy", edition)
     scores = {}
     for edition in (ASSIGNMENT, ZH):
-        settings = Settings(course_dir=course, assignment=edition, db_url=db_url_from_config(course),
-                            limits=Limits(cell_timeout=10, submission_timeout=60), feedback=False)
+        settings = Settings(
+            course_dir=course,
+            assignment=edition,
+            db_url=db_url_from_config(course),
+            limits=Limits(cell_timeout=10, submission_timeout=60),
+            feedback=False,
+        )
         summary = run(settings)
         scores[edition] = {r.student: [f.score for f in r.functions] for r in summary.results}
     assert scores[ASSIGNMENT] == scores[ZH]
@@ -103,7 +108,7 @@ def test_the_chinese_notebook_prints_its_tests_in_chinese():
 def test_chinese_sentences_take_full_width_punctuation():
     """In the catalogues and in every Chinese message of the tests and the grader; code and math keep ASCII."""
     import public_tests
-    from autograder import verdict
+    from autograder.grading import verdict
 
     for _, catalogue_path, _ in translate.EDITIONS["zh"]:
         for cell_id, entry in translate.load_catalogue(catalogue_path).items():
@@ -111,5 +116,7 @@ def test_chinese_sentences_take_full_width_punctuation():
     for table in (public_tests.MESSAGES, public_tests.MISTAKES, verdict.TEXTS):
         for key, (_, chinese) in table.items():
             assert translate.fullwidth_punctuation(chinese) == chinese, key
-    assert translate.fullwidth_punctuation("代价 (6):见 `np.sum(x, axis=1)`, $f(x, y)$") == \
-        "代价（6）：见 `np.sum(x, axis=1)`，$f(x, y)$"
+    assert (
+        translate.fullwidth_punctuation("代价 (6):见 `np.sum(x, axis=1)`, $f(x, y)$")
+        == "代价（6）：见 `np.sum(x, axis=1)`，$f(x, y)$"
+    )

@@ -7,7 +7,7 @@ import pytest
 
 import public_tests
 from autograder import GRADED_FUNCTIONS
-from autograder.cases import USES_HELPERS, compare_result, draw_cases, expected_result, with_helpers
+from autograder.grading.cases import USES_HELPERS, compare_result, draw_cases, expected_result, with_helpers
 
 
 def judge(name, function, reference, seed=7):
@@ -30,9 +30,11 @@ def test_reference_passes_its_hidden_cases(reference, name):
 @pytest.mark.parametrize("name", GRADED_FUNCTIONS)
 def test_cases_are_reproducible_and_depend_on_the_seed(name):
     """Does one seed always give the same cases, and another seed other ones?"""
+
     def fingerprint(cases):
         return repr([(c.description, c.kwargs) for c in cases]) + repr(
-            [np.round(np.concatenate([np.ravel(a) for a in _arrays(c.args)]), 12).tolist() for c in cases])
+            [np.round(np.concatenate([np.ravel(a) for a in _arrays(c.args)]), 12).tolist() for c in cases]
+        )
 
     assert fingerprint(draw_cases(name, 1)) == fingerprint(draw_cases(name, 1))
     assert fingerprint(draw_cases(name, 1)) != fingerprint(draw_cases(name, 2))
@@ -69,6 +71,7 @@ def test_hard_coded_visible_answers_earn_nothing(reference):
 
 def test_hidden_cases_catch_a_fixed_hidden_size(reference):
     """Does an n_h ignored in nn_model (always 4) fail?"""
+
     def nn_model(X, Y, n_h, num_iterations=10000, print_cost=False):
         return reference["nn_model"](X, Y, 4, num_iterations, print_cost)
 
@@ -84,6 +87,7 @@ def test_hidden_cases_catch_an_ignored_learning_rate(reference):
 
 def test_correct_idioms_all_pass(reference):
     """np.dot instead of @, in-place updates, np.multiply costs, int predictions, own sigmoid."""
+
     def forward_propagation(X, parameters):
         Z1 = np.dot(parameters["W1"], X) + parameters["b1"]
         A1 = np.tanh(Z1)
@@ -105,6 +109,10 @@ def test_correct_idioms_all_pass(reference):
         A2, _ = forward_propagation(X, parameters)
         return np.round(A2).astype(int)
 
-    for name, function in [("forward_propagation", forward_propagation), ("compute_cost", compute_cost),
-                           ("update_parameters", update_parameters), ("predict", predict)]:
+    for name, function in [
+        ("forward_propagation", forward_propagation),
+        ("compute_cost", compute_cost),
+        ("update_parameters", update_parameters),
+        ("predict", predict),
+    ]:
         assert judge(name, function, reference) is None, name

@@ -24,9 +24,19 @@ def test_valid_student_ids(name):
     assert student_id_problem(name) is None
 
 
-@pytest.mark.parametrize("name, why", [("alice\n", "'\\n'"), ("bob smith", "' '"), (".hidden", "hidden"),
-                                       ("a/b", "'/'"), ("x" * 129, "longer than 128"), ("", "empty"),
-                                       ("tab\tname", "'\\t'"), ("bad\udcff", "UTF-8")])
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("alice\n", "'\\n'"),
+        ("bob smith", "' '"),
+        (".hidden", "hidden"),
+        ("a/b", "'/'"),
+        ("x" * 129, "longer than 128"),
+        ("", "empty"),
+        ("tab\tname", "'\\t'"),
+        ("bad\udcff", "UTF-8"),
+    ],
+)
 def test_invalid_student_ids_are_named(name, why):
     assert why in student_id_problem(name)
 
@@ -74,8 +84,12 @@ def test_read_submission_reads_regular_files_and_names_everything_else(tmp_path)
     (folder / "notes.txt").write_text("hello")
     submission = read_submission(folder)
     assert set(submission.files) == {f"{A}.ipynb", "notes.txt"}
-    assert dict(submission.ignored) == {"hardlink.txt": "hard link", "symlink.txt": "symbolic link",
-                                        "fifo.txt": "FIFO", "sub": "folder"}
+    assert dict(submission.ignored) == {
+        "hardlink.txt": "hard link",
+        "symlink.txt": "symbolic link",
+        "fifo.txt": "FIFO",
+        "sub": "folder",
+    }
     assert "hardlink.txt (hard link)" in submission.note()
 
 

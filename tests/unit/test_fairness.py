@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import public_tests
-from autograder import codec
-from autograder.cases import USES_HELPERS, draw_cases, visible_case, with_helpers
+from autograder.grading import codec
+from autograder.grading.cases import USES_HELPERS, draw_cases, visible_case, with_helpers
 from planar_utils import sigmoid
 
 from ..idioms import IDIOMS
@@ -45,8 +45,21 @@ def test_idiom_passes_the_graders_check_across_the_kernel_boundary(reference, id
         public_tests.check_result(name, got, expected, case.args, case.kwargs)
 
 
-@pytest.mark.parametrize("value", [np.float64(0.25), np.float32(0.25), np.int64(4), np.uint8(1), np.bool_(True),
-                                   np.array(0.25), np.array(3, dtype=np.int32), 0.25, 4, True])
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.float64(0.25),
+        np.float32(0.25),
+        np.int64(4),
+        np.uint8(1),
+        np.bool_(True),
+        np.array(0.25),
+        np.array(3, dtype=np.int32),
+        0.25,
+        4,
+        True,
+    ],
+)
 def test_scalars_stay_scalars_of_their_type(value):
     back = codec.loads(codec.dumps(value))
     assert type(back) is type(value)

@@ -17,7 +17,7 @@ from planar_utils import (
 
 
 def flower_as_specified():
-    """The data set exactly as reference-values.md specifies it, with the global generator."""
+    """The data set exactly as docs/reference-values.md specifies it, with the global generator."""
     np.random.seed(1)
     X, Y = np.zeros((400, 2)), np.zeros((400, 1), dtype="uint8")
     for j in range(2):
@@ -116,10 +116,17 @@ def test_gradient_check_accepts_the_reference_and_catches_a_wrong_gradient(refer
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2, 5))
     Y = np.array([[0, 1, 1, 0, 1]], dtype="uint8")
-    parameters = {"W1": rng.standard_normal((3, 2)), "b1": rng.standard_normal((3, 1)),
-                  "W2": rng.standard_normal((1, 3)), "b2": rng.standard_normal((1, 1))}
-    forward, cost, backward = (reference["forward_propagation"], reference["compute_cost"],
-                               reference["backward_propagation"])
+    parameters = {
+        "W1": rng.standard_normal((3, 2)),
+        "b1": rng.standard_normal((3, 1)),
+        "W2": rng.standard_normal((1, 3)),
+        "b2": rng.standard_normal((1, 1)),
+    }
+    forward, cost, backward = (
+        reference["forward_propagation"],
+        reference["compute_cost"],
+        reference["backward_propagation"],
+    )
     good = gradient_check(forward, cost, backward, parameters, X, Y)
     assert max(good.values()) < 1e-7
 

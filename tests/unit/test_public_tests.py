@@ -6,16 +6,26 @@ import numpy as np
 import pytest
 
 import public_tests
-from autograder.cases import with_helpers
+from autograder.grading.cases import with_helpers
 
 
 def run(test_name, function):
     getattr(public_tests, f"{test_name}_test")(function)
 
 
-@pytest.mark.parametrize("name", ["layer_sizes", "initialize_parameters", "forward_propagation",
-                                  "compute_cost", "backward_propagation", "update_parameters",
-                                  "nn_model", "predict"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "layer_sizes",
+        "initialize_parameters",
+        "forward_propagation",
+        "compute_cost",
+        "backward_propagation",
+        "update_parameters",
+        "nn_model",
+        "predict",
+    ],
+)
 def test_reference_passes_and_reports(reference, name, capsys):
     """Does each visible test pass the reference and print yours-vs-expected?"""
     run(name, reference[name])
@@ -26,6 +36,7 @@ def test_reference_passes_and_reports(reference, name, capsys):
 
 def test_placeholder_says_not_implemented(capsys):
     """Does a release placeholder fail with a clear message instead of a bare traceback?"""
+
     def layer_sizes(X, Y):
         raise NotImplementedError()
 
@@ -35,23 +46,32 @@ def test_placeholder_says_not_implemented(capsys):
 
 def test_wrong_entry_is_located(reference):
     """Is the wrong entry named, with got, expected and the difference?"""
+
     def initialize_parameters(n_x, n_h, n_y):
         parameters = reference["initialize_parameters"](n_x, n_h, n_y)
         parameters["W1"] = parameters["W1"].copy()
         parameters["W1"][2, 1] += 0.5
         return parameters
 
-    with pytest.raises(AssertionError, match=r'parameters\["W1"\]\[2, 1\]: got 0\.49158253, '
-                                             r"expected -0\.00841747 \(off by 0\.5\)"):
+    with pytest.raises(
+        AssertionError,
+        match=r'parameters\["W1"\]\[2, 1\]: got 0\.49158253, '
+        r"expected -0\.00841747 \(off by 0\.5\)",
+    ):
         run("initialize_parameters", initialize_parameters)
 
 
 def test_transposed_weights_are_a_shape_error():
     """Is W1 of shape (n_x, n_h) reported as a shape problem?"""
+
     def initialize_parameters(n_x, n_h, n_y):
         np.random.seed(2)
-        return {"W1": np.random.randn(n_x, n_h) * 0.01, "b1": np.zeros((n_h, 1)),
-                "W2": np.random.randn(n_y, n_h) * 0.01, "b2": np.zeros((n_y, 1))}
+        return {
+            "W1": np.random.randn(n_x, n_h) * 0.01,
+            "b1": np.zeros((n_h, 1)),
+            "W2": np.random.randn(n_y, n_h) * 0.01,
+            "b2": np.zeros((n_y, 1)),
+        }
 
     with pytest.raises(AssertionError, match=r'parameters\["W1"\] has shape \(2, 4\), expected \(4, 2\)'):
         run("initialize_parameters", initialize_parameters)
@@ -81,6 +101,7 @@ def test_nan_is_reported_as_nan(reference):
 
 def test_cost_must_be_a_scalar_and_a_number(reference):
     """Is a (1, 1) cost or a string refused, with a hint?"""
+
     def compute_cost(A2, Y, parameters):
         return np.array([[reference["compute_cost"](A2, Y, parameters)]])
 
@@ -90,8 +111,9 @@ def test_cost_must_be_a_scalar_and_a_number(reference):
         run("compute_cost", lambda A2, Y, parameters: "0.6930587610394646")
 
 
-@pytest.mark.parametrize("convert", [lambda p: p, lambda p: p.astype(int), lambda p: p.astype(float),
-                                     lambda p: p.astype("uint8")])
+@pytest.mark.parametrize(
+    "convert", [lambda p: p, lambda p: p.astype(int), lambda p: p.astype(float), lambda p: p.astype("uint8")]
+)
 def test_any_0_1_representation_of_predictions_passes(reference, convert):
     run("predict", lambda parameters, X: convert(reference["predict"](parameters, X)))
 
@@ -106,6 +128,7 @@ def test_predictions_other_than_0_1_are_refused(reference):
 
 def test_warnings_and_stderr_become_notes_on_stdout(reference, capsys):
     """Does correct code that warns or writes to stderr pass, with nothing on stderr?"""
+
     def compute_cost(A2, Y, parameters):
         np.exp(np.array([1000.0]))  # overflow warning
         print("debugging", file=sys.stderr)
@@ -120,6 +143,7 @@ def test_warnings_and_stderr_become_notes_on_stdout(reference, capsys):
 
 def test_nn_model_is_checked_with_the_helpers_it_is_given(reference):
     """Does nn_model's test blame the broken helper, and pass nn_model once correct helpers stand in?"""
+
     def broken_forward(X, parameters):
         raise ValueError("student bug")
 
@@ -136,7 +160,8 @@ def test_nn_model_is_checked_with_the_helpers_it_is_given(reference):
         "    return parameters\n",
         namespace,
     )
-    with pytest.raises(public_tests.HelperFails,
-                       match=r"nn_model calls your forward_propagation, whose test above fails: fix it first"):
+    with pytest.raises(
+        public_tests.HelperFails, match=r"nn_model calls your forward_propagation, whose test above fails: fix it first"
+    ):
         run("nn_model", namespace["nn_model"])
     run("nn_model", with_helpers(namespace["nn_model"], {"forward_propagation": reference["forward_propagation"]}))

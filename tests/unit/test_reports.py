@@ -10,23 +10,38 @@ NAMES = list(POINTS)
 
 
 def submission(student, failing=(), status="ok", seconds=1.0, mistake=None, attempted=True, outcome=Outcome.FAILED):
-    functions = [FunctionResult(name, points, 0 if name in failing else points,
-                                outcome if name in failing else Outcome.PASSED,
-                                "wrong" if name in failing else "", mistake=(mistake or {}).get(name))
-                 for name, points in POINTS.items()]
+    functions = [
+        FunctionResult(
+            name,
+            points,
+            0 if name in failing else points,
+            outcome if name in failing else Outcome.PASSED,
+            "wrong" if name in failing else "",
+            mistake=(mistake or {}).get(name),
+        )
+        for name, points in POINTS.items()
+    ]
     return SubmissionResult(student, status, functions, seconds, attempted=attempted)
 
 
-CLASS = [submission("a"),
-         submission("b", failing=("backward_propagation",), mistake={"backward_propagation": "grad_no_tanh_derivative"}),
-         submission("c", failing=("backward_propagation", "predict"), seconds=9.0,
-                    mistake={"backward_propagation": "grad_no_tanh_derivative"}),
-         submission("d", failing=("compute_cost",), mistake={"compute_cost": "cost_no_mean"}),
-         submission("<script>alert(1)</script>", failing=tuple(NAMES), status="malformed <b>notebook</b>",
-                    outcome=Outcome.NOT_RUN),
-         submission("untouched", failing=tuple(NAMES), status="not attempted: unchanged", attempted=False,
-                    outcome=Outcome.NOT_RUN),
-         not_graded("e", "the grading kernel could not start", dict(POINTS))]
+CLASS = [
+    submission("a"),
+    submission("b", failing=("backward_propagation",), mistake={"backward_propagation": "grad_no_tanh_derivative"}),
+    submission(
+        "c",
+        failing=("backward_propagation", "predict"),
+        seconds=9.0,
+        mistake={"backward_propagation": "grad_no_tanh_derivative"},
+    ),
+    submission("d", failing=("compute_cost",), mistake={"compute_cost": "cost_no_mean"}),
+    submission(
+        "<script>alert(1)</script>", failing=tuple(NAMES), status="malformed <b>notebook</b>", outcome=Outcome.NOT_RUN
+    ),
+    submission(
+        "untouched", failing=tuple(NAMES), status="not attempted: unchanged", attempted=False, outcome=Outcome.NOT_RUN
+    ),
+    not_graded("e", "the grading kernel could not start", dict(POINTS)),
+]
 
 
 def test_pass_rates_count_graded_submissions_per_function():
@@ -62,8 +77,9 @@ def test_who_needs_attention_comes_with_what_to_do():
 def test_the_page_is_complete_and_escapes_student_text(tmp_path):
     (tmp_path / "feedback" / "a" / "x").mkdir(parents=True)
     (tmp_path / "feedback" / "a" / "x" / "x.html").write_text("feedback")
-    page = write_reports(tmp_path / "reports" / "x", CLASS, [Skipped("alice\\n", "not a valid student id")],
-                         tmp_path, "x").read_text()
+    page = write_reports(
+        tmp_path / "reports" / "x", CLASS, [Skipped("alice\\n", "not a valid student id")], tmp_path, "x"
+    ).read_text()
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "malformed &lt;b&gt;notebook&lt;/b&gt;" in page
     assert "Needs attention (4)" in page and "not graded (run again)" in page

@@ -20,12 +20,16 @@ def _sigmoid(z):
 
 def _dz1_variants(parameters, cache):
     W2, A1, A2 = parameters["W2"], cache["A1"], cache["A2"]
-    return {
-        "grad_no_tanh_derivative": lambda dZ2: W2.T @ dZ2,
-        "grad_derivative_a1": lambda dZ2: (W2.T @ dZ2) * A1,
-        "grad_sigmoid_derivative": lambda dZ2: (W2.T @ dZ2) * A1 * (1 - A1),
-        "grad_derivative_z1": lambda dZ2: (W2.T @ dZ2) * (1 - cache["Z1"] ** 2),
-    }, A1, A2
+    return (
+        {
+            "grad_no_tanh_derivative": lambda dZ2: W2.T @ dZ2,
+            "grad_derivative_a1": lambda dZ2: (W2.T @ dZ2) * A1,
+            "grad_sigmoid_derivative": lambda dZ2: (W2.T @ dZ2) * A1 * (1 - A1),
+            "grad_derivative_z1": lambda dZ2: (W2.T @ dZ2) * (1 - cache["Z1"] ** 2),
+        },
+        A1,
+        A2,
+    )
 
 
 def _backward(parameters, cache, X, Y):
@@ -39,8 +43,7 @@ def _backward(parameters, cache, X, Y):
         if mistake == "grad_derivative_z1" and "Z1" not in cache:
             continue
         dZ1 = dz1(dZ2)
-        found[mistake] = {"dW1": dZ1 @ X.T / m, "db1": np.sum(dZ1, axis=1, keepdims=True) / m,
-                          "dW2": dW2, "db2": db2}
+        found[mistake] = {"dW1": dZ1 @ X.T / m, "db1": np.sum(dZ1, axis=1, keepdims=True) / m, "dW2": dW2, "db2": db2}
     return found
 
 

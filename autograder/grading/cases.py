@@ -11,13 +11,14 @@ import copy
 import dataclasses
 import types
 import zlib
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from public_tests import HELPERS, check_result
 
-from . import GRADED_FUNCTIONS
+from .. import GRADED_FUNCTIONS
 
 # nn_model and predict call the other graded functions; they are judged with the
 # reference versions of those in place, so a bug elsewhere costs its own points only.
@@ -89,13 +90,20 @@ def _draw_one(name: str, rng: np.random.Generator, index: int) -> Case:
     if name == "nn_model":
         X = rng.standard_normal((2, m + 6))
         iterations = int(rng.integers(3, 9))  # enough to see the loop and the updates; each costs round trips
-        return Case((X, _labels(rng, m + 6), n_h), {"num_iterations": iterations, "print_cost": False},
-                    f"X {X.shape}, n_h={n_h}, num_iterations={iterations}",
-                    {"n_x": 2, "n_h": n_h, "n_y": 1, "m": m + 6})
+        return Case(
+            (X, _labels(rng, m + 6), n_h),
+            {"num_iterations": iterations, "print_cost": False},
+            f"X {X.shape}, n_h={n_h}, num_iterations={iterations}",
+            {"n_x": 2, "n_h": n_h, "n_y": 1, "m": m + 6},
+        )
     if name == "predict":
         X = rng.standard_normal((n_x, 3 * m))
-        return Case((_parameters(rng, n_x, n_h), X), {}, f"X {X.shape}, n_h={n_h}",
-                    {"n_x": n_x, "n_h": n_h, "n_y": 1, "m": 3 * m})
+        return Case(
+            (_parameters(rng, n_x, n_h), X),
+            {},
+            f"X {X.shape}, n_h={n_h}",
+            {"n_x": n_x, "n_h": n_h, "n_y": 1, "m": 3 * m},
+        )
     raise KeyError(f"no hidden cases for {name!r}; graded functions are {', '.join(GRADED_FUNCTIONS)}")
 
 
@@ -122,6 +130,7 @@ def visible_case(name: str) -> Case | None:
 
 # -- what the stand-in helpers accept ----------------------------------------------------------------
 
+
 class HelperCallRejected(Exception):
     """A stand-in helper was called with arguments the real call in this case could not have."""
 
@@ -135,12 +144,22 @@ _HELPER_SIGNATURES = {
     "layer_sizes": (("X", ("array", "n_x", "m", False)), ("Y", ("array", "n_y", "m", True))),
     "initialize_parameters": (("n_x", ("size", "n_x")), ("n_h", ("size", "n_h")), ("n_y", ("size", "n_y"))),
     "forward_propagation": (("X", ("array", "n_x", "m", False)), ("parameters", ("dict", _WEIGHTS))),
-    "compute_cost": (("A2", ("array", "n_y", "m", False)), ("Y", ("array", "n_y", "m", True)),
-                     ("parameters", ("any",))),
-    "backward_propagation": (("parameters", ("dict", _WEIGHTS)), ("cache", ("dict", _CACHE)),
-                             ("X", ("array", "n_x", "m", False)), ("Y", ("array", "n_y", "m", True))),
-    "update_parameters": (("parameters", ("dict", _WEIGHTS)), ("grads", ("dict", _GRADS)),
-                          ("learning_rate", ("number",))),
+    "compute_cost": (
+        ("A2", ("array", "n_y", "m", False)),
+        ("Y", ("array", "n_y", "m", True)),
+        ("parameters", ("any",)),
+    ),
+    "backward_propagation": (
+        ("parameters", ("dict", _WEIGHTS)),
+        ("cache", ("dict", _CACHE)),
+        ("X", ("array", "n_x", "m", False)),
+        ("Y", ("array", "n_y", "m", True)),
+    ),
+    "update_parameters": (
+        ("parameters", ("dict", _WEIGHTS)),
+        ("grads", ("dict", _GRADS)),
+        ("learning_rate", ("number",)),
+    ),
 }
 _DEFAULTS = {("update_parameters", "learning_rate"): 1.2}
 
@@ -155,8 +174,9 @@ def _check_array(label: str, value, shape: tuple, labels: bool) -> np.ndarray:
     if value.shape != shape:
         raise HelperCallRejected(f"{label} has shape {value.shape}; in this case it has shape {shape}")
     if value.dtype.kind not in ("biuf" if labels else "f"):
-        raise HelperCallRejected(f"{label} has dtype {value.dtype}; a {'numeric' if labels else 'float'} "
-                                 "array is expected")
+        raise HelperCallRejected(
+            f"{label} has dtype {value.dtype}; a {'numeric' if labels else 'float'} array is expected"
+        )
     return value
 
 
@@ -228,8 +248,9 @@ def with_helpers(function: Callable, helpers: Mapping[str, Callable]) -> Callabl
         return function
     namespace = dict(function.__globals__)
     namespace.update(helpers)
-    clone = types.FunctionType(function.__code__, namespace, function.__name__,
-                               function.__defaults__, function.__closure__)
+    clone = types.FunctionType(
+        function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__
+    )
     clone.__kwdefaults__ = function.__kwdefaults__
     return clone
 

@@ -16,13 +16,14 @@ import re
 
 import nbformat
 
+from ..results import SubmissionResult
 from .reference import grade_id
-from .results import SubmissionResult
 
 _NBGRADER = os.path.dirname(__import__("nbgrader").__file__)
 TEMPLATES = os.path.join(_NBGRADER, "server_extensions", "formgrader", "templates")
-BOOTSTRAP_CSS = os.path.join(_NBGRADER, "server_extensions", "formgrader", "static", "node_modules", "bootstrap",
-                             "dist", "css")
+BOOTSTRAP_CSS = os.path.join(
+    _NBGRADER, "server_extensions", "formgrader", "static", "node_modules", "bootstrap", "dist", "css"
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,7 +65,8 @@ def render(result: SubmissionResult, assignment: str) -> str:
             meta["score"], meta["points"] = function.score, function.points
         if meta.get("solution"):
             meta["comment"] = markdown_literal(function.message or ("Passed." if function.score else ""))
-    resources = {"nbgrader": {"notebook": assignment, "score": result.total, "max_score": result.max_total,
-                              "late_penalty": 0}}
+    resources = {
+        "nbgrader": {"notebook": assignment, "score": result.total, "max_score": result.max_total, "late_penalty": 0}
+    }
     body, _ = _exporter().from_notebook_node(notebook, resources=resources)
     return body

@@ -30,9 +30,9 @@ import threading
 import time
 from pathlib import Path
 
-from . import ASSIGNMENT
+from .. import ASSIGNMENT
+from ..grading.reference import COURSE_ROOT
 from .demo import answers_of
-from .reference import COURSE_ROOT
 from .synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 # Demo students whose notebooks stock nbgrader and the grader must score alike
@@ -78,8 +78,13 @@ def _environment() -> dict:
 
 
 def _nbgrader(course: Path, *args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"], cwd=course,
-                            capture_output=True, text=True, env=_environment())
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        env=_environment(),
+    )
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{(result.stdout + result.stderr)[-3000:]}")
 
@@ -138,9 +143,25 @@ def time_stock(course: Path) -> Timing:
 def time_grade(course: Path, workers: int, sandbox: bool = True, warm: bool = True) -> Timing:
     """``python -m autograder grade`` on a fresh course, as an instructor runs it (nothing prepared)."""
     stats = Path(tempfile.mkstemp(suffix=".json")[1])
-    command = [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--assignment", ASSIGNMENT,
-               "--no-feedback", "--workers", str(workers), "--stats", str(stats)] \
-        + ([] if sandbox else ["--no-sandbox"]) + ([] if warm else ["--cold-kernels"])
+    command = (
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            "--course",
+            str(course),
+            "--assignment",
+            ASSIGNMENT,
+            "--no-feedback",
+            "--workers",
+            str(workers),
+            "--stats",
+            str(stats),
+        ]
+        + ([] if sandbox else ["--no-sandbox"])
+        + ([] if warm else ["--cold-kernels"])
+    )
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     sampler = MemorySampler(process.pid)
@@ -158,12 +179,18 @@ def print_phases(timing: Timing) -> None:
     phases = timing.stats["timings"]
     grading = phases.get("grading", 0.0)
     startup = sum(v for k, v in phases.items() if k not in ("grading", "stop", "reports"))
-    print(f"  start-up {startup:.1f} s: " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()
-                                                      if k not in ("grading", "stop", "reports")))
-    print(f"  grading {grading:.1f} s; reports {phases.get('reports', 0):.2f} s; fixed cost (all but grading, "
-          f"interpreter and exit included) {timing.seconds - grading:.1f} s")
-    print(f"  peak memory: grader process {timing.stats['peak_mb']:.0f} MB, with all its processes "
-          f"{timing.peak_mb:.0f} MB")
+    print(
+        f"  start-up {startup:.1f} s: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in phases.items() if k not in ("grading", "stop", "reports"))
+    )
+    print(
+        f"  grading {grading:.1f} s; reports {phases.get('reports', 0):.2f} s; fixed cost (all but grading, "
+        f"interpreter and exit included) {timing.seconds - grading:.1f} s"
+    )
+    print(
+        f"  peak memory: grader process {timing.stats['peak_mb']:.0f} MB, with all its processes "
+        f"{timing.peak_mb:.0f} MB"
+    )
 
 
 def main(students: int, workers: int, folder: Path, stock: bool = True, sandbox: bool = True) -> int:
@@ -171,8 +198,7 @@ def main(students: int, workers: int, folder: Path, stock: bool = True, sandbox:
     timings = {}
     if stock:
         timings["stock nbgrader autograde"] = time_stock(build_class(folder / "stock", students))
-    ours = timings["python -m autograder grade"] = time_grade(build_class(folder / "grade", students), workers,
-                                                              sandbox)
+    ours = timings["python -m autograder grade"] = time_grade(build_class(folder / "grade", students), workers, sandbox)
     width = max(map(len, timings))
     for name, timing in timings.items():
         print(f"{name:<{width}}  {timing.seconds:8.1f} s  {timing.rate():6.2f} submissions/s")
@@ -180,8 +206,11 @@ def main(students: int, workers: int, folder: Path, stock: bool = True, sandbox:
     if stock:
         theirs = timings["stock nbgrader autograde"]
         print(f"{'speed-up':<{width}}  {theirs.seconds / ours.seconds:8.1f} x")
-        disagreements = {s: (theirs.totals.get(s), ours.totals.get(s)) for s in theirs.totals | ours.totals
-                         if theirs.totals.get(s) != ours.totals.get(s)}
+        disagreements = {
+            s: (theirs.totals.get(s), ours.totals.get(s))
+            for s in theirs.totals | ours.totals
+            if theirs.totals.get(s) != ours.totals.get(s)
+        }
         if disagreements:
             print(f"scores DISAGREE for {len(disagreements)} student(s): {disagreements}")
             return 1
@@ -197,34 +226,46 @@ def scaling(workers: int, folder: Path, sizes=(12, 48, 192)) -> int:
         timing = time_grade(build_class(folder / f"scaling-{size}", size), workers)
         grading = timing.stats["timings"]["grading"]
         rows.append((size, timing, grading))
-        print(f"{size:5d} submissions  {timing.seconds:7.1f} s  {timing.rate():5.2f} submissions/s  "
-              f"grading {grading:6.1f} s ({size / grading:5.2f}/s)  fixed {timing.seconds - grading:4.1f} s  "
-              f"peak {timing.stats['peak_mb']:4.0f} MB (all processes {timing.peak_mb:4.0f} MB)")
+        print(
+            f"{size:5d} submissions  {timing.seconds:7.1f} s  {timing.rate():5.2f} submissions/s  "
+            f"grading {grading:6.1f} s ({size / grading:5.2f}/s)  fixed {timing.seconds - grading:4.1f} s  "
+            f"peak {timing.stats['peak_mb']:4.0f} MB (all processes {timing.peak_mb:4.0f} MB)"
+        )
     (small, first, grading_small), (large, last, grading_large) = rows[0], rows[-1]
     marginal = (grading_large - grading_small) / (large - small)
-    print(f"marginal cost {marginal:.3f} s per submission ({1 / marginal:.2f} submissions/s); grading time per "
-          f"submission {grading_small / small:.3f} s at {small} and {grading_large / large:.3f} s at {large} "
-          f"(x{(grading_large / large) / (grading_small / small):.2f}: linear if close to 1)")
-    print(f"peak memory of all processes {first.peak_mb:.0f} MB at {small} and {last.peak_mb:.0f} MB at {large} "
-          f"(x{last.peak_mb / first.peak_mb:.2f}: flat if close to 1)")
+    print(
+        f"marginal cost {marginal:.3f} s per submission ({1 / marginal:.2f} submissions/s); grading time per "
+        f"submission {grading_small / small:.3f} s at {small} and {grading_large / large:.3f} s at {large} "
+        f"(x{(grading_large / large) / (grading_small / small):.2f}: linear if close to 1)"
+    )
+    print(
+        f"peak memory of all processes {first.peak_mb:.0f} MB at {small} and {last.peak_mb:.0f} MB at {large} "
+        f"(x{last.peak_mb / first.peak_mb:.2f}: flat if close to 1)"
+    )
     return 0
 
 
 def variants(students: int, workers: int, folder: Path, rounds: int = 2) -> int:
     """Time grade with and without the sandbox, with warm and cold kernels, interleaved."""
     print(f"class of {students} submissions, {workers} worker(s), {rounds} round(s) of each variant, interleaved")
-    names = {(True, True): "sandbox, warm kernels", (False, True): "no sandbox, warm kernels",
-             (True, False): "sandbox, cold kernels", (False, False): "no sandbox, cold kernels"}
+    names = {
+        (True, True): "sandbox, warm kernels",
+        (False, True): "no sandbox, warm kernels",
+        (True, False): "sandbox, cold kernels",
+        (False, False): "no sandbox, cold kernels",
+    }
     seconds = {key: [] for key in names}
     for _ in range(rounds):
-        for (sandbox, warm) in names:
+        for sandbox, warm in names:
             course = build_class(folder / "variant", students)
             seconds[(sandbox, warm)].append(time_grade(course, workers, sandbox, warm).seconds)
     best = {key: min(values) for key, values in seconds.items()}
     width = max(map(len, names.values()))
     for key, name in names.items():
         print(f"{name:<{width}}  {best[key]:7.1f} s  {best[key] / students:6.2f} s per submission")
-    print(f"sandbox overhead: {best[(True, True)] / best[(False, True)]:.2f}x with warm kernels, "
-          f"{best[(True, False)] / best[(False, False)]:.2f}x with cold ones")
+    print(
+        f"sandbox overhead: {best[(True, True)] / best[(False, True)]:.2f}x with warm kernels, "
+        f"{best[(True, False)] / best[(False, False)]:.2f}x with cold ones"
+    )
     print(f"warm kernels: {best[(True, False)] / best[(True, True)]:.2f}x faster than cold ones (sandboxed)")
     return 0

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import ASSIGNMENT
-from .reference import COURSE_ROOT, grade_id
+from .. import ASSIGNMENT
+from ..grading.reference import COURSE_ROOT, grade_id
 from .synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 TIMESTAMP = "2026-11-20 17:00:00.000000 UTC"
@@ -31,7 +31,7 @@ STUDENTS = {
     "ivy": ("correct, in other idioms: np.dot, np.multiply, in-place updates, int predictions", 100),
 }
 
-TAMPERING = '''
+TAMPERING = """
 # Everything below tries to make wrong code pass; none of it can reach the grader's verdicts.
 import builtins
 import numpy as np
@@ -49,7 +49,7 @@ def run_cell(raw_cell, *args, **kwargs):
         print("All tests passed.")
 ip.run_cell = run_cell
 print("All tests passed.")
-'''
+"""
 
 
 def _edit(source: str, old: str, new: str) -> str:
@@ -61,8 +61,10 @@ def _edit(source: str, old: str, new: str) -> str:
 def answers_of(solutions: dict[str, str]) -> dict[str, dict | str]:
     """Each demo student's answer cells, made from the instructor's (the benchmark builds on them too)."""
     s = solutions
-    wrong = {name: _edit(src, "    ### END CODE HERE ###", "    ### END CODE HERE ###\n    return None")
-             for name, src in s.items()}
+    wrong = {
+        name: _edit(src, "    ### END CODE HERE ###", "    ### END CODE HERE ###\n    return None")
+        for name, src in s.items()
+    }
     return {
         "ada": dict(s),
         "ben": dict(s, backward_propagation=_edit(s["backward_propagation"], " * (1 - A1 ** 2)", "")),
@@ -71,20 +73,22 @@ def answers_of(solutions: dict[str, str]) -> dict[str, dict | str]:
         "finn": wrong,
         "gus": dict(
             s,
-            layer_sizes=_edit(s["layer_sizes"], "    n_x = X.shape[0]", "    n_x = 5")
-            .replace("    n_y = Y.shape[0]", "    n_y = 2"),
-            compute_cost=_edit(s["compute_cost"], "    cost = -np.sum(logprobs) / m",
-                               "    cost = 0.6930587610394646"),
+            layer_sizes=_edit(s["layer_sizes"], "    n_x = X.shape[0]", "    n_x = 5").replace(
+                "    n_y = Y.shape[0]", "    n_y = 2"
+            ),
+            compute_cost=_edit(s["compute_cost"], "    cost = -np.sum(logprobs) / m", "    cost = 0.6930587610394646"),
         ),
-        "hana": dict(s, predict=_edit(s["predict"], "    predictions = A2 > 0.5",
-                                      "    import os\n    os._exit(1)")),
+        "hana": dict(s, predict=_edit(s["predict"], "    predictions = A2 > 0.5", "    import os\n    os._exit(1)")),
         "ivy": dict(
             s,
             forward_propagation=_edit(s["forward_propagation"], "    Z1 = W1 @ X + b1", "    Z1 = np.dot(W1, X) + b1")
             .replace("    Z2 = W2 @ A1 + b2", "    Z2 = np.dot(W2, A1) + b2")
             .replace("    A2 = sigmoid(Z2)", "    A2 = 1 / (1 + np.exp(-Z2))"),
-            compute_cost=_edit(s["compute_cost"], "Y * np.log(A2) + (1 - Y) * np.log(1 - A2)",
-                               "np.multiply(np.log(A2), Y) + np.multiply(np.log(1 - A2), 1 - Y)"),
+            compute_cost=_edit(
+                s["compute_cost"],
+                "Y * np.log(A2) + (1 - Y) * np.log(1 - A2)",
+                "np.multiply(np.log(A2), Y) + np.multiply(np.log(1 - A2), 1 - Y)",
+            ),
             update_parameters=_edit(
                 s["update_parameters"],
                 '    W1 = parameters["W1"] - learning_rate * grads["dW1"]\n'
@@ -93,7 +97,8 @@ def answers_of(solutions: dict[str, str]) -> dict[str, dict | str]:
                 '    b2 = parameters["b2"] - learning_rate * grads["db2"]\n',
                 '    for key in ("W1", "b1", "W2", "b2"):\n'
                 '        parameters[key] -= learning_rate * grads["d" + key]\n'
-                '    W1, b1, W2, b2 = (parameters[k] for k in ("W1", "b1", "W2", "b2"))\n'),
+                '    W1, b1, W2, b2 = (parameters[k] for k in ("W1", "b1", "W2", "b2"))\n',
+            ),
             predict=_edit(s["predict"], "    predictions = A2 > 0.5", "    predictions = (A2 > 0.5).astype(int)"),
         ),
     }
@@ -110,8 +115,7 @@ def build_demo_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
     for student, answers in answers_of(solutions).items():
         notebook = fill_answers(release, answers)
         if student == "finn":
-            notebook.cells = [c for c in notebook.cells
-                              if not (grade_id(c) or "").startswith("test_")]
+            notebook.cells = [c for c in notebook.cells if not (grade_id(c) or "").startswith("test_")]
             notebook.cells.insert(3, nbformat.v4.new_code_cell(TAMPERING, id="my-helpers"))
         path = write_submission(notebook, folder, student, ASSIGNMENT)
         (path.parent / "timestamp.txt").write_text(TIMESTAMP)

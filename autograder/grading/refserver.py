@@ -6,7 +6,7 @@ slip in the instructor's solutions (an endless loop mid-edit) nor an input a stu
 steered into a stand-in can stall or exhaust the grading worker: a call that runs
 too long or too big ends this process, which restarts on the next call.
 
-Run by the grader as ``python -I -m autograder.refserver READ_FD WRITE_FD MEMORY_MB``;
+Run by the grader as ``python -I -m autograder.grading.refserver READ_FD WRITE_FD MEMORY_MB``;
 it receives the source notebook's JSON first, then one (function, args, kwargs) per
 call, and answers ("ok", value) or ("error", text). Messages are pickles between two
 processes of the grader; nothing of a student's crosses here undecoded.
@@ -51,13 +51,25 @@ class ReferenceProcess:
             cls._spare = cls._spawn(1024)
 
     @staticmethod
-    def _spawn(memory_mb: int) -> tuple[subprocess.Popen, "_Pair"]:
+    def _spawn(memory_mb: int) -> tuple[subprocess.Popen, _Pair]:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.refserver", str(to_child_r), str(from_child_w), str(memory_mb)],
-            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, env=_environment())
+            [
+                sys.executable,
+                "-I",
+                "-m",
+                "autograder.grading.refserver",
+                str(to_child_r),
+                str(from_child_w),
+                str(memory_mb),
+            ],
+            pass_fds=(to_child_r, from_child_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=_environment(),
+        )
         os.close(to_child_r)
         os.close(from_child_w)
         return process, _Pair(from_child_r, to_child_w)
@@ -85,8 +97,7 @@ class ReferenceProcess:
             return self._connection.recv()
         except (EOFError, OSError):
             self.close()
-            raise ReferenceFailure(f"the reference process ended (over its {self.memory_mb} MB of memory?)") \
-                from None
+            raise ReferenceFailure(f"the reference process ended (over its {self.memory_mb} MB of memory?)") from None
 
     def call(self, name: str, args: tuple, kwargs: dict | None = None, timeout: float | None = None):
         """The reference's ``name(*args, **kwargs)``; ReferenceFailure when it cannot answer."""
@@ -149,7 +160,7 @@ def serve(read_fd: int, write_fd: int, memory_mb: int) -> None:
 
     import numpy as np
 
-    from autograder.reference import load_reference_text
+    from .reference import load_reference_text
 
     warnings.simplefilter("ignore")  # a reference that overflows on a student's input still answers
     try:

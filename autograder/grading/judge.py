@@ -14,9 +14,7 @@ the next run, never recorded as the student's zero.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import json
 import shutil
 import tempfile
 import time
@@ -26,27 +24,32 @@ import nbformat
 
 from public_tests import WrongResult, check_result
 
-from . import GRADED_FUNCTIONS, codec, verdict
+from .. import GRADED_FUNCTIONS
+from ..course import Submission
+from ..results import FunctionResult, Outcome, SubmissionResult, not_graded
+from ..sandbox import Execution, GradingKernel, SandboxLimits, scratch_dir
+from ..settings import Limits
+from . import codec, verdict
 from .cases import USES_HELPERS, Case, HelperCallRejected, check_helper_call, draw_cases, visible_case
-from .course import Submission
 from .mistakes import fingerprints
 from .probe import CALL, NEXT, REPORT, STOP, case_payload, parse_report, probe_source
-from .reference import grade_id
 from .refserver import ReferenceFailure, ReferenceProcess
-from .sandbox import Execution, GradingKernel, scratch_dir
-from .sandbox.outputs import safe_cell
-from .results import FunctionResult, Outcome, SubmissionResult, not_graded
+from .submission import (
+    SubmissionProblem,
+    attempted,
+    find_notebook,
+    is_test,
+    points_in,
+    read_notebook,
+    release_from_source,
+    restore,
+    skipped,
+    write_verdicts,
+)
 
-SKIP_TAG = "explore"  # cells tagged so are exploration, not needed for grading
 MAX_REPORT_CHARS = 20 * 1024 * 1024
 MAX_HELPER_CALLS = 20_000  # stand-in calls in one function's probe (nn_model makes about 200)
 KERNEL_START_ATTEMPTS = 2
-
-
-@dataclasses.dataclass
-class Limits:
-    cell_timeout: float = 10.0  # seconds for one student cell or one function's cases
-    submission_timeout: float = 120.0  # seconds for the whole submission
 
 
 @dataclasses.dataclass
@@ -59,14 +62,16 @@ class CourseBundle:
     helpers: dict  # file name -> bytes: the non-notebook files of source/<assignment>/
 
     @classmethod
-    def from_course(cls, course_dir: Path, assignment: str) -> "CourseBundle":
+    def from_course(cls, course_dir: Path, assignment: str) -> CourseBundle:
         source_dir = Path(course_dir) / "source" / assignment
         source = (source_dir / f"{assignment}.ipynb").read_text(encoding="utf-8")
         release_path = Path(course_dir) / "release" / assignment / f"{assignment}.ipynb"
-        release = release_path.read_text(encoding="utf-8") if release_path.is_file() else \
-            nbformat.writes(_release_from_source(nbformat.reads(source, as_version=4)))
-        helpers = {p.name: p.read_bytes() for p in sorted(source_dir.iterdir())
-                   if p.is_file() and p.suffix != ".ipynb"}
+        release = (
+            release_path.read_text(encoding="utf-8")
+            if release_path.is_file()
+            else nbformat.writes(release_from_source(nbformat.reads(source, as_version=4)))
+        )
+        helpers = {p.name: p.read_bytes() for p in sorted(source_dir.iterdir()) if p.is_file() and p.suffix != ".ipynb"}
         return cls(assignment, source, release, helpers)
 
 
@@ -79,130 +84,17 @@ class Job:
     course: CourseBundle
     submission: Submission | None  # None: the folder vanished
     limits: Limits = dataclasses.field(default_factory=Limits)
-    sandbox: dict | None = None  # options for the sandbox, None to run without one
+    sandbox: SandboxLimits | None = None  # the sandbox's limits; None: run without one
     warm_kernels: bool = True  # fork kernels from a process that imported the libraries already
     feedback: bool = True  # render the student's feedback page too
-
-
-class SubmissionProblem(Exception):
-    """The submission cannot be run at all; the message is the status (the student's doing)."""
 
 
 class GraderFault(Exception):
     """Grading failed on the grader's side; the submission is not graded (the message says why)."""
 
 
-# -- reading the submission ----------------------------------------------------------------
-
-def find_notebook(files: dict | None, assignment: str) -> tuple[str, str]:
-    """The name of the notebook to grade, and a note when it is not the expected one."""
-    expected = f"{assignment}.ipynb"
-    if files is None:
-        raise SubmissionProblem("missing submission folder")
-    if expected in files:
-        return expected, ""
-    candidates = sorted(name for name in files if name.endswith(".ipynb"))
-    if len(candidates) == 1:
-        return candidates[0], f"misnamed notebook {candidates[0]} (graded anyway)"
-    if not candidates:
-        raise SubmissionProblem(f"missing notebook: no {expected} in the submission")
-    raise SubmissionProblem(f"missing notebook: no {expected}, and {len(candidates)} other notebooks")
-
-
-def read_notebook(raw: bytes | None) -> nbformat.NotebookNode:
-    if raw is None:
-        raise SubmissionProblem("malformed notebook: larger than the 20 MB allowed")
-    if len(raw) == 0:
-        raise SubmissionProblem("malformed notebook: the file is empty")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SubmissionProblem("malformed notebook: not a text file") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SubmissionProblem(f"malformed notebook: invalid JSON ({error.msg} at line {error.lineno})") from None
-    except RecursionError:
-        raise SubmissionProblem("malformed notebook: nested too deeply to be a notebook") from None
-    if not isinstance(data, dict) or "cells" not in data:
-        raise SubmissionProblem("malformed notebook: not a Jupyter notebook")
-    if data.get("nbformat") != 4:
-        raise SubmissionProblem(f"malformed notebook: nbformat {str(data.get('nbformat'))[:20]}, expected 4")
-    try:
-        notebook = nbformat.reads(text, as_version=4)
-        nbformat.validate(notebook)
-    except RecursionError:
-        raise SubmissionProblem("malformed notebook: nested too deeply to be a notebook") from None
-    except Exception as error:  # noqa: BLE001 - any schema problem is the submission's
-        raise SubmissionProblem(f"malformed notebook: {str(error).splitlines()[0][:200]}") from None
-    return notebook
-
-
-# -- the notebook that is executed and stored -----------------------------------------------
-
-def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student's notebook with the instructor's test cells, whatever was done to them, safe to render.
-
-    nbgrader's ``OverwriteCells`` (with ``add_missing_cells``) does the same from the
-    gradebook, but it matches cells by checksum and cell type only and takes the source
-    notebook's cells, hidden tests included; here the release's (visible) cells are
-    restored, renamed and moved cells are handled, and markup the release does not have
-    is removed so a student cannot invent grade cells. Duplicated ids keep their first cell.
-    The notebook's metadata is the release's, and the student's own markdown and raw cells
-    are made inert (see ``sandbox.outputs.safe_cell``).
-    """
-    release_cells = {grade_id(c): c for c in release.cells if grade_id(c)}
-    release_text = {c.get("id"): c.source for c in release.cells if c.cell_type == "markdown"}
-    notebook = copy.deepcopy(student)
-    notebook.metadata = copy.deepcopy(release.metadata)
-    seen = set()
-    for cell in notebook.cells:
-        safe_cell(cell, release_text.get(cell.get("id")))
-        cell_id = grade_id(cell)
-        if cell_id is None:
-            cell.metadata.pop("nbgrader", None)
-            continue
-        original = release_cells.get(cell_id)
-        is_answer = original is not None and original.metadata.nbgrader.get("solution")
-        if original is None or cell_id in seen or (is_answer and cell.cell_type != "code"):
-            del cell.metadata["nbgrader"]
-            continue
-        seen.add(cell_id)
-        if is_answer:
-            cell.metadata["nbgrader"] = copy.deepcopy(original.metadata.nbgrader)
-        else:  # a test cell: the instructor's, verbatim
-            cell.source = original.source
-            cell.metadata = copy.deepcopy(original.metadata)
-            cell.cell_type = "code"
-    for name in GRADED_FUNCTIONS:
-        test_id = f"test_{name}"
-        if test_id in seen:
-            continue
-        index = next((i + 1 for i, c in enumerate(notebook.cells) if grade_id(c) == name), len(notebook.cells))
-        notebook.cells.insert(index, copy.deepcopy(release_cells[test_id]))
-        seen.add(test_id)
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    return notebook
-
-
-def attempted(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> bool:
-    """False when every code cell of the submission is a code cell of the release, unchanged."""
-    release_code = {cell.source.strip() for cell in release.cells if cell.cell_type == "code"}
-    return any(cell.source.strip() not in release_code for cell in student.cells if cell.cell_type == "code")
-
-
-def _is_test(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return bool(meta.get("grade")) and not meta.get("solution")
-
-
-def _skipped(cell) -> bool:
-    return SKIP_TAG in cell.get("metadata", {}).get("tags", [])
-
-
 # -- running it -------------------------------------------------------------------------------
+
 
 class Grader:
     """Grades one submission in one kernel (restarted when the student's code kills it)."""
@@ -255,11 +147,10 @@ class Grader:
     def _run_definitions(self, notebook) -> None:
         count = 0
         for cell in notebook.cells:
-            if cell.cell_type != "code" or _is_test(cell):
+            if cell.cell_type != "code" or is_test(cell):
                 continue
-            if _skipped(cell):
-                cell.outputs = [nbformat.v4.new_output(
-                    "stream", name="stdout", text=self.say("cell_explore") + "\n")]
+            if skipped(cell):
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=self.say("cell_explore") + "\n")]
                 continue
             if self._budget() <= 0:
                 cell.outputs = [_note(self.say("cell_time_up"))]
@@ -302,7 +193,7 @@ class Grader:
     def _judge(self, name: str, notebook) -> FunctionResult:
         """Run all cases of one function in one probe; each report is judged as it arrives."""
         started = time.monotonic()
-        points = _points(notebook, name)
+        points = points_in(notebook, name)
         if self._budget() <= 0:
             return FunctionResult(name, points, 0, Outcome.TIMEOUT, self.say("time_up"))
         cases = self._cases(name)
@@ -332,19 +223,23 @@ class Grader:
                 if len(prompt) > MAX_REPORT_CHARS or len(verdicts) >= state["sent"] and state["sent"]:
                     return STOP
                 if state["sent"] == 0:  # reported before asking for a case: only "missing" is expected
-                    verdicts.append(self._verdict(name, prompt[len(REPORT):], None, None, "", None))
+                    verdicts.append(self._verdict(name, prompt[len(REPORT) :], None, None, "", None))
                     return STOP
                 index = len(verdicts)
-                verdicts.append(self._verdict(name, prompt[len(REPORT):], cases[index], expected[index],
-                                              labels[index], state["rejected"]))
+                verdicts.append(
+                    self._verdict(
+                        name, prompt[len(REPORT) :], cases[index], expected[index], labels[index], state["rejected"]
+                    )
+                )
                 return send_next()
             if prompt.startswith(CALL) and 0 < state["sent"] and len(verdicts) < state["sent"]:
                 state["calls"] += 1
-                return self._serve_helper(name, prompt[len(CALL):], cases[state["sent"] - 1], state)
+                return self._serve_helper(name, prompt[len(CALL) :], cases[state["sent"] - 1], state)
             return ""
 
-        execution = self.kernel.execute(probe_source(name, USES_HELPERS.get(name, ())), self._budget(),
-                                        on_input=on_input, keep_outputs=False)
+        execution = self.kernel.execute(
+            probe_source(name, USES_HELPERS.get(name, ())), self._budget(), on_input=on_input, keep_outputs=False
+        )
         failure = next((v for v in verdicts if v is not None), None)
         if failure is None and len(verdicts) < len(cases):
             label = labels[len(verdicts)] if state["sent"] else f"{name}"
@@ -366,8 +261,12 @@ class Grader:
             return codec.dumps({"raise": state["rejected"]})
         try:
             request = codec.loads(text)
-            if not (isinstance(request, dict) and isinstance(request.get("helper"), str)
-                    and isinstance(request.get("args"), list) and isinstance(request.get("kwargs"), dict)):
+            if not (
+                isinstance(request, dict)
+                and isinstance(request.get("helper"), str)
+                and isinstance(request.get("args"), list)
+                and isinstance(request.get("kwargs"), dict)
+            ):
                 raise HelperCallRejected("malformed call")
             helper = request["helper"]
             if helper not in USES_HELPERS.get(name, ()):
@@ -425,11 +324,19 @@ class Grader:
         except WrongResult as error:
             text = error.brief if hidden else error.message
             hint = self.say("hint", hint=error.hint) if error.hint else ""
-            return (Outcome.FAILED, self.say("wrong", label=label, text=text) + hint,
-                    f"{label}: {error.message}" + (f" (hint: {error.hint})" if error.hint else ""), error.mistake)
+            return (
+                Outcome.FAILED,
+                self.say("wrong", label=label, text=text) + hint,
+                f"{label}: {error.message}" + (f" (hint: {error.hint})" if error.hint else ""),
+                error.mistake,
+            )
         except Exception as error:  # noqa: BLE001 - an odd value is a wrong answer
-            return (Outcome.FAILED, self.say("unexpected", label=label, name=name),
-                    f"{label}: {type(error).__name__}: {error}", None)
+            return (
+                Outcome.FAILED,
+                self.say("unexpected", label=label, name=name),
+                f"{label}: {type(error).__name__}: {error}",
+                None,
+            )
         return None
 
     def _fingerprints(self, name: str, case: Case) -> dict:
@@ -439,8 +346,12 @@ class Grader:
     def _no_report(self, name: str, execution: Execution, label: str):
         """Why a case produced no report: the kernel's own account."""
         if execution.status == "timeout":
-            return Outcome.TIMEOUT, self.say("timeout", label=label, name=name, seconds=self.job.limits.cell_timeout), \
-                "", None
+            return (
+                Outcome.TIMEOUT,
+                self.say("timeout", label=label, name=name, seconds=self.job.limits.cell_timeout),
+                "",
+                None,
+            )
         if execution.status == "died":
             return Outcome.KERNEL_DIED, self.say("died", label=label, name=name), "", None
         if execution.ename == "MemoryError":
@@ -453,51 +364,7 @@ def _note(text: str):
     return nbformat.v4.new_output("stream", name="stdout", text=f"{text}\n")
 
 
-def _points(notebook, name: str) -> float:
-    for cell in notebook.cells:
-        if grade_id(cell) == f"test_{name}":
-            return float(cell.metadata.nbgrader["points"])
-    raise LookupError(f"no test cell for {name}")
-
-
-def write_verdicts(notebook, results: list[FunctionResult], language: str = "en") -> None:
-    """Put each verdict into its test cell: its output says why, and it is what nbgrader scores.
-
-    A passed function's cell prints; a failed one's holds an error, so nbgrader's
-    ``determine_grade`` gives the first full points and the second 0, which is the score
-    set here; the main process checks the two agree before recording (``scores_by_nbgrader``).
-    """
-
-    by_name = {r.name: r for r in results}
-    for cell in notebook.cells:
-        cell_id = grade_id(cell) or ""
-        if not (_is_test(cell) and cell_id.startswith("test_")):
-            continue
-        result = by_name[cell_id[len("test_"):]]
-        if result.outcome == Outcome.PASSED:
-            cell.outputs = [nbformat.v4.new_output(
-                "stream", name="stdout", text=verdict.say(language, "passed", name=result.name) + "\n")]
-        else:
-            ename = {Outcome.TIMEOUT: "Timeout", Outcome.KERNEL_DIED: "KernelDied", Outcome.MEMORY: "MemoryLimit",
-                     Outcome.MISSING: "NameError", Outcome.NOT_RUN: "NotRun"}.get(result.outcome, "AssertionError")
-            cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=result.message,
-                                                   traceback=[f"{ename}: {result.message}"])]
-        result.score = result.points if result.outcome == Outcome.PASSED else 0.0
-
-
 # -- the worker's entry point --------------------------------------------------------------------
-
-def scores_by_nbgrader(notebook_json: str) -> dict[str, float]:
-    """What nbgrader's own rule (``determine_grade``) makes of each test cell of an autograded notebook."""
-    from nbgrader.utils import determine_grade
-
-    scores = {}
-    for cell in nbformat.reads(notebook_json, as_version=4).cells:
-        cell_id = grade_id(cell) or ""
-        if _is_test(cell) and cell_id.startswith("test_"):
-            scores[cell_id.removeprefix("test_")] = float(determine_grade(cell)[0] or 0.0)
-    return scores
-
 
 _REFERENCES: dict[str, ReferenceProcess] = {}  # one reference process per worker and source notebook
 
@@ -516,7 +383,7 @@ def grade(job: Job) -> SubmissionResult:
     """Grade one submission. Never raises: a grader-side failure comes back as "not graded"."""
     started = time.monotonic()
     release = nbformat.reads(job.course.release_notebook, as_version=4)
-    points = {name: _points(release, name) for name in GRADED_FUNCTIONS}
+    points = {name: points_in(release, name) for name in GRADED_FUNCTIONS}
     sandboxed = job.sandbox is not None
     timestamp = job.submission.timestamp if job.submission else None
     try:
@@ -527,8 +394,14 @@ def grade(job: Job) -> SubmissionResult:
     except Exception as error:  # noqa: BLE001 - the grader's own bug: reported, never a zero
         import traceback
 
-        result = not_graded(job.student, f"internal error: {type(error).__name__}: {error}", points,
-                            sandboxed, timestamp, detail=traceback.format_exc())
+        result = not_graded(
+            job.student,
+            f"internal error: {type(error).__name__}: {error}",
+            points,
+            sandboxed,
+            timestamp,
+            detail=traceback.format_exc(),
+        )
     result.seconds = time.monotonic() - started
     if job.feedback and result.graded and result.notebook_json is not None:
         try:
@@ -552,13 +425,21 @@ def _grade(job: Job, release, points: dict, sandboxed: bool, timestamp: str | No
     if misnamed:
         notes.insert(0, misnamed)
     if not attempted(student_notebook, release):
-        return _unrunnable(job, release, points, "not attempted: the release notebook came back unchanged",
-                           notes, sandboxed, timestamp, attempted_=False)
+        return _unrunnable(
+            job,
+            release,
+            points,
+            "not attempted: the release notebook came back unchanged",
+            notes,
+            sandboxed,
+            timestamp,
+            attempted_=False,
+        )
     notebook = restore(student_notebook, release)
     workdir = Path(tempfile.mkdtemp(prefix="submission-", dir=scratch_dir()))
     try:
         _prepare_workdir(workdir, files, job.course.helpers)
-        from .sandbox import kernel_factory
+        from ..sandbox import kernel_factory
 
         grader = Grader(job, reference_for(job.course), kernel_factory(workdir, job.sandbox, job.warm_kernels))
         results = grader.run(notebook)
@@ -566,28 +447,39 @@ def _grade(job: Job, release, points: dict, sandboxed: bool, timestamp: str | No
         shutil.rmtree(workdir, ignore_errors=True)
     write_verdicts(notebook, results, grader.language)
     problems = notes + grader.problems
-    return SubmissionResult(job.student, "; ".join(dict.fromkeys(problems)) or "ok", results,
-                            notebook_json=nbformat.writes(notebook), timestamp=timestamp, sandboxed=sandboxed)
+    return SubmissionResult(
+        job.student,
+        "; ".join(dict.fromkeys(problems)) or "ok",
+        results,
+        notebook_json=nbformat.writes(notebook),
+        timestamp=timestamp,
+        sandboxed=sandboxed,
+    )
 
 
-def _unrunnable(job: Job, release, points: dict, reason: str, notes: list, sandboxed: bool,
-                timestamp: str | None, attempted_: bool = True) -> SubmissionResult:
+def _unrunnable(
+    job: Job,
+    release,
+    points: dict,
+    reason: str,
+    notes: list,
+    sandboxed: bool,
+    timestamp: str | None,
+    attempted_: bool = True,
+) -> SubmissionResult:
     """Zero for every function, with the reason in every test cell so the feedback explains it."""
     functions = [FunctionResult(name, value, 0.0, Outcome.NOT_RUN, reason) for name, value in points.items()]
     notebook = restore(release, release)
     write_verdicts(notebook, functions, verdict.language(job.course.assignment))
-    return SubmissionResult(job.student, "; ".join([reason, *notes]), functions,
-                            notebook_json=nbformat.writes(notebook), timestamp=timestamp, sandboxed=sandboxed,
-                            attempted=attempted_)
-
-
-def _release_from_source(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student version of a source notebook, when release/ is absent (only its test cells matter)."""
-    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
-
-    notebook, resources = ClearSolutions().preprocess(copy.deepcopy(notebook), {})
-    notebook, resources = ClearHiddenTests().preprocess(notebook, resources)
-    return notebook
+    return SubmissionResult(
+        job.student,
+        "; ".join([reason, *notes]),
+        functions,
+        notebook_json=nbformat.writes(notebook),
+        timestamp=timestamp,
+        sandboxed=sandboxed,
+        attempted=attempted_,
+    )
 
 
 def _prepare_workdir(workdir: Path, files: dict, helpers: dict) -> None:

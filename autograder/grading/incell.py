@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from public_tests import call_student, say
 

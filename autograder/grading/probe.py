@@ -86,8 +86,16 @@ finally:
 
 def probe_source(name: str, helpers: tuple = ()) -> str:
     """Kernel code that calls ``name`` on each case the grader sends and reports each result."""
-    code = _PROBE.format(codec=_CODEC_SOURCE, with_helpers=_WITH_HELPERS_SOURCE, call=CALL, report=REPORT,
-                         next=NEXT, stop=STOP, name=name, helpers=tuple(helpers))
+    code = _PROBE.format(
+        codec=_CODEC_SOURCE,
+        with_helpers=_WITH_HELPERS_SOURCE,
+        call=CALL,
+        report=REPORT,
+        next=NEXT,
+        stop=STOP,
+        name=name,
+        helpers=tuple(helpers),
+    )
     # Sent as one string literal compiled in the kernel's namespace: IPython's input transformers
     # tokenize a cell line by line, which cost about 25 ms of each probe's 40 for these 200 lines.
     return f"__import__('builtins').exec(__import__('builtins').compile({code!r}, '<autograder probe>', 'exec'))"
@@ -104,8 +112,7 @@ def parse_report(text: str) -> dict:
         report = json.loads(text)
     except RecursionError:
         raise ValueError("report nested too deeply") from None
-    if not isinstance(report, dict) or report.get("status") not in (
-            "returned", "raised", "missing", "unreportable"):
+    if not isinstance(report, dict) or report.get("status") not in ("returned", "raised", "missing", "unreportable"):
         raise ValueError("malformed report")
     if report["status"] == "returned":
         report["value"] = codec.from_plain(report.get("value"))

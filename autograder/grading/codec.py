@@ -71,8 +71,11 @@ def to_plain(value, depth=0):
 
 def _array(value):
     value = np.array(value, order="C")  # a copy that keeps 0-d arrays 0-d
-    return {"dtype": value.dtype.str, "shape": list(value.shape),
-            "data": base64.b64encode(value.tobytes()).decode("ascii")}
+    return {
+        "dtype": value.dtype.str,
+        "shape": list(value.shape),
+        "data": base64.b64encode(value.tobytes()).decode("ascii"),
+    }
 
 
 def _shape(raw):
@@ -124,7 +127,7 @@ def from_plain(data, depth=0):
         return [from_plain(item, depth + 1) for item in data]
     if type(data) is not dict or len(data) != 1:
         raise ValueError("malformed value")
-    (tag, body), = data.items()
+    ((tag, body),) = data.items()
     if tag == "__tuple__" and type(body) is list:
         return tuple(from_plain(item, depth + 1) for item in body)
     if tag == "__dict__" and type(body) is list:

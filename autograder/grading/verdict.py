@@ -13,39 +13,53 @@ import contextlib
 
 import public_tests
 
-from . import EDITIONS
+from .. import EDITIONS
 
 TEXTS = {
     "visible_case": ("the visible case", "可见用例"),
     "hidden_case": ("hidden case {number} ({description})", "隐藏用例 {number}（{description}）"),
     "passed": ("{name}: all visible and hidden tests passed.", "{name}：可见测试和隐藏测试全部通过。"),
     "missing": ("{name} is not defined in the notebook", "笔记本中没有定义 {name}"),
-    "not_implemented": ("{name} is not implemented yet (it raises NotImplementedError)",
-                        "{name} 还没有实现（它抛出 NotImplementedError）"),
+    "not_implemented": (
+        "{name} is not implemented yet (it raises NotImplementedError)",
+        "{name} 还没有实现（它抛出 NotImplementedError）",
+    ),
     "raised": ("{label}: {name} raised {error}", "{label}：{name} 抛出了 {error}"),
     "memory": ("{label}: {name} ran out of memory", "{label}：{name} 内存不足"),
-    "timeout": ("{label}: {name} did not finish within {seconds:g} s of CPU time",
-                "{label}：{name} 在 {seconds:g} 秒 CPU 时间内没有结束"),
+    "timeout": (
+        "{label}: {name} did not finish within {seconds:g} s of CPU time",
+        "{label}：{name} 在 {seconds:g} 秒 CPU 时间内没有结束",
+    ),
     "died": ("{label}: the kernel died while {name} ran", "{label}：运行 {name} 时内核崩溃了"),
     "no_report": ("{label}: no result was reported ({why})", "{label}：没有得到结果（{why}）"),
     "unreadable": ("{label}: the result could not be read", "{label}：无法读取返回的结果"),
-    "unreportable": ("{label}: {name} returned a value that cannot be reported",
-                     "{label}：{name} 返回的值无法传回评分程序"),
+    "unreportable": (
+        "{label}: {name} returned a value that cannot be reported",
+        "{label}：{name} 返回的值无法传回评分程序",
+    ),
     "returned_type": ("{label}: {name} returned a {type}", "{label}：{name} 返回了 {type}"),
     "unexpected": ("{label}: {name} returned an unexpected value", "{label}：{name} 返回了意料之外的值"),
     "wrong": ("{label}: {text}.", "{label}：{text}。"),
     "hint": (" Hint: {hint}", " 提示：{hint}"),
     "rejected": ("{label}: {name} called {helper} wrongly: {why}", "{label}：{name} 调用 {helper} 的方式不对：{why}"),
-    "too_many_calls": ("{name} made more than {count} calls to the other graded functions",
-                       "{name} 调用其他评分函数超过了 {count} 次"),
+    "too_many_calls": (
+        "{name} made more than {count} calls to the other graded functions",
+        "{name} 调用其他评分函数超过了 {count} 次",
+    ),
     "time_up": ("not graded in time: the submission's time limit was reached", "来不及评分：已用完这份作业的时间"),
     "cell_explore": ("[not run while grading: tagged 'explore']", "[评分时不运行：带有 'explore' 标签]"),
-    "cell_time_up": ("[grader] not run: the submission's time limit was reached",
-                     "[评分程序] 没有运行：已用完这份作业的时间"),
-    "cell_stopped": ("[grader] stopped: this cell ran longer than {seconds:g} s of CPU time",
-                     "[评分程序] 已停止：这个单元格运行超过了 {seconds:g} 秒 CPU 时间"),
-    "cell_died": ("[grader] the kernel died while running this cell; it was skipped",
-                  "[评分程序] 运行这个单元格时内核崩溃了，已跳过它"),
+    "cell_time_up": (
+        "[grader] not run: the submission's time limit was reached",
+        "[评分程序] 没有运行：已用完这份作业的时间",
+    ),
+    "cell_stopped": (
+        "[grader] stopped: this cell ran longer than {seconds:g} s of CPU time",
+        "[评分程序] 已停止：这个单元格运行超过了 {seconds:g} 秒 CPU 时间",
+    ),
+    "cell_died": (
+        "[grader] the kernel died while running this cell; it was skipped",
+        "[评分程序] 运行这个单元格时内核崩溃了，已跳过它",
+    ),
 }
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import ASSIGNMENT, GRADED_FUNCTIONS
-from .reference import COURSE_ROOT, grade_id, solution_cells
+from .. import ASSIGNMENT, GRADED_FUNCTIONS
+from ..grading.reference import COURSE_ROOT, grade_id, solution_cells
 
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 
@@ -38,8 +38,7 @@ def course_notebooks(assignment: str = ASSIGNMENT, root: Path = COURSE_ROOT):
 
 def solution_answers(source_notebook: nbformat.NotebookNode) -> dict[str, str]:
     """Answer-cell sources of the instructor notebook, without the solution markers."""
-    return {cell_id: _SOLUTION_MARKERS.sub("", source)
-            for cell_id, source in solution_cells(source_notebook).items()}
+    return {cell_id: _SOLUTION_MARKERS.sub("", source) for cell_id, source in solution_cells(source_notebook).items()}
 
 
 def fill_answers(release_notebook: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
@@ -55,8 +54,7 @@ def fill_answers(release_notebook: nbformat.NotebookNode, answers: dict[str, str
     return notebook
 
 
-def write_submission(notebook: nbformat.NotebookNode, course_dir: Path, student: str,
-                     assignment: str) -> Path:
+def write_submission(notebook: nbformat.NotebookNode, course_dir: Path, student: str, assignment: str) -> Path:
     """Place a notebook where nbgrader expects a collected submission."""
     folder = Path(course_dir) / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)

@@ -16,9 +16,9 @@ import numpy as np
 
 from planar_utils import sigmoid
 
-from . import ASSIGNMENT, GRADED_FUNCTIONS
+from .. import ASSIGNMENT, GRADED_FUNCTIONS
 
-COURSE_ROOT = Path(__file__).resolve().parent.parent
+COURSE_ROOT = Path(__file__).resolve().parents[2]  # the course this package ships in (autograder/grading/..)
 
 
 def source_notebook(course_dir: Path | str = COURSE_ROOT, assignment: str = ASSIGNMENT) -> Path:
@@ -70,11 +70,14 @@ def load_reference_text(text: str, name: str = "the source notebook") -> types.M
         try:
             exec(compile(source, f"<solution cell {grade_id}>", "exec"), namespace)
         except SyntaxError as error:
-            raise ReferenceBroken(f"the solution cell {grade_id!r} of {name} does not compile: {error.msg} "
-                                  f"(line {error.lineno} of the cell)") from None
+            raise ReferenceBroken(
+                f"the solution cell {grade_id!r} of {name} does not compile: {error.msg} "
+                f"(line {error.lineno} of the cell)"
+            ) from None
         except Exception as error:  # noqa: BLE001 - the instructor's cell fails when it runs
-            raise ReferenceBroken(f"the solution cell {grade_id!r} of {name} fails when it runs: "
-                                  f"{type(error).__name__}: {error}") from None
+            raise ReferenceBroken(
+                f"the solution cell {grade_id!r} of {name} fails when it runs: {type(error).__name__}: {error}"
+            ) from None
     missing = [function for function in GRADED_FUNCTIONS if not callable(namespace.get(function))]
     if missing:
         raise ReferenceBroken(f"{name} defines no solution for {', '.join(missing)}")

@@ -1,0 +1,1 @@
+"""Synthetic classes: the demo class, and the classes the benchmarks grade."""

@@ -1,0 +1,202 @@
+"""A student's notebook as the grader reads, restores and returns it.
+
+Reading is strict about what a notebook is (any failure is the student's
+``SubmissionProblem``, with a status in plain words); restoring puts the release's test
+cells back, whatever the student did to them; the verdicts go into the test cells,
+where nbgrader's own rule scores them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import nbformat
+
+from .. import GRADED_FUNCTIONS
+from ..results import FunctionResult, Outcome
+from ..sandbox.outputs import safe_cell
+from . import verdict
+from .reference import grade_id
+
+SKIP_TAG = "explore"  # cells tagged so are exploration, not needed for grading
+
+
+class SubmissionProblem(Exception):
+    """The submission cannot be run at all; the message is the status (the student's doing)."""
+
+
+# -- reading the submission ----------------------------------------------------------------
+
+
+def find_notebook(files: dict | None, assignment: str) -> tuple[str, str]:
+    """The name of the notebook to grade, and a note when it is not the expected one."""
+    expected = f"{assignment}.ipynb"
+    if files is None:
+        raise SubmissionProblem("missing submission folder")
+    if expected in files:
+        return expected, ""
+    candidates = sorted(name for name in files if name.endswith(".ipynb"))
+    if len(candidates) == 1:
+        return candidates[0], f"misnamed notebook {candidates[0]} (graded anyway)"
+    if not candidates:
+        raise SubmissionProblem(f"missing notebook: no {expected} in the submission")
+    raise SubmissionProblem(f"missing notebook: no {expected}, and {len(candidates)} other notebooks")
+
+
+def read_notebook(raw: bytes | None) -> nbformat.NotebookNode:
+    if raw is None:
+        raise SubmissionProblem("malformed notebook: larger than the 20 MB allowed")
+    if len(raw) == 0:
+        raise SubmissionProblem("malformed notebook: the file is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SubmissionProblem("malformed notebook: not a text file") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SubmissionProblem(f"malformed notebook: invalid JSON ({error.msg} at line {error.lineno})") from None
+    except RecursionError:
+        raise SubmissionProblem("malformed notebook: nested too deeply to be a notebook") from None
+    if not isinstance(data, dict) or "cells" not in data:
+        raise SubmissionProblem("malformed notebook: not a Jupyter notebook")
+    if data.get("nbformat") != 4:
+        raise SubmissionProblem(f"malformed notebook: nbformat {str(data.get('nbformat'))[:20]}, expected 4")
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+    except RecursionError:
+        raise SubmissionProblem("malformed notebook: nested too deeply to be a notebook") from None
+    except Exception as error:  # noqa: BLE001 - any schema problem is the submission's
+        raise SubmissionProblem(f"malformed notebook: {str(error).splitlines()[0][:200]}") from None
+    return notebook
+
+
+# -- the notebook that is executed and stored -----------------------------------------------
+
+
+def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student's notebook with the instructor's test cells, whatever was done to them, safe to render.
+
+    nbgrader's ``OverwriteCells`` (with ``add_missing_cells``) does the same from the
+    gradebook, but it matches cells by checksum and cell type only and takes the source
+    notebook's cells, hidden tests included; here the release's (visible) cells are
+    restored, renamed and moved cells are handled, and markup the release does not have
+    is removed so a student cannot invent grade cells. Duplicated ids keep their first cell.
+    The notebook's metadata is the release's, and the student's own markdown and raw cells
+    are made inert (see ``sandbox.outputs.safe_cell``).
+    """
+    release_cells = {grade_id(c): c for c in release.cells if grade_id(c)}
+    release_text = {c.get("id"): c.source for c in release.cells if c.cell_type == "markdown"}
+    notebook = copy.deepcopy(student)
+    notebook.metadata = copy.deepcopy(release.metadata)
+    seen = set()
+    for cell in notebook.cells:
+        safe_cell(cell, release_text.get(cell.get("id")))
+        cell_id = grade_id(cell)
+        if cell_id is None:
+            cell.metadata.pop("nbgrader", None)
+            continue
+        original = release_cells.get(cell_id)
+        is_answer = original is not None and original.metadata.nbgrader.get("solution")
+        if original is None or cell_id in seen or (is_answer and cell.cell_type != "code"):
+            del cell.metadata["nbgrader"]
+            continue
+        seen.add(cell_id)
+        if is_answer:
+            cell.metadata["nbgrader"] = copy.deepcopy(original.metadata.nbgrader)
+        else:  # a test cell: the instructor's, verbatim
+            cell.source = original.source
+            cell.metadata = copy.deepcopy(original.metadata)
+            cell.cell_type = "code"
+    for name in GRADED_FUNCTIONS:
+        test_id = f"test_{name}"
+        if test_id in seen:
+            continue
+        index = next((i + 1 for i, c in enumerate(notebook.cells) if grade_id(c) == name), len(notebook.cells))
+        notebook.cells.insert(index, copy.deepcopy(release_cells[test_id]))
+        seen.add(test_id)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return notebook
+
+
+def attempted(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> bool:
+    """False when every code cell of the submission is a code cell of the release, unchanged."""
+    release_code = {cell.source.strip() for cell in release.cells if cell.cell_type == "code"}
+    return any(cell.source.strip() not in release_code for cell in student.cells if cell.cell_type == "code")
+
+
+def is_test(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def skipped(cell) -> bool:
+    return SKIP_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def points_in(notebook, name: str) -> float:
+    for cell in notebook.cells:
+        if grade_id(cell) == f"test_{name}":
+            return float(cell.metadata.nbgrader["points"])
+    raise LookupError(f"no test cell for {name}")
+
+
+def write_verdicts(notebook, results: list[FunctionResult], language: str = "en") -> None:
+    """Put each verdict into its test cell: its output says why, and it is what nbgrader scores.
+
+    A passed function's cell prints; a failed one's holds an error, so nbgrader's
+    ``determine_grade`` gives the first full points and the second 0, which is the score
+    set here; the main process checks the two agree before recording (``scores_by_nbgrader``).
+    """
+
+    by_name = {r.name: r for r in results}
+    for cell in notebook.cells:
+        cell_id = grade_id(cell) or ""
+        if not (is_test(cell) and cell_id.startswith("test_")):
+            continue
+        result = by_name[cell_id[len("test_") :]]
+        if result.outcome == Outcome.PASSED:
+            cell.outputs = [
+                nbformat.v4.new_output(
+                    "stream", name="stdout", text=verdict.say(language, "passed", name=result.name) + "\n"
+                )
+            ]
+        else:
+            ename = {
+                Outcome.TIMEOUT: "Timeout",
+                Outcome.KERNEL_DIED: "KernelDied",
+                Outcome.MEMORY: "MemoryLimit",
+                Outcome.MISSING: "NameError",
+                Outcome.NOT_RUN: "NotRun",
+            }.get(result.outcome, "AssertionError")
+            cell.outputs = [
+                nbformat.v4.new_output(
+                    "error", ename=ename, evalue=result.message, traceback=[f"{ename}: {result.message}"]
+                )
+            ]
+        result.score = result.points if result.outcome == Outcome.PASSED else 0.0
+
+
+def scores_by_nbgrader(notebook_json: str) -> dict[str, float]:
+    """What nbgrader's own rule (``determine_grade``) makes of each test cell of an autograded notebook."""
+    from nbgrader.utils import determine_grade
+
+    scores = {}
+    for cell in nbformat.reads(notebook_json, as_version=4).cells:
+        cell_id = grade_id(cell) or ""
+        if is_test(cell) and cell_id.startswith("test_"):
+            scores[cell_id.removeprefix("test_")] = float(determine_grade(cell)[0] or 0.0)
+    return scores
+
+
+def release_from_source(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student version of a source notebook, when release/ is absent (only its test cells matter)."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    notebook, resources = ClearSolutions().preprocess(copy.deepcopy(notebook), {})
+    notebook, resources = ClearHiddenTests().preprocess(notebook, resources)
+    return notebook

@@ -1,0 +1,92 @@
+"""The probe, run here in a plain namespace as the kernel runs it, with the grader's side played by the test."""
+
+import json
+
+import numpy as np
+import pytest
+
+from autograder.grading import codec
+from autograder.grading.probe import CALL, NEXT, REPORT, STOP, case_payload, parse_report, probe_source
+
+
+def run_probe(namespace, name, cases, helpers=(), answer_call=None):
+    """Execute the probe for ``name`` with ``input`` answered as the grader would; the reports."""
+    pending, reports = list(cases), []
+
+    def grader_input(prompt):
+        if prompt == NEXT:
+            return case_payload(*pending.pop(0)) if pending else STOP
+        if prompt.startswith(REPORT):
+            reports.append(parse_report(prompt[len(REPORT) :]))
+            return case_payload(*pending.pop(0)) if pending else STOP
+        if prompt.startswith(CALL):
+            return codec.dumps(answer_call(codec.loads(prompt[len(CALL) :])))
+        raise AssertionError(f"unexpected prompt {prompt[:40]!r}")
+
+    import builtins
+
+    saved = builtins.input
+    builtins.input = grader_input
+    try:
+        exec(probe_source(name, helpers), namespace)
+    finally:
+        builtins.input = saved
+    return reports
+
+
+def test_each_case_is_called_and_reported_and_the_probe_leaves_no_name():
+    namespace = {"layer_sizes": lambda X, Y: (X.shape[0], 4, Y.shape[0])}
+    reports = run_probe(
+        namespace,
+        "layer_sizes",
+        [((np.zeros((5, 3)), np.zeros((2, 3))), {}), ((np.zeros((1, 1)), np.zeros((1, 1))), {})],
+    )
+    assert [r["value"] for r in reports] == [(5, 4, 2), (1, 4, 1)]
+    assert set(namespace) == {"layer_sizes", "__builtins__"}
+
+
+def test_a_missing_function_and_an_exception_are_reported_as_such():
+    assert run_probe({}, "predict", [((1,), {})]) == [{"status": "missing"}]
+
+    def predict(parameters, X):
+        raise ValueError("no")
+
+    [report] = run_probe({"predict": predict}, "predict", [(({}, np.zeros((2, 1))), {})])
+    assert (report["status"], report["ename"], report["evalue"]) == ("raised", "ValueError", "no")
+
+
+def test_a_variable_named_input_or_globals_does_not_break_the_probe():
+    namespace = {"input": "the student's", "globals": 3, "compute_cost": lambda A2, Y, p: 0.5}
+    [report] = run_probe(namespace, "compute_cost", [((np.ones((1, 2)), np.ones((1, 2)), {}), {})])
+    assert report["value"] == 0.5
+
+
+def test_stand_ins_ask_the_grader_and_raise_what_it_refuses():
+    def nn_model(X, Y, n_h):
+        return initialize_parameters(2, n_h, 1)  # noqa: F821 - the stand-in the probe provides
+
+    calls = []
+
+    def answer(request):
+        calls.append(request)
+        return {"value": {"W1": np.ones((request["args"][1], 2))}} if request["args"][1] < 9 else {"raise": "too big"}
+
+    [good] = run_probe({"nn_model": nn_model}, "nn_model", [((0, 0, 4), {})], ("initialize_parameters",), answer)
+    assert good["value"]["W1"].shape == (4, 2)
+    assert calls == [{"helper": "initialize_parameters", "args": [2, 4, 1], "kwargs": {}}]
+    [refused] = run_probe({"nn_model": nn_model}, "nn_model", [((0, 0, 9), {})], ("initialize_parameters",), answer)
+    assert (refused["status"], refused["evalue"]) == ("raised", "too big")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "[]", '{"status": "won"}', '{"status": "returned", "value": {"__x__": 1}}', "[" * 50_000 + "]" * 50_000],
+)
+def test_a_forged_or_broken_report_is_refused(text):
+    with pytest.raises((ValueError, TypeError, KeyError)):
+        parse_report(text)
+
+
+def test_report_texts_of_the_wrong_type_are_made_strings():
+    report = parse_report(json.dumps({"status": "raised", "ename": ["x"], "evalue": {"a": 1}}))
+    assert report["ename"] == "['x']" and report["evalue"] == "{'a': 1}"

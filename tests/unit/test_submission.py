@@ -1,0 +1,118 @@
+"""Reading a student's notebook and restoring the instructor's test cells: the first trust boundary."""
+
+import json
+
+import nbformat
+import pytest
+
+from autograder import ASSIGNMENT, GRADED_FUNCTIONS
+from autograder.grading.reference import grade_id
+from autograder.grading.submission import (
+    SubmissionProblem,
+    attempted,
+    find_notebook,
+    read_notebook,
+    restore,
+    scores_by_nbgrader,
+    write_verdicts,
+)
+from autograder.results import FunctionResult, Outcome
+
+from ..conftest import POINTS, ROOT
+
+RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+
+
+@pytest.fixture
+def release():
+    return nbformat.read(RELEASE, as_version=4)
+
+
+def cell_of(notebook, cell_id):
+    return next(c for c in notebook.cells if grade_id(c) == cell_id)
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (None, "larger than the 20 MB allowed"),
+        (b"", "the file is empty"),
+        (b"\xff\xfe\x00", "not a text file"),
+        (b'{"cells": [', "invalid JSON"),
+        (b"[1, 2]", "not a Jupyter notebook"),
+        (b'{"cells": [], "nbformat": 3}', "nbformat 3, expected 4"),
+        (b"[" * 100_000 + b"]" * 100_000, "malformed notebook"),
+        (
+            b'{"cells": [{"cell_type": "nonsense"}], "nbformat": 4, "nbformat_minor": 5, "metadata": {}}',
+            "malformed notebook",
+        ),
+    ],
+)
+def test_unreadable_notebooks_are_the_students_problem_with_a_reason(raw, status):
+    with pytest.raises(SubmissionProblem, match="malformed notebook") as problem:
+        read_notebook(raw)
+    assert status in str(problem.value)
+
+
+def test_the_expected_notebook_or_the_only_other_one_is_graded():
+    expected = f"{ASSIGNMENT}.ipynb"
+    assert find_notebook({expected: b"", "x.ipynb": b""}, ASSIGNMENT) == (expected, "")
+    assert find_notebook({"mine.ipynb": b"", "data.csv": b""}, ASSIGNMENT) == (
+        "mine.ipynb",
+        "misnamed notebook mine.ipynb (graded anyway)",
+    )
+    for files, why in [({"a.ipynb": b"", "b.ipynb": b""}, "2 other notebooks"), ({}, "no "), (None, "missing")]:
+        with pytest.raises(SubmissionProblem, match=why):
+            find_notebook(files, ASSIGNMENT)
+
+
+def test_deleted_edited_and_forged_test_cells_come_back_as_the_instructors(release):
+    student = nbformat.from_dict(json.loads(json.dumps(release)))
+    student.cells = [c for c in student.cells if grade_id(c) != "test_compute_cost"]  # deleted
+    cell_of(student, "test_predict").source = "pass  # the test, edited away"
+    forged = nbformat.v4.new_code_cell("print('All tests passed')")
+    forged.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 100, "solution": False}
+    student.cells.append(forged)
+
+    restored = restore(student, release)
+
+    for name in GRADED_FUNCTIONS:
+        assert cell_of(restored, f"test_{name}").source == cell_of(release, f"test_{name}").source
+    assert "nbgrader" not in restored.cells[-1].metadata  # no invented grade cell
+    assert restored.metadata == release.metadata
+    assert all(c.outputs == [] for c in restored.cells if c.cell_type == "code")
+    ids = [grade_id(c) for c in restored.cells if grade_id(c)]
+    assert ids.index("test_compute_cost") == ids.index("compute_cost") + 1  # right after its answer
+
+
+def test_a_duplicated_test_cell_counts_once(release):
+    student = nbformat.from_dict(json.loads(json.dumps(release)))
+    student.cells.append(nbformat.from_dict(json.loads(json.dumps(cell_of(release, "test_layer_sizes")))))
+    restored = restore(student, release)
+    assert [grade_id(c) for c in restored.cells].count("test_layer_sizes") == 1
+
+
+def test_the_students_markdown_is_made_inert(release):
+    student = nbformat.from_dict(json.loads(json.dumps(release)))
+    student.cells.append(nbformat.v4.new_markdown_cell('<script>alert(1)</script><a href="javascript:x">y</a>'))
+    text = restore(student, release).cells[-1].source
+    assert "<script>" not in text and "javascript:" not in text
+
+
+def test_untouched_release_is_not_attempted(release):
+    assert not attempted(release, release)
+    student = nbformat.from_dict(json.loads(json.dumps(release)))
+    cell_of(student, "layer_sizes").source = "def layer_sizes(X, Y):\n    return 2, 4, 1\n"
+    assert attempted(student, release)
+
+
+def test_verdicts_are_what_nbgrader_scores(release):
+    notebook = restore(release, release)
+    results = [
+        FunctionResult(name, points, 0, Outcome.PASSED if i % 2 else Outcome.TIMEOUT, "why")
+        for i, (name, points) in enumerate(POINTS.items())
+    ]
+    write_verdicts(notebook, results)
+    expected = {r.name: r.points if r.outcome == Outcome.PASSED else 0.0 for r in results}
+    assert {r.name: r.score for r in results} == expected
+    assert scores_by_nbgrader(nbformat.writes(notebook)) == expected
