@@ -29,8 +29,10 @@ from nbgrader.utils import parse_utc
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .course import sqlite_path
+from . import nbgrader_cli
+from .course import Course, sqlite_path
 from .results import SubmissionResult
+from .settings import GradingError
 
 
 class GradebookError(Exception):
@@ -282,3 +284,40 @@ def _parse_timestamp(value: str | None):
         return parse_utc(value)
     except (ValueError, OverflowError):
         return None
+
+
+# -- opening it for a run ------------------------------------------------------------------------
+
+
+def open_gradebook(db_url: str, course: Course, config=None):
+    """The gradebook, registering the assignment if it is new, as the run's ``GradingError`` if it cannot be."""
+    try:
+        with nbgrader_cli.scripts_on_path():
+            gradebook = GradebookAccess(db_url, course.assignment)
+        gradebook.check_writable()
+        if not gradebook.is_registered():
+            gradebook.register(course.source_notebook, config)
+        return gradebook
+    except GradebookError as error:
+        raise GradingError(str(error)) from error
+
+
+class StagedGradebook:
+    """A new SQLite gradebook made beside its place and moved there only once the run may go on.
+
+    Creating and registering take a moment, done while the workers start; if a check then
+    stops the run, no gradebook file is left behind (nothing recorded).
+    """
+
+    def __init__(self, path: Path, course: Course):
+        self.path = path
+        self.staged = path.with_name(f".{path.name}.new-{os.getpid()}")
+        self.staged.unlink(missing_ok=True)
+        open_gradebook(f"sqlite:///{self.staged}", course).close()
+
+    def commit(self, db_url: str, course: Course):
+        os.replace(self.staged, self.path)  # atomic; the file is complete and closed
+        return open_gradebook(db_url, course)
+
+    def discard(self) -> None:
+        self.staged.unlink(missing_ok=True)

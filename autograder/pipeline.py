@@ -17,21 +17,15 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import contextlib
-import csv
 import dataclasses
 import errno
-import multiprocessing
 import os
-import shutil
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
-from . import GRADED_FUNCTIONS
 from .course import (
     Course,
     CourseError,
@@ -44,15 +38,13 @@ from .course import (
     sqlite_path,
     submission_name,
 )
-from .grading.judge import CourseBundle, Job, grade
+from .grading.judge import Job, grade
+from .preflight import check_course, check_disk, check_gradebook_location, check_sandbox, prepare_worker
 from .results import ResultStore, SubmissionResult, not_graded, write_atomically
-from .sandbox import SandboxLimits
 from .settings import GradingError, Settings
+from .workers import dask_client, local_executor, stop
 
 MAX_ATTEMPTS = 3  # a submission whose worker dies this often in one run is left "not graded"
-MIN_FREE_BYTES = 32 * 1024 * 1024
-FREE_BYTES_PER_SUBMISSION = 2 * 1024 * 1024
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclasses.dataclass
@@ -74,194 +66,7 @@ class RunSummary:
 # -- preflight ------------------------------------------------------------------------------------
 
 
-def check_course(course: Course) -> CourseBundle:
-    """The course's notebooks as the grader needs them; GradingError naming what is missing."""
-    if not course.source_notebook.is_file():
-        raise GradingError(f"no source notebook source/{course.assignment}/{course.assignment}.ipynb in {course.root}")
-    try:
-        bundle = CourseBundle.from_course(course.root, course.assignment)
-        release = nbformat.reads(bundle.release_notebook, as_version=4)
-    except Exception as error:  # any reason the course's notebooks cannot be used
-        raise GradingError(f"cannot read the notebooks of {course.assignment}: {error}") from error
-    missing = [name for name in GRADED_FUNCTIONS if name not in points(release)]
-    if missing:
-        raise GradingError(
-            f"the release notebook of {course.assignment} has no test cell for "
-            f"{', '.join(missing)} (grade ids test_<function>); regenerate release/"
-        )
-    return bundle
-
-
-def check_reference(bundle: CourseBundle, reference=None) -> None:
-    """The solutions load, in their bounded process, and pass their own visible tests.
-
-    Run in each worker, on the reference process it grades with; GradingError says what is wrong.
-    """
-    from public_tests import EXPECTED, WrongResult, check_result
-
-    from .grading.cases import visible_case
-    from .grading.refserver import ReferenceFailure, ReferenceProcess
-
-    own = reference is None
-    reference = reference or ReferenceProcess(bundle.source_notebook)
-    where = f"source/{bundle.assignment}/{bundle.assignment}.ipynb"
-    try:
-        for name in GRADED_FUNCTIONS:
-            case = visible_case(name)
-            if case is None:  # nn_model: its visible case trains 10 000 steps; the hidden ones are run instead
-                continue
-            got = reference.call(name, case.args, case.kwargs, timeout=30)
-            try:
-                check_result(name, got, EXPECTED[name])
-            except WrongResult as error:
-                raise GradingError(
-                    f"the solution of {name} in {where} fails its own visible test: {error.message}"
-                ) from None
-    except ReferenceFailure as error:
-        raise GradingError(f"the solutions in {where} cannot be used: {error}") from None
-    finally:
-        if own:
-            reference.close()
-
-
-def check_disk(course: Course, submissions: int) -> None:
-    need = MIN_FREE_BYTES + FREE_BYTES_PER_SUBMISSION * submissions
-    for where in (course.root, Path(tempfile.gettempdir())):
-        free = shutil.disk_usage(where).free
-        if free < need:
-            raise GradingError(
-                f"not enough free disk space in {where}: {free // 2**20} MB free, "
-                f"{need // 2**20} MB needed for {submissions} submission(s)"
-            )
-
-
-def check_gradebook_location(db_url: str) -> None:
-    """Before a new SQLite gradebook is created: can it be?"""
-    path = sqlite_path(db_url)
-    if path is not None and not path.exists():
-        if not path.parent.is_dir():
-            raise GradingError(f"the gradebook's folder {path.parent} does not exist")
-        if not os.access(path.parent, os.W_OK):
-            raise GradingError(f"the gradebook {path} cannot be created: {path.parent} is not writable")
-
-
-@contextlib.contextmanager
-def own_scripts_on_path():
-    """nbgrader starts console scripts of its own (alembic, when it creates a gradebook)."""
-    scripts = str(Path(sys.executable).parent)
-    before = os.environ.get("PATH", "")
-    if scripts in before.split(os.pathsep):
-        yield
-        return
-    os.environ["PATH"] = f"{scripts}{os.pathsep}{before}"
-    try:
-        yield
-    finally:
-        os.environ["PATH"] = before
-
-
-def open_gradebook(db_url: str, course: Course, config=None):
-    """The gradebook, registering the assignment if it is new (nbgrader is imported here, not earlier:
-    its import takes most of a second, which the workers' start-up hides)."""
-    from .gradebook import GradebookAccess, GradebookError
-
-    try:
-        with own_scripts_on_path():
-            gradebook = GradebookAccess(db_url, course.assignment)
-        gradebook.check_writable()
-        if not gradebook.is_registered():
-            gradebook.register(course.source_notebook, config)
-        return gradebook
-    except GradebookError as error:
-        raise GradingError(str(error)) from error
-
-
-class StagedGradebook:
-    """A new SQLite gradebook made beside its place and moved there only once the run may go on.
-
-    Creating and registering take a moment, done while the workers start; if a check then
-    stops the run, no gradebook file is left behind (nothing recorded).
-    """
-
-    def __init__(self, path: Path, course: Course):
-        self.path = path
-        self.staged = path.with_name(f".{path.name}.new-{os.getpid()}")
-        self.staged.unlink(missing_ok=True)
-        open_gradebook(f"sqlite:///{self.staged}", course).close()
-
-    def commit(self, db_url: str, course: Course):
-        os.replace(self.staged, self.path)  # atomic; the file is complete and closed
-        return open_gradebook(db_url, course)
-
-    def discard(self) -> None:
-        self.staged.unlink(missing_ok=True)
-
-
 # -- workers ---------------------------------------------------------------------------------------
-
-
-def _start_worker(parent: int, warm: bool, zygote: tuple | None = None) -> None:
-    """Worker initializer: end when the grader ends, even if it is killed with SIGKILL; start the zygote.
-
-    The zygote (warm kernels) and the reference process start importing their libraries
-    now, while this worker is still importing its own.
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import ctypes.util
-        import signal
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the grader died before the line above took effect
-        os._exit(1)
-    from .grading.refserver import ReferenceProcess
-
-    ReferenceProcess.prestart()  # the reference's imports, meanwhile
-    if warm:
-        from .sandbox.launchers import ZygoteLauncher
-
-        if zygote is not None:  # the run's shared zygote
-            ZygoteLauncher.use_shared(*zygote)
-        else:
-            ZygoteLauncher.start()
-
-
-def _local_executor(workers: int, warm: bool = True, zygote=None) -> concurrent.futures.Executor:
-    shared = (zygote.path, zygote.log) if zygote is not None else None
-    return concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(os.getpid(), warm, shared),
-    )
-
-
-def _stop(executor: concurrent.futures.Executor | None) -> None:
-    """Stop an executor now: no waiting for the submissions it is grading."""
-    if executor is None:
-        return
-    processes = list((getattr(executor, "_processes", None) or {}).values())  # ProcessPoolExecutor's own
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        with contextlib.suppress(Exception):
-            process.kill()
-
-
-def _dask_client(settings: Settings):
-    try:
-        from distributed import Client
-    except ImportError as error:
-        raise GradingError("--scheduler needs dask.distributed (pip install distributed)") from error
-    try:
-        return Client(settings.scheduler, timeout="10s", security=settings.security)
-    except (OSError, TimeoutError, ValueError, TypeError) as error:
-        hint = (
-            "; a tls:// scheduler needs this client's certificates (--tls-ca-file, --tls-cert, --tls-key)"
-            if settings.scheduler.startswith("tls://")
-            else ""
-        )
-        raise GradingError(f"cannot reach the Dask scheduler at {settings.scheduler}: {error}{hint}") from error
 
 
 # -- writing results --------------------------------------------------------------------------------
@@ -323,54 +128,6 @@ def _disk_error(error: OSError, what: str) -> GradingError:
     )
 
 
-def csv_cell(text: str) -> str:
-    """Text a spreadsheet shows as text, never evaluates as a formula."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-def write_csv(path: Path, results: list[SubmissionResult], skipped: list[Skipped]) -> Path:
-    rows = [["student", "total", *GRADED_FUNCTIONS, "status", "seconds", "sandboxed"]]
-    for result in sorted(results, key=lambda r: r.student):
-        scores = {f.name: f.score for f in result.functions}
-        graded = result.graded
-        rows.append(
-            [
-                csv_cell(result.student),
-                _number(result.total) if graded else "",
-                *((_number(scores.get(name, 0.0)) if graded else "") for name in GRADED_FUNCTIONS),
-                csv_cell(result.status),
-                f"{result.seconds:.2f}",
-                "yes" if result.sandboxed else "NO",
-            ]
-        )
-    for folder in skipped:
-        rows.append(
-            [
-                csv_cell(folder.name),
-                "",
-                *("" for _ in GRADED_FUNCTIONS),
-                csv_cell(f"not graded: skipped folder: {folder.reason}"),
-                "",
-                "",
-            ]
-        )
-    text = _csv_text(rows)
-    write_atomically(path, text.encode("utf-8"))
-    return path
-
-
-def _csv_text(rows) -> str:
-    import io
-
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue()
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
 # -- the run -----------------------------------------------------------------------------------------
 
 ProgressCallback = Callable[[str, int, int, "SubmissionResult | None"], None]
@@ -416,10 +173,10 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
                 raise GradingError(str(error)) from error
         with timings.phase("workers"):
             if settings.scheduler:
-                client = _dask_client(settings)
+                client = dask_client(settings)
                 executor = client.get_executor(pure=False)
             else:
-                executor = _local_executor(max(1, settings.workers), settings.warm_kernels, zygote)
+                executor = local_executor(max(1, settings.workers), settings.warm_kernels, zygote)
             # One worker proves the machine (a sandboxed kernel, the solutions); submitting a task to
             # each of the others starts them now, and with them their zygotes and reference processes.
             checks = [executor.submit(prepare_worker, bundle, settings.sandbox, settings.warm_kernels)]
@@ -436,6 +193,8 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
             except (CourseError, OSError) as error:
                 raise GradingError(f"cannot use the grader's secret {secret_path}: {error}") from error
         with timings.phase("gradebook"):
+            from .gradebook import StagedGradebook, open_gradebook  # nbgrader and SQLAlchemy: 2 s, not before
+
             path = sqlite_path(settings.db_url)
             if path is not None and not path.exists():
                 staged = StagedGradebook(path, course)
@@ -446,7 +205,7 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
             todo = [student for student in students if student not in done]
         with timings.phase("workers ready"):
             if todo:  # with nobody to grade, nothing to prove
-                _check_sandbox(checks, settings)
+                check_sandbox(checks, settings)
             if staged is not None:
                 gradebook = staged.commit(settings.db_url, course)
                 staged = None
@@ -457,7 +216,7 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
     finally:
         with timings.phase("stop"):
             if client is None:
-                _stop(executor)
+                stop(executor)
             else:
                 client.close()
             if gradebook is not None:
@@ -467,8 +226,9 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
             if zygote is not None:
                 zygote.close()
     with timings.phase("reports"):
+        from .reports import write_csv, write_reports
+
         csv_path = _written(lambda: write_csv(course.reports / "grades.csv", results, skipped), "grades.csv")
-        from .reports import write_reports
 
         report = _written(
             lambda: write_reports(course.reports, results, skipped, course.root, course.assignment), "summary.html"
@@ -490,38 +250,6 @@ def _written(write: Callable[[], Path], what: str) -> Path:
         return write()
     except OSError as error:
         raise _disk_error(error, what) from error
-
-
-def prepare_worker(bundle: CourseBundle, sandbox: SandboxLimits | None, warm: bool) -> None:
-    """In a worker, before any submission, while the main process prepares the run: prove a kernel
-    starts as submissions will get it (which warms the zygote), and that the solutions load and
-    pass their visible tests in the reference process this worker grades with."""
-    from .sandbox import probe_sandbox
-
-    probe_sandbox(sandbox, warm)
-    from .grading import judge
-
-    check_reference(bundle, judge.reference_for(bundle))
-
-
-def _check_sandbox(checks: list, settings: Settings) -> None:
-    """Wait for the workers' proofs that real (sandboxed) kernels start and answer."""
-    from .sandbox import SandboxUnavailable
-
-    for check in checks:
-        try:
-            check.result(timeout=180)
-        except SandboxUnavailable as error:
-            advice = " To grade without isolation anyway, pass --no-sandbox." if settings.sandbox is not None else ""
-            raise GradingError(f"{error}.{advice}") from None
-        except GradingError:  # the solutions, as the worker's reference process found them
-            raise
-        except concurrent.futures.TimeoutError:
-            raise GradingError("the check that grading kernels start did not finish within 180 s") from None
-        except Exception as error:  # noqa: BLE001 - a worker that cannot even run the check
-            raise GradingError(
-                f"the grading workers could not start a kernel: {type(error).__name__}: {error}"
-            ) from None
 
 
 def _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, zygote=None) -> dict:
@@ -560,7 +288,7 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
 
     while pending or in_flight:
         if executor is None:
-            executor = _local_executor(max(1, settings.workers), settings.warm_kernels, zygote)
+            executor = local_executor(max(1, settings.workers), settings.warm_kernels, zygote)
         while pending and len(in_flight) < limit:
             student = pending.popleft()
             try:
@@ -619,6 +347,6 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
             for future, student in list(in_flight.items()):  # they went down with the pool
                 in_flight.pop(future)
                 worker_failed(student, broken)
-            _stop(executor)
+            stop(executor)
             executor = None
     return {"graded": graded, "not_graded": not_graded_now}

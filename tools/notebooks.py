@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 import copy
 import filecmp
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import nbformat
 
+from autograder import nbgrader_cli
 from tools import mistakes, translate
 from tools.paths import (
     ASSIGNMENT,
@@ -128,22 +127,13 @@ def generate_release(assignment: str, course_dir: Path = ROOT, out_dir: Path | N
     scratch = Path(tempfile.mkdtemp(prefix="release-"))
     shutil.copy(course_dir / "nbgrader_config.py", scratch)
     shutil.copytree(course_dir / "source", scratch / "source", symlinks=False)
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nbgrader",
-            "generate_assignment",
-            assignment,
-            "--force",
-            f"--db=sqlite:///{scratch / 'gradebook.db'}",
-            "--log-level=WARN",
-        ],
+    result = nbgrader_cli.run(
+        "generate_assignment",
+        assignment,
+        "--force",
+        f"--db=sqlite:///{scratch / 'gradebook.db'}",
+        "--log-level=WARN",
         cwd=scratch,
-        env=env,
-        capture_output=True,
-        text=True,
     )
     if result.returncode != 0:
         raise NotebookError(f"nbgrader generate_assignment failed:\n{result.stdout}{result.stderr}")

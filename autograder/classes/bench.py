@@ -30,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-from .. import ASSIGNMENT
+from .. import ASSIGNMENT, nbgrader_cli
 from ..grading.reference import COURSE_ROOT
 from .demo import answers_of
 from .synthetic import course_notebooks, fill_answers, new_course, write_submission
@@ -72,19 +72,8 @@ def gradebook_totals(course: Path) -> dict:
         return {s.student_id: s.score for s in gradebook.assignment_submissions(ASSIGNMENT)}
 
 
-def _environment() -> dict:
-    """nbgrader starts console scripts of its own: this environment's first on PATH."""
-    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-
-
 def _nbgrader(course: Path, *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"],
-        cwd=course,
-        capture_output=True,
-        text=True,
-        env=_environment(),
-    )
+    result = nbgrader_cli.run(*args, "--log-level=ERROR", cwd=course)
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{(result.stdout + result.stderr)[-3000:]}")
 

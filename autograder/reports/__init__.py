@@ -8,8 +8,10 @@ escaped). Its charts are inline SVG, so the page is one self-contained file.
 from __future__ import annotations
 
 import collections
+import csv
 import dataclasses
 import datetime
+import io
 import os
 import statistics
 import urllib.parse
@@ -20,7 +22,8 @@ import jinja2
 from public_tests import MISTAKES
 
 from .. import GRADED_FUNCTIONS
-from ..results import Outcome, SubmissionResult
+from ..course import Skipped
+from ..results import Outcome, SubmissionResult, write_atomically
 
 TEMPLATE = "summary.html.j2"
 
@@ -181,3 +184,56 @@ def write_reports(
     path = folder / "summary.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+# -- grades.csv ------------------------------------------------------------------------------------
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """Text a spreadsheet shows as text, never evaluates as a formula."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def write_csv(path: Path, results: list[SubmissionResult], skipped: list[Skipped]) -> Path:
+    rows = [["student", "total", *GRADED_FUNCTIONS, "status", "seconds", "sandboxed"]]
+    for result in sorted(results, key=lambda r: r.student):
+        scores = {f.name: f.score for f in result.functions}
+        graded = result.graded
+        rows.append(
+            [
+                csv_cell(result.student),
+                _number(result.total) if graded else "",
+                *((_number(scores.get(name, 0.0)) if graded else "") for name in GRADED_FUNCTIONS),
+                csv_cell(result.status),
+                f"{result.seconds:.2f}",
+                "yes" if result.sandboxed else "NO",
+            ]
+        )
+    for folder in skipped:
+        rows.append(
+            [
+                csv_cell(folder.name),
+                "",
+                *("" for _ in GRADED_FUNCTIONS),
+                csv_cell(f"not graded: skipped folder: {folder.reason}"),
+                "",
+                "",
+            ]
+        )
+    text = _csv_text(rows)
+    write_atomically(path, text.encode("utf-8"))
+    return path
+
+
+def _csv_text(rows) -> str:
+
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue()
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"

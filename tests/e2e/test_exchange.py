@@ -7,7 +7,6 @@ zip_collect, the other way submissions arrive.
 """
 
 import csv
-import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import ASSIGNMENT
+from autograder import ASSIGNMENT, nbgrader_cli
 from autograder.classes.synthetic import course_notebooks, fill_answers, new_course
 
 COURSE_ID = "planar-classification"
@@ -29,9 +28,7 @@ def command(*args, cwd, check=True, home=None):
 
     ``home``: a student's own home folder (nbgrader keeps a cache of their submissions there).
     """
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    if home is not None:
-        env["HOME"] = str(home)
+    env = nbgrader_cli.environment(**({"HOME": str(home)} if home is not None else {}))
     result = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     if check:
         assert result.returncode == 0, f"{' '.join(map(str, args))}\n{result.stdout}\n{result.stderr}"

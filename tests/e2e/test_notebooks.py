@@ -1,14 +1,9 @@
 """The notebooks as files: release generated from source, markup, placeholders, stock nbgrader."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import nbformat
 import pytest
 
-from autograder import ASSIGNMENT, GRADED_FUNCTIONS
+from autograder import ASSIGNMENT, GRADED_FUNCTIONS, nbgrader_cli
 from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from tools import notebooks
 
@@ -111,11 +106,8 @@ def stock_course(tmp_path_factory):
     release, answers = course_notebooks()
     write_submission(fill_answers(release, answers), course, "perfect", ASSIGNMENT)
     write_submission(release, course, "untouched", ASSIGNMENT)
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     for command in (["generate_assignment", ASSIGNMENT], ["autograde", ASSIGNMENT]):
-        result = subprocess.run(
-            [sys.executable, "-m", "nbgrader", *command, "--force"], cwd=course, env=env, capture_output=True, text=True
-        )
+        result = nbgrader_cli.run(*command, "--force", cwd=course)
         assert result.returncode == 0, result.stdout + result.stderr
     return course
 

@@ -1,0 +1,129 @@
+"""Before anyone is graded: what is the instructor's side is checked, and any failure stops the run.
+
+The solutions load and pass their own visible tests (in each worker's reference
+process), the disk has room, the gradebook can be created and written, and a real
+kernel starts in the sandbox and answers, on the workers themselves. Each check
+raises ``GradingError`` saying what is wrong; nothing is recorded before they pass.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from . import GRADED_FUNCTIONS
+from .course import Course, points, sqlite_path
+from .grading.judge import CourseBundle
+from .sandbox import SandboxLimits
+from .settings import GradingError, Settings
+
+MIN_FREE_BYTES = 32 * 1024 * 1024
+FREE_BYTES_PER_SUBMISSION = 2 * 1024 * 1024
+
+
+def check_course(course: Course) -> CourseBundle:
+    """The course's notebooks as the grader needs them; GradingError naming what is missing."""
+    if not course.source_notebook.is_file():
+        raise GradingError(f"no source notebook source/{course.assignment}/{course.assignment}.ipynb in {course.root}")
+    try:
+        bundle = CourseBundle.from_course(course.root, course.assignment)
+        release = nbformat.reads(bundle.release_notebook, as_version=4)
+    except Exception as error:  # any reason the course's notebooks cannot be used
+        raise GradingError(f"cannot read the notebooks of {course.assignment}: {error}") from error
+    missing = [name for name in GRADED_FUNCTIONS if name not in points(release)]
+    if missing:
+        raise GradingError(
+            f"the release notebook of {course.assignment} has no test cell for "
+            f"{', '.join(missing)} (grade ids test_<function>); regenerate release/"
+        )
+    return bundle
+
+
+def check_reference(bundle: CourseBundle, reference=None) -> None:
+    """The solutions load, in their bounded process, and pass their own visible tests.
+
+    Run in each worker, on the reference process it grades with; GradingError says what is wrong.
+    """
+    from public_tests import EXPECTED, WrongResult, check_result
+
+    from .grading.cases import visible_case
+    from .grading.refserver import ReferenceFailure, ReferenceProcess
+
+    own = reference is None
+    reference = reference or ReferenceProcess(bundle.source_notebook)
+    where = f"source/{bundle.assignment}/{bundle.assignment}.ipynb"
+    try:
+        for name in GRADED_FUNCTIONS:
+            case = visible_case(name)
+            if case is None:  # nn_model: its visible case trains 10 000 steps; the hidden ones are run instead
+                continue
+            got = reference.call(name, case.args, case.kwargs, timeout=30)
+            try:
+                check_result(name, got, EXPECTED[name])
+            except WrongResult as error:
+                raise GradingError(
+                    f"the solution of {name} in {where} fails its own visible test: {error.message}"
+                ) from None
+    except ReferenceFailure as error:
+        raise GradingError(f"the solutions in {where} cannot be used: {error}") from None
+    finally:
+        if own:
+            reference.close()
+
+
+def check_disk(course: Course, submissions: int) -> None:
+    need = MIN_FREE_BYTES + FREE_BYTES_PER_SUBMISSION * submissions
+    for where in (course.root, Path(tempfile.gettempdir())):
+        free = shutil.disk_usage(where).free
+        if free < need:
+            raise GradingError(
+                f"not enough free disk space in {where}: {free // 2**20} MB free, "
+                f"{need // 2**20} MB needed for {submissions} submission(s)"
+            )
+
+
+def check_gradebook_location(db_url: str) -> None:
+    """Before a new SQLite gradebook is created: can it be?"""
+    path = sqlite_path(db_url)
+    if path is not None and not path.exists():
+        if not path.parent.is_dir():
+            raise GradingError(f"the gradebook's folder {path.parent} does not exist")
+        if not os.access(path.parent, os.W_OK):
+            raise GradingError(f"the gradebook {path} cannot be created: {path.parent} is not writable")
+
+
+def prepare_worker(bundle: CourseBundle, sandbox: SandboxLimits | None, warm: bool) -> None:
+    """In a worker, before any submission, while the main process prepares the run: prove a kernel
+    starts as submissions will get it (which warms the zygote), and that the solutions load and
+    pass their visible tests in the reference process this worker grades with."""
+    from .sandbox import probe_sandbox
+
+    probe_sandbox(sandbox, warm)
+    from .grading import judge
+
+    check_reference(bundle, judge.reference_for(bundle))
+
+
+def check_sandbox(checks: list, settings: Settings) -> None:
+    """Wait for the workers' proofs that real (sandboxed) kernels start and answer."""
+    from .sandbox import SandboxUnavailable
+
+    for check in checks:
+        try:
+            check.result(timeout=180)
+        except SandboxUnavailable as error:
+            advice = " To grade without isolation anyway, pass --no-sandbox." if settings.sandbox is not None else ""
+            raise GradingError(f"{error}.{advice}") from None
+        except GradingError:  # the solutions, as the worker's reference process found them
+            raise
+        except concurrent.futures.TimeoutError:
+            raise GradingError("the check that grading kernels start did not finish within 180 s") from None
+        except Exception as error:  # noqa: BLE001 - a worker that cannot even run the check
+            raise GradingError(
+                f"the grading workers could not start a kernel: {type(error).__name__}: {error}"
+            ) from None
