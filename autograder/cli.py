@@ -22,6 +22,7 @@ from rich.text import Text
 from . import ASSIGNMENT, GRADED_FUNCTIONS
 from .course import CourseError, db_url_from_config, default_assignment
 from .pipeline import RunSummary, run
+from .results import Outcome
 from .settings import GradingError, Limits, Settings, sandbox_limits
 
 EXIT_OK, EXIT_GRADER, EXIT_NOT_GRADED, EXIT_INTERRUPTED = 0, 2, 3, 130
@@ -272,7 +273,9 @@ def print_summary(summary: RunSummary, settings: Settings, console: Console) -> 
             if not result.graded:
                 cells.append(Text("-", style="dim"))
             else:
-                cells.append(Text(f"{function.score:g}", style="green" if function.outcome == "passed" else "red"))
+                cells.append(
+                    Text(f"{function.score:g}", style="green" if function.outcome == Outcome.PASSED else "red")
+                )
         status = short_status(result)
         if result.status != "ok":
             notes.append((result.student, result.status))

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import nbgrader_cli
 from .course import Course, sqlite_path
-from .results import SubmissionResult
+from .results import Outcome, SubmissionResult
 from .settings import GradingError
 
 
@@ -226,7 +226,8 @@ class GradebookAccess:
         """Write one submission's scores and verdicts in a single commit (replacing earlier ones)."""
         scores = {f"test_{f.name}": f.score for f in result.functions}
         comments = {
-            f.name: f.message or ("Passed." if f.outcome == "passed" else str(f.outcome)) for f in result.functions
+            f.name: f.message or ("Passed." if f.outcome == Outcome.PASSED else str(f.outcome))
+            for f in result.functions
         }
         session = self.session
         try:

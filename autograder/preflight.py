@@ -31,7 +31,7 @@ def check_course(course: Course) -> CourseBundle:
     if not course.source_notebook.is_file():
         raise GradingError(f"no source notebook source/{course.assignment}/{course.assignment}.ipynb in {course.root}")
     try:
-        bundle = CourseBundle.from_course(course.root, course.assignment)
+        bundle = CourseBundle.from_course(course)
         release = nbformat.reads(bundle.release_notebook, as_version=4)
     except Exception as error:  # any reason the course's notebooks cannot be used
         raise GradingError(f"cannot read the notebooks of {course.assignment}: {error}") from error

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from .. import ASSIGNMENT, GRADED_FUNCTIONS
+from ..course import Course
 from ..grading.reference import COURSE_ROOT, grade_id, solution_cells
 
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
@@ -31,8 +32,9 @@ def new_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
 
 def course_notebooks(assignment: str = ASSIGNMENT, root: Path = COURSE_ROOT):
     """The release notebook students receive, and the instructor's answers (solution markers removed)."""
-    release = nbformat.read(root / "release" / assignment / f"{assignment}.ipynb", as_version=4)
-    source = nbformat.read(root / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    course = Course(root, assignment)
+    release = nbformat.read(course.release_notebook, as_version=4)
+    source = nbformat.read(course.source_notebook, as_version=4)
     return release, solution_answers(source)
 
 

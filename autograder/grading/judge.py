@@ -25,7 +25,7 @@ import nbformat
 from public_tests import WrongResult, check_result
 
 from .. import GRADED_FUNCTIONS
-from ..course import Submission
+from ..course import Course, Submission
 from ..results import FunctionResult, Outcome, SubmissionResult, not_graded
 from ..sandbox import Execution, GradingKernel, SandboxLimits, scratch_dir
 from ..settings import Limits
@@ -62,17 +62,19 @@ class CourseBundle:
     helpers: dict  # file name -> bytes: the non-notebook files of source/<assignment>/
 
     @classmethod
-    def from_course(cls, course_dir: Path, assignment: str) -> CourseBundle:
-        source_dir = Path(course_dir) / "source" / assignment
-        source = (source_dir / f"{assignment}.ipynb").read_text(encoding="utf-8")
-        release_path = Path(course_dir) / "release" / assignment / f"{assignment}.ipynb"
+    def from_course(cls, course: Course) -> CourseBundle:
+        source = course.source_notebook.read_text(encoding="utf-8")
         release = (
-            release_path.read_text(encoding="utf-8")
-            if release_path.is_file()
+            course.release_notebook.read_text(encoding="utf-8")
+            if course.release_notebook.is_file()
             else nbformat.writes(release_from_source(nbformat.reads(source, as_version=4)))
         )
-        helpers = {p.name: p.read_bytes() for p in sorted(source_dir.iterdir()) if p.is_file() and p.suffix != ".ipynb"}
-        return cls(assignment, source, release, helpers)
+        helpers = {
+            p.name: p.read_bytes()
+            for p in sorted(course.step("source").iterdir())
+            if p.is_file() and p.suffix != ".ipynb"
+        }
+        return cls(course.assignment, source, release, helpers)
 
 
 @dataclasses.dataclass

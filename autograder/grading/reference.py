@@ -17,13 +17,14 @@ import numpy as np
 from planar_utils import sigmoid
 
 from .. import ASSIGNMENT, GRADED_FUNCTIONS
+from ..course import Course
 
 COURSE_ROOT = Path(__file__).resolve().parents[2]  # the course this package ships in (autograder/grading/..)
 
 
 def source_notebook(course_dir: Path | str = COURSE_ROOT, assignment: str = ASSIGNMENT) -> Path:
     """Path of the instructor notebook ``source/<assignment>/<assignment>.ipynb``."""
-    return Path(course_dir) / "source" / assignment / f"{assignment}.ipynb"
+    return Course(Path(course_dir), assignment).source_notebook
 
 
 def grade_id(cell) -> str | None:
