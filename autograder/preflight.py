@@ -18,7 +18,7 @@ import nbformat
 
 from . import GRADED_FUNCTIONS
 from .course import Course, points, sqlite_path
-from .grading.judge import CourseBundle
+from .grading.judge import CourseBundle, reference_for
 from .sandbox import SandboxLimits
 from .settings import GradingError, Settings
 
@@ -104,9 +104,7 @@ def prepare_worker(bundle: CourseBundle, sandbox: SandboxLimits | None, warm: bo
     from .sandbox import probe_sandbox
 
     probe_sandbox(sandbox, warm)
-    from .grading import judge
-
-    check_reference(bundle, judge.reference_for(bundle))
+    check_reference(bundle, reference_for(bundle))
 
 
 def check_sandbox(checks: list, settings: Settings) -> None:

@@ -167,11 +167,8 @@ def time_grade(course: Path, workers: int, sandbox: bool = True, warm: bool = Tr
 def print_phases(timing: Timing) -> None:
     phases = timing.stats["timings"]
     grading = phases.get("grading", 0.0)
-    startup = sum(v for k, v in phases.items() if k not in ("grading", "stop", "reports"))
-    print(
-        f"  start-up {startup:.1f} s: "
-        + ", ".join(f"{k} {v:.2f}" for k, v in phases.items() if k not in ("grading", "stop", "reports"))
-    )
+    startup = {k: v for k, v in phases.items() if k not in ("grading", "stop", "reports")}
+    print(f"  start-up {sum(startup.values()):.1f} s: " + ", ".join(f"{k} {v:.2f}" for k, v in startup.items()))
     print(
         f"  grading {grading:.1f} s; reports {phases.get('reports', 0):.2f} s; fixed cost (all but grading, "
         f"interpreter and exit included) {timing.seconds - grading:.1f} s"

@@ -26,6 +26,7 @@ from public_tests import WrongResult, check_result
 
 from .. import GRADED_FUNCTIONS
 from ..course import Course, Submission
+from ..course import points as test_points
 from ..results import FunctionResult, Outcome, SubmissionResult, not_graded
 from ..sandbox import Execution, GradingKernel, SandboxLimits, scratch_dir
 from ..settings import Limits
@@ -39,7 +40,6 @@ from .submission import (
     attempted,
     find_notebook,
     is_test,
-    points_in,
     read_notebook,
     release_from_source,
     restore,
@@ -101,8 +101,9 @@ class GraderFault(Exception):
 class Grader:
     """Grades one submission in one kernel (restarted when the student's code kills it)."""
 
-    def __init__(self, job: Job, reference: ReferenceProcess, kernel_factory):
+    def __init__(self, job: Job, reference: ReferenceProcess, kernel_factory, points: dict[str, float]):
         self.job = job
+        self.points = points  # of each graded function, from the release's test cells
         self.reference = reference
         self.kernel_factory = kernel_factory
         self.kernel: GradingKernel | None = None
@@ -195,7 +196,7 @@ class Grader:
     def _judge(self, name: str, notebook) -> FunctionResult:
         """Run all cases of one function in one probe; each report is judged as it arrives."""
         started = time.monotonic()
-        points = points_in(notebook, name)
+        points = self.points[name]
         if self._budget() <= 0:
             return FunctionResult(name, points, 0, Outcome.TIMEOUT, self.say("time_up"))
         cases = self._cases(name)
@@ -385,7 +386,8 @@ def grade(job: Job) -> SubmissionResult:
     """Grade one submission. Never raises: a grader-side failure comes back as "not graded"."""
     started = time.monotonic()
     release = nbformat.reads(job.course.release_notebook, as_version=4)
-    points = {name: points_in(release, name) for name in GRADED_FUNCTIONS}
+    in_release = test_points(release)
+    points = {name: in_release[name] for name in GRADED_FUNCTIONS}  # preflight checked they are all there
     sandboxed = job.sandbox is not None
     timestamp = job.submission.timestamp if job.submission else None
     try:
@@ -443,7 +445,7 @@ def _grade(job: Job, release, points: dict, sandboxed: bool, timestamp: str | No
         _prepare_workdir(workdir, files, job.course.helpers)
         from ..sandbox import kernel_factory
 
-        grader = Grader(job, reference_for(job.course), kernel_factory(workdir, job.sandbox, job.warm_kernels))
+        grader = Grader(job, reference_for(job.course), kernel_factory(workdir, job.sandbox, job.warm_kernels), points)
         results = grader.run(notebook)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -138,13 +138,6 @@ def skipped(cell) -> bool:
     return SKIP_TAG in cell.get("metadata", {}).get("tags", [])
 
 
-def points_in(notebook, name: str) -> float:
-    for cell in notebook.cells:
-        if grade_id(cell) == f"test_{name}":
-            return float(cell.metadata.nbgrader["points"])
-    raise LookupError(f"no test cell for {name}")
-
-
 def write_verdicts(notebook, results: list[FunctionResult], language: str = "en") -> None:
     """Put each verdict into its test cell: its output says why, and it is what nbgrader scores.
 

@@ -326,9 +326,8 @@ class ZygoteServer:
                 env=kernel_environment(scratch),
                 cwd="/",
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,  # workers wait for the socket, not for its "ready" line
                 stderr=log,
-                text=True,
             )
 
     def close(self) -> None:
