@@ -219,7 +219,7 @@ STUDENTS = {
     "fault-top-level-loop-and-crash": dict(
         cells=["while True:\n    pass\n", "import os\nos._exit(1)\n"], expected=scores(), status="timeout in cell"
     ),
-    "fault-huge-output": dict(cells=["print('x' * 50_000_000)\n"], expected=scores()),
+    "fault-huge-output": dict(cells=["print('x' * 5_000_000)\n"], expected=scores()),
     "fault-bug-in-helper": dict(
         answers=lambda s: {"forward_propagation": s["forward_propagation"].replace("np.tanh(Z1)", "Z1")},
         expected=scores(forward_propagation=0),
@@ -311,6 +311,8 @@ STUDENTS = {
     ),
     "links-folder-is-a-symlink": dict(folder_link_to_source=True, expected=None, skipped="is a symbolic link"),
     # -- outputs: bounded, and inert wherever they are shown
+    # Each attack on its own, each far below the CPU a cell may use even on a slow, busy machine:
+    # what is asserted is what the grader keeps, never how fast the kernel displays it.
     "unsafe-outputs": dict(
         cells=[
             "from IPython.display import display, HTML, SVG, Javascript, Markdown\n"
@@ -318,12 +320,17 @@ STUDENTS = {
             'display(SVG(\'<svg xmlns="http://www.w3.org/2000/svg"><script>alert("xss-svg")</script></svg>\'))\n'
             "display(Javascript('alert(\"xss-js\")'))\n"
             "display(Markdown('<script>alert(\"xss-md\")</script>'))\n"
-            "for _ in range(8):\n    display(HTML('<b>' + 'x' * 50_000_000 + '</b>'))\n"
-            "print('y' * 200_000)\n"
         ],
         notebook=lambda nb: _with_unsafe_cells(nb),
         expected=scores(),
     ),
+    "unsafe-huge-displays": dict(  # more than the notebook's whole output allowance, in rich outputs
+        cells=[
+            "from IPython.display import display, HTML\nfor _ in range(4):\n    display(HTML('<b>' + 'x' * 3_000_000 + '</b>'))\n"
+        ],
+        expected=scores(),
+    ),
+    "unsafe-long-print": dict(cells=["print('y' * 200_000)\n"], expected=scores()),
     "disk-kernel-runtime": dict(  # the kernel's own socket folder is no way onto the host's disk
         cells=[
             "import os\nfrom ipykernel.kernelapp import IPKernelApp\n"

@@ -180,6 +180,6 @@ def gradient_check(
             raise ValueError(f"d{name} has shape {analytic.shape}, expected {numeric.shape}")
         scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
         differences[name] = float(np.linalg.norm(analytic - numeric) / scale) if scale else 0.0
-        verdict = say("gradient_ok") if differences[name] < threshold else say("gradient_bad")
-        print(say("gradient_line", name=name, difference=differences[name], verdict=verdict))
+        line = "gradient_line_ok" if differences[name] < threshold else "gradient_line_bad"
+        print(say(line, name=name, difference=differences[name], threshold=threshold))
     return differences

@@ -99,7 +99,7 @@ def test_a_submission_cannot_slow_its_neighbours_into_timeouts(tmp_path):
             assignment=ASSIGNMENT,
             db_url=db_url_from_config(course),
             workers=2,
-            limits=Limits(cell_timeout=3, submission_timeout=60),
+            limits=Limits(cell_timeout=5, submission_timeout=60),
             feedback=False,
         )
         summary = run(settings)

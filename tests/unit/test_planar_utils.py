@@ -136,6 +136,9 @@ def test_gradient_check_accepts_the_reference_and_catches_a_wrong_gradient(refer
         dZ1 = parameters["W2"].T @ (cache["A2"] - Y)  # forgot * (1 - A1**2)
         return dict(grads, dW1=dZ1 @ X.T / m)
 
+    assert "dW1: relative difference < 1e-07  ok" in capsys.readouterr().out
     bad = gradient_check(forward, cost, backward_without_tanh_derivative, parameters, X, Y)
     assert bad["W1"] > 1e-2 and bad["W2"] < 1e-7
-    assert "dW1: relative difference" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"dW1: relative difference {bad['W1']:.1e}  CHECK THIS GRADIENT" in printed
+    assert "dW2: relative difference < 1e-07  ok" in printed

@@ -100,7 +100,7 @@ def test_the_reference_is_stopped_when_it_runs_too_long_and_comes_back(reference
     started = time.monotonic()
     with pytest.raises(ReferenceFailure, match="did not answer within 1 s"):
         reference_process.call("nn_model", (X, Y, 4), {"num_iterations": 10**9}, timeout=1)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # cut off, not the hours 10**9 steps would take (a wide margin)
     assert reference_process.call("layer_sizes", (X, Y), {}) == (2, 4, 1)
 
 
