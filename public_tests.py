@@ -92,7 +92,12 @@ MESSAGES = {
         "{label} should be a numpy array of shape {shape}, got {type}",
         "{label} 应该是形状为 {shape} 的 numpy 数组，却得到了 {type}",
     ),
+    "not_array_brief": (
+        "{label} should be a numpy array of shape {shape}",
+        "{label} 应该是形状为 {shape} 的 numpy 数组",
+    ),
     "shape": ("{label} has shape {got}, expected {shape}", "{label} 的形状是 {got}，应为 {shape}"),
+    "shape_brief": ("{label} has the wrong shape, expected {shape}", "{label} 的形状不对，应为 {shape}"),
     "dtype_float": ("{label} has dtype {dtype}, expected a float array", "{label} 的 dtype 是 {dtype}，应为浮点数组"),
     "dtype_int_hint": (
         " (did you use integer zeros? np.zeros gives floats)",
@@ -108,6 +113,8 @@ MESSAGES = {
         "{label} contains {count} {what} value(s), first at {label}{where}",
         "{label} 含有 {count} 个 {what}，第一个在 {label}{where}",
     ),
+    "nonfinite_brief": ("{label} contains {what} values", "{label} 含有 {what}"),
+    "labels_wrong_brief": ("{label} is wrong for some examples", "{label} 对部分样本的预测不对"),
     "labels_wrong": (
         "{label} is wrong at {count} of {size} examples",
         "{label} 在 {size} 个样本中有 {count} 个预测错误",
@@ -120,6 +127,7 @@ MESSAGES = {
         "{label} differs from the expected values at {count} of {size} entries",
         "{label} 与期望值在 {size} 个元素中有 {count} 个不同",
     ),
+    "values_brief": ("{label} differs from the expected values", "{label} 与期望值不同"),
     "values_worst": (
         "; the largest difference is at {label}{where}: got {got:.8g}, expected {expected:.8g} (off by {off:.3g})",
         "；差得最多的是 {label}{where}：得到 {got:.8g}，应为 {expected:.8g}（相差 {off:.3g}）",
@@ -128,6 +136,7 @@ MESSAGES = {
         "{label} should be a single number, got an array of shape {shape}",
         "{label} 应该是一个数，却得到了形状为 {shape} 的数组",
     ),
+    "scalar_array_brief": ("{label} should be a single number, not an array", "{label} 应该是一个数，而不是数组"),
     "scalar_squeeze": (" (use np.squeeze or float())", "（请用 `np.squeeze` 或 `float()`）"),
     "scalar_type": ("{label} should be a number, got {type}", "{label} 应该是一个数，却得到了 {type}"),
     "scalar_nonfinite": ("{label} is {got}, expected a finite number", "{label} 是 {got}，应为有限的数"),
@@ -141,9 +150,14 @@ MESSAGES = {
         "{label} 应该是含有键 {keys} 的字典，却得到了 {type}",
     ),
     "missing_keys": ("{label} is missing the key(s) {missing}; it has {has}", "{label} 缺少键 {missing}；它只有 {has}"),
+    "missing_keys_brief": ("{label} is missing the key(s) {missing}", "{label} 缺少键 {missing}"),
     "sizes_tuple": (
         "layer_sizes should return a tuple (n_x, n_h, n_y), got {type}",
         "layer_sizes 应返回元组 `(n_x, n_h, n_y)`，却得到了 {type}",
+    ),
+    "sizes_tuple_brief": (
+        "layer_sizes should return a tuple (n_x, n_h, n_y)",
+        "layer_sizes 应返回元组 `(n_x, n_h, n_y)`",
     ),
     "size_wrong": ("{label} is {got!r}, expected {expected}", "{label} 是 {got!r}，应为 {expected}"),
     "size_wrong_brief": ("{label} is wrong", "{label} 不对"),
@@ -457,9 +471,14 @@ def check_array(label: str, got, shape: tuple, kind: str = "float") -> None:
     """
     shape = tuple(shape)
     if not isinstance(got, np.ndarray):
-        raise WrongResult(say("not_array", label=label, shape=shape, type=_type_name(got)))
+        raise WrongResult(
+            say("not_array", label=label, shape=shape, type=_type_name(got)),
+            say("not_array_brief", label=label, shape=shape),
+        )
     if got.shape != shape:
-        raise WrongResult(say("shape", label=label, got=got.shape, shape=shape))
+        raise WrongResult(
+            say("shape", label=label, got=got.shape, shape=shape), say("shape_brief", label=label, shape=shape)
+        )
     if kind == "labels":
         if not (got.dtype == bool or got.dtype.kind in "iuf"):
             raise WrongResult(say("dtype_labels", label=label, dtype=got.dtype))
@@ -478,7 +497,10 @@ def check_array(label: str, got, shape: tuple, kind: str = "float") -> None:
     for what, mask in (("NaN", np.isnan(got)), ("inf", np.isinf(got))):
         if mask.any():
             first = tuple(np.argwhere(mask)[0])
-            raise WrongResult(say("nonfinite", label=label, count=int(mask.sum()), what=what, where=_where(first)))
+            raise WrongResult(
+                say("nonfinite", label=label, count=int(mask.sum()), what=what, where=_where(first)),
+                say("nonfinite_brief", label=label, what=what),
+            )
 
 
 def check_value(label: str, got, expected, rtol: float = RTOL, atol: float = ATOL, kind: str = "float") -> None:
@@ -497,10 +519,10 @@ def check_value(label: str, got, expected, rtol: float = RTOL, atol: float = ATO
         wrong = values != expected.astype(float)
         if wrong.any():
             first = tuple(np.argwhere(wrong)[0])
-            brief = say("labels_wrong", label=label, count=int(wrong.sum()), size=wrong.size)
             raise WrongResult(
-                brief + say("labels_first", where=_where(first), got=values[first], expected=float(expected[first])),
-                brief,
+                say("labels_wrong", label=label, count=int(wrong.sum()), size=wrong.size)
+                + say("labels_first", where=_where(first), got=values[first], expected=float(expected[first])),
+                say("labels_wrong_brief", label=label),
             )
         return
     # An entry near zero is often a sum of terms of the array's own size that cancel, so its rounding error
@@ -510,9 +532,8 @@ def check_value(label: str, got, expected, rtol: float = RTOL, atol: float = ATO
     if not close.all():
         difference = np.abs(got.astype(float) - expected)
         worst = tuple(np.unravel_index(np.argmax(np.where(close, 0, difference)), got.shape))
-        brief = say("values", label=label, count=int((~close).sum()), size=close.size)
         raise WrongResult(
-            brief
+            say("values", label=label, count=int((~close).sum()), size=close.size)
             + say(
                 "values_worst",
                 label=label,
@@ -521,14 +542,16 @@ def check_value(label: str, got, expected, rtol: float = RTOL, atol: float = ATO
                 expected=float(expected[worst]),
                 off=float(got[worst]) - float(expected[worst]),
             ),
-            brief,
+            say("values_brief", label=label),
         )
 
 
 def _check_scalar(label: str, got, expected: float, rtol: float, atol: float) -> None:
     if isinstance(got, np.ndarray) and got.ndim > 0:
         hint = say("scalar_squeeze") if got.size == 1 else ""
-        raise WrongResult(say("scalar_array", label=label, shape=got.shape) + hint)
+        raise WrongResult(
+            say("scalar_array", label=label, shape=got.shape) + hint, say("scalar_array_brief", label=label)
+        )
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.number, np.ndarray)):
         raise WrongResult(say("scalar_type", label=label, type=_type_name(got)))
     if isinstance(got, np.ndarray) and got.dtype.kind not in "iuf":
@@ -549,7 +572,11 @@ def check_dict(label: str, got, expected: Mapping, rtol: float = RTOL, atol: flo
         raise WrongResult(say("not_dict", label=label, keys=sorted(expected), type=_type_name(got)))
     missing = [key for key in expected if key not in got]
     if missing:
-        raise WrongResult(say("missing_keys", label=label, missing=missing, has=sorted(map(str, got))))
+        has = [str(key)[:40] for key in list(got)[:8]] + (["..."] if len(got) > 8 else [])
+        raise WrongResult(
+            say("missing_keys", label=label, missing=missing, has=has),
+            say("missing_keys_brief", label=label, missing=missing),
+        )
     for key, value in expected.items():
         check_value(f'{label}["{key}"]', got[key], value, rtol=rtol, atol=atol)
 
@@ -557,7 +584,8 @@ def check_dict(label: str, got, expected: Mapping, rtol: float = RTOL, atol: flo
 def _check_sizes(got, expected) -> None:
     if not isinstance(got, tuple) or len(got) != 3:
         raise WrongResult(
-            say("sizes_tuple", type=_type_name(got) if not isinstance(got, tuple) else f"a tuple of {len(got)}")
+            say("sizes_tuple", type=_type_name(got) if not isinstance(got, tuple) else f"a tuple of {len(got)}"),
+            say("sizes_tuple_brief"),
         )
     for label, value, want in zip(("n_x", "n_h", "n_y"), got, expected):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):

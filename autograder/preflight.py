@@ -115,7 +115,12 @@ def check_sandbox(checks: list, settings: Settings) -> None:
         try:
             check.result(timeout=180)
         except SandboxUnavailable as error:
-            advice = " To grade without isolation anyway, pass --no-sandbox." if settings.sandbox is not None else ""
+            if settings.sandbox is None:
+                advice = ""
+            elif error.unsupported:
+                advice = " To grade without isolation anyway, pass --no-sandbox."
+            else:
+                advice = " Nothing was graded; run the same command again (giving up the sandbox would not help)."
             raise GradingError(f"{error}.{advice}") from None
         except GradingError:  # the solutions, as the worker's reference process found them
             raise

@@ -35,6 +35,16 @@ class Outcome(str, enum.Enum):
         return self.value
 
 
+MAX_MESSAGE_CHARS = 2_000
+MAX_DETAIL_CHARS = 8_000
+MAX_STATUS_CHARS = 2_000
+
+
+def _bounded(text: str, limit: int) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 12] + " [... cut]"
+
+
 @dataclasses.dataclass
 class FunctionResult:
     name: str
@@ -48,6 +58,9 @@ class FunctionResult:
 
     def __post_init__(self):
         self.outcome = Outcome(self.outcome)
+        # Whatever a submission made the grader say, no result carries more than this into the reports.
+        self.message = _bounded(self.message, MAX_MESSAGE_CHARS)
+        self.detail = _bounded(self.detail, MAX_DETAIL_CHARS)
 
 
 @dataclasses.dataclass
@@ -62,6 +75,9 @@ class SubmissionResult:
     graded: bool = True  # False: the grader failed; the result is reported, never recorded
     attempted: bool = True  # False: the release notebook came back untouched
     feedback_html: str | None = None  # the student's feedback page
+
+    def __post_init__(self):
+        self.status = _bounded(self.status, MAX_STATUS_CHARS)
 
     @property
     def total(self) -> float:

@@ -34,3 +34,31 @@ def reference():
     from autograder.grading.reference import load_reference
 
     return load_reference()
+
+
+def sandbox_leftovers() -> list[str]:
+    """Processes in a PID namespace below ours (kernels, and what they started) and kernels' control groups."""
+    from autograder.sandbox import cgroups, processes
+
+    def depth(pid) -> int:
+        try:
+            with open(f"/proc/{pid}/status") as handle:
+                return next(len(line.split()) - 1 for line in handle if line.startswith("NSpid:"))
+        except (OSError, StopIteration):
+            return 0
+
+    ours = depth("self")
+    found = [f"process {pid}" for pid in processes.all_pids() if depth(pid) > ours and processes.alive(pid)]
+    return found + [f"control group {path}" for path in cgroups.group_folders()]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """After the whole suite, nothing of any sandbox is left: no kernel process, no control group."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while (leftovers := sandbox_leftovers()) and time.monotonic() < deadline:
+        time.sleep(0.5)  # a kernel being ended as the last test finishes
+    if leftovers:
+        print(f"\nsandbox leftovers after the suite: {leftovers}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

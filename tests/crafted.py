@@ -2,9 +2,9 @@
 
 Each entry: the answers changed from the instructor's solution, cells added, what
 is done to the notebook or the folder, and the score each function must get.
-``{COURSE}`` and ``{PORT}`` in added code are filled in by the fixture (the
-course's absolute path and a loopback server's port), as a well-informed
-attacker would know them.
+``{COURSE}``, ``{PORT}`` and ``{BYSTANDER}`` in added code are filled in by the
+fixture (the course's absolute path, a loopback server's port, the pid of a process
+that must survive), as a well-informed attacker would know them.
 """
 
 from __future__ import annotations
@@ -341,6 +341,133 @@ STUDENTS = {
         ],
         expected=scores(),
     ),
+    # -- the kernel boundary: nothing a kernel sends or holds reaches the grader, the machine or a neighbour
+    "attack-zygote-sockets": dict(  # every socket it holds that is not its own kernel's, written {"pid": N} into
+        cells=[
+            "import json, os, socket\n"
+            "def netns(s):\n    return s.getsockopt(socket.SOL_SOCKET, 71, 8)  # SO_NETNS_COOKIE\n"
+            "mine = netns(socket.socket(socket.AF_UNIX))\n"
+            "foreign = []\n"
+            "for fd in range(3, 1024):\n"
+            "    try:\n        target = os.readlink(f'/proc/self/fd/{fd}')\n    except OSError:\n        continue\n"
+            "    if not target.startswith('socket:'):\n        continue\n"
+            "    s = socket.socket(fileno=os.dup(fd))\n"
+            "    name = s.getsockname() if s.family == socket.AF_UNIX else ''\n"
+            "    own = netns(s) == mine or str(name).startswith('/run/autograder-')  # the grader's connections\n"
+            "    s.close()\n"
+            "    if not own:\n"
+            "        foreign.append(fd)\n"
+            "        for pid in ({BYSTANDER}, -1, 0):\n"
+            "            try:\n                os.write(fd, (json.dumps({'pid': pid}) + '\\n').encode())\n"
+            "            except OSError:\n                pass\n"
+            "print('foreign sockets:', len(foreign))\n"
+        ],
+        expected=scores(),
+    ),
+    "attack-rate-overflow": dict(  # a stand-in argument no float holds: refused, the student's error
+        answers=lambda s: {
+            "nn_model": s["nn_model"].replace(
+                "parameters = update_parameters(parameters, grads)",
+                "parameters = update_parameters(parameters, grads, learning_rate=10**400)",
+            )
+        },
+        expected=scores(nn_model=0),
+        message=("nn_model", "called update_parameters wrongly"),
+    ),
+    "attack-forged-message": dict(  # a message signed with another key, mid-probe
+        answers=lambda s: {
+            "compute_cost": s["compute_cost"].replace(
+                "    cost = -np.sum(logprobs) / m",
+                "    from jupyter_client.session import Session\n"
+                "    kernel = get_ipython().kernel\n"
+                "    Session(key=b'not the key').send(kernel.iopub_socket, 'stream', {'name': 'stdout', 'text': 'x'},\n"
+                "                                     parent=kernel.get_parent())\n"
+                "    cost = -np.sum(logprobs) / m",
+            )
+        },
+        expected=scores(compute_cost=0),
+        message=("compute_cost", "could not read"),
+    ),
+    "attack-call-not-a-call": dict(  # a helper call that decodes to a list
+        answers=lambda s: {
+            "nn_model": s["nn_model"].replace(
+                "    return parameters", "    return input('\\x00autograder-call:' + '[1, 2]')"
+            )
+        },
+        expected=scores(nn_model=0),
+    ),
+    "attack-huge-report": dict(  # a forged report of 19 MB
+        answers=lambda s: {
+            "compute_cost": s["compute_cost"].replace(
+                "    cost = -np.sum(logprobs) / m",
+                "    import json\n"
+                "    input('\\x00autograder-report:' + json.dumps({'status': 'raised', 'ename': 'E' * 10**6,\n"
+                "                                                   'evalue': 'x' * 19_000_000}))\n"
+                "    cost = -np.sum(logprobs) / m",
+            )
+        },
+        expected=scores(compute_cost=0),
+    ),
+    "attack-many-keys": dict(
+        answers=lambda s: {
+            "update_parameters": s["update_parameters"].replace(
+                "    return parameters",
+                "    return {**parameters, **{f'k{i}': i for i in range(50_000)}}",
+            )
+        },
+        expected=scores(update_parameters=0),
+    ),
+    "attack-named-leaks": dict(  # names made of a hidden case's values, in every channel a name can take
+        answers=lambda s: {
+            "forward_propagation": s["forward_propagation"].replace(
+                "    A2 = sigmoid(Z2)",
+                "    A2 = sigmoid(Z2)\n"
+                "    if X.shape[1] != 3:\n"
+                "        raise type(('L' + 'EAK%d') % int(abs(X[0, 0]) * 1e6), (Exception,), {})('x')",
+            ),
+            "update_parameters": s["update_parameters"].replace(
+                "    return parameters",
+                "    if parameters['W1'].shape != (4, 2):\n"
+                "        return {('L' + 'EAK%d') % int(abs(parameters['W1'][0, 0]) * 1e6): 1.0}\n"
+                "    return parameters",
+            ),
+            "predict": s["predict"].replace(
+                "    return predictions",
+                "    if X.shape[1] != 3:\n"
+                "        return type(('L' + 'EAK%d') % int(abs(X[0, 0]) * 1e6), (), {})()\n"
+                "    return predictions",
+            ),
+            "backward_propagation": s["backward_propagation"].replace(
+                "    return grads",
+                "    if X.shape[1] != 3:\n"
+                "        return dict(grads, dW1=np.zeros((int(abs(X[0, 0]) * 1e6) % 997 + 11, 1)))\n"
+                "    return grads",
+            ),
+        },
+        expected=scores(forward_propagation=0, update_parameters=0, predict=0, backward_propagation=0),
+    ),
+    "attack-svg-attachment": dict(notebook=lambda nb: _with_svg_attachment(nb), expected=scores()),
+    "attack-stand-in-flood": dict(  # the grader's work on its behalf is the submission's to pay
+        answers=lambda s: {
+            "nn_model": s["nn_model"].replace(
+                "    parameters = initialize_parameters(n_x, n_h, n_y)",
+                "    parameters = initialize_parameters(n_x, n_h, n_y)\n"
+                "    for _ in range(1_000_000):\n        forward_propagation(X, parameters)",
+            )
+        },
+        expected=scores(nn_model=0),
+    ),
+    "attack-outlive": dict(  # clear the parent-death signal, leave a thread and a process running
+        cells=[
+            "import ctypes, subprocess, threading, time\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "print('clear pdeathsig', libc.prctl(1, 0, 0, 0, 0), ctypes.get_errno())\n"
+            "print('io_uring_setup', libc.syscall(425, 8, ctypes.create_string_buffer(120)), ctypes.get_errno())\n"
+            "threading.Thread(target=time.sleep, args=(778899,)).start()\n"
+            "subprocess.Popen(['sh', '-c', 'sleep 778899'], start_new_session=True)\n"
+        ],
+        expected=scores(),
+    ),
     # -- classic mistakes: named in the feedback, on the visible case and on hidden ones
     "mistake-no-mean": dict(
         answers=lambda s: {"compute_cost": s["compute_cost"].replace("-np.sum(logprobs) / m", "-np.sum(logprobs)")},
@@ -409,6 +536,18 @@ def _with_unsafe_cells(nb):
     return nb
 
 
+SVG = (
+    "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciPjxzY3JpcHQ+YWxlcnQoMSk8L3NjcmlwdD48L3N2Zz4="  # <svg><script>
+)
+
+
+def _with_svg_attachment(nb):
+    cell = nbformat.v4.new_markdown_cell("My drawing: ![boundary](attachment:boundary.svg)", id="svg-drawing")
+    cell.attachments = {"boundary.svg": {"image/svg+xml": SVG}}
+    nb.cells.insert(2, cell)
+    return nb
+
+
 def _with_key(nb, key):
     nb[key] = "x"
     return nb
@@ -427,7 +566,7 @@ def _edit_tests(nb, source):
     return nb
 
 
-def build(course: Path, release: nbformat.NotebookNode, solutions: dict, port: int) -> None:
+def build(course: Path, release: nbformat.NotebookNode, solutions: dict, port: int, bystander: int = 1) -> None:
     """Write every crafted student's submission into ``course/submitted``."""
     for student, spec in STUDENTS.items():
         folder = course / "submitted" / student / ASSIGNMENT
@@ -443,7 +582,11 @@ def build(course: Path, release: nbformat.NotebookNode, solutions: dict, port: i
         answers.update(spec.get("answers", lambda s: {})(solutions))
         notebook = fill_answers(release, answers)
         for offset, code in enumerate(spec.get("cells", [])):
-            code = code.replace("{COURSE}", str(course)).replace("{PORT}", str(port))
+            code = (
+                code.replace("{COURSE}", str(course))
+                .replace("{PORT}", str(port))
+                .replace("{BYSTANDER}", str(bystander))
+            )
             notebook.cells.insert(3 + offset, nbformat.v4.new_code_cell(code, id=f"added-{offset}"))
         for cell in notebook.cells:  # answers may hold placeholders too
             cell.source = cell.source.replace("{COURSE}", str(course)).replace("{PORT}", str(port))

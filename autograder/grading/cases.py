@@ -132,7 +132,16 @@ def visible_case(name: str) -> Case | None:
 
 
 class HelperCallRejected(Exception):
-    """A stand-in helper was called with arguments the real call in this case could not have."""
+    """A stand-in helper was called with arguments the real call in this case could not have.
+
+    ``str(error)`` may quote what the student's code passed (the instructor's detail, and the
+    student's message on the visible case); ``brief`` says it without anything the student's
+    code chose, for hidden cases.
+    """
+
+    def __init__(self, message: str, brief: str | None = None):
+        super().__init__(message)
+        self.brief = brief if brief is not None else message
 
 
 _WEIGHTS = (("W1", "n_h", "n_x"), ("b1", "n_h", 1), ("W2", "n_y", "n_h"), ("b2", "n_y", 1))
@@ -170,9 +179,15 @@ def _dimension(dims: dict, size) -> int:
 
 def _check_array(label: str, value, shape: tuple, labels: bool) -> np.ndarray:
     if not isinstance(value, np.ndarray):
-        raise HelperCallRejected(f"{label} should be a numpy array of shape {shape}, not {type(value).__name__}")
+        raise HelperCallRejected(
+            f"{label} should be a numpy array of shape {shape}, not {type(value).__name__}",
+            f"{label} should be a numpy array of shape {shape}",
+        )
     if value.shape != shape:
-        raise HelperCallRejected(f"{label} has shape {value.shape}; in this case it has shape {shape}")
+        raise HelperCallRejected(
+            f"{label} has shape {value.shape}; in this case it has shape {shape}",
+            f"{label} has the wrong shape; in this case it has shape {shape}",
+        )
     if value.dtype.kind not in ("biuf" if labels else "f"):
         raise HelperCallRejected(
             f"{label} has dtype {value.dtype}; a {'numeric' if labels else 'float'} array is expected"
@@ -187,7 +202,9 @@ def _check_argument(helper: str, label: str, value, spec: tuple, dims: dict):
         return _check_array(label, value, shape, spec[3])
     if kind == "dict":
         if not isinstance(value, Mapping):
-            raise HelperCallRejected(f"{label} should be a dict, not {type(value).__name__}")
+            raise HelperCallRejected(
+                f"{label} should be a dict, not {type(value).__name__}", f"{label} should be a dict"
+            )
         checked = {}
         for key, rows, columns in spec[1]:
             if key not in value:
@@ -200,12 +217,22 @@ def _check_argument(helper: str, label: str, value, spec: tuple, dims: dict):
     if kind == "size":
         want = dims[spec[1]]
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value != want:
-            raise HelperCallRejected(f"{label} is {value!r:.40}; in this case it is {want}")
+            raise HelperCallRejected(
+                f"{label} is {value!r:.40}; in this case it is {want}", f"{label} is wrong; in this case it is {want}"
+            )
         return int(value)
     if kind == "number":
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise HelperCallRejected(f"{label} should be a number, not {type(value).__name__}")
-        return float(value)
+            raise HelperCallRejected(
+                f"{label} should be a number, not {type(value).__name__}", f"{label} should be a number"
+            )
+        try:
+            number = float(value)
+        except OverflowError:
+            number = float("inf")
+        if not np.isfinite(number):
+            raise HelperCallRejected(f"{label} should be a finite number")
+        return number
     return None  # ("any",): an argument the reference does not read is not passed on
 
 
@@ -217,10 +244,12 @@ def check_helper_call(helper: str, args: tuple, kwargs: dict, dims: dict) -> tup
         raise HelperCallRejected(f"{helper} is not available here")
     names = [name for name, _ in signature]
     if len(args) > len(names):
-        raise HelperCallRejected(f"{helper} takes {len(names)} arguments, got {len(args)}")
+        raise HelperCallRejected(
+            f"{helper} takes {len(names)} arguments, got {len(args)}", f"{helper} takes {len(names)} arguments"
+        )
     unknown = [key for key in kwargs if key not in names]
     if unknown:
-        raise HelperCallRejected(f"{helper} has no argument {unknown[0]!r:.40}")
+        raise HelperCallRejected(f"{helper} has no argument {unknown[0]!r:.40}", f"{helper} got an unknown argument")
     given = dict(zip(names, args))
     for key, value in kwargs.items():
         if key in given:

@@ -22,6 +22,9 @@ NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float
 MAX_DEPTH = 20
 MAX_NDIM = 8
 MAX_ARRAY_BYTES = 64 * 1024 * 1024
+MAX_NODES = 10_000  # values in one decoded structure (a result is a handful of arrays)
+MAX_KEY_CHARS = 100
+MAX_TEXT_CHARS = 10_000  # a string inside a value
 
 
 class Unsupported:
@@ -117,25 +120,37 @@ def _from_array(body, scalar):
     return array[()] if scalar else array
 
 
-def from_plain(data, depth=0):
-    """Rebuild a value from ``to_plain``'s form; raises ValueError on anything else."""
+def from_plain(data, depth=0, budget=None):
+    """Rebuild a value from ``to_plain``'s form; raises ValueError on anything else, or on anything larger
+    than the caps (nesting, number of values, key and string lengths, array sizes)."""
+    if budget is None:
+        budget = [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError(f"value with more than {MAX_NODES} parts")
     if depth > MAX_DEPTH:
         raise ValueError("value nested too deeply")
-    if data is None or type(data) in (bool, int, float, str):
+    if data is None or type(data) in (bool, int, float):
+        return data
+    if type(data) is str:
+        if len(data) > MAX_TEXT_CHARS:
+            raise ValueError("string too long")
         return data
     if type(data) is list:
-        return [from_plain(item, depth + 1) for item in data]
+        return [from_plain(item, depth + 1, budget) for item in data]
     if type(data) is not dict or len(data) != 1:
         raise ValueError("malformed value")
     ((tag, body),) = data.items()
     if tag == "__tuple__" and type(body) is list:
-        return tuple(from_plain(item, depth + 1) for item in body)
+        return tuple(from_plain(item, depth + 1, budget) for item in body)
     if tag == "__dict__" and type(body) is list:
         result = {}
         for pair in body:
             if not (type(pair) is list and len(pair) == 2 and type(pair[0]) is str):
                 raise ValueError("malformed dict entry")
-            result[pair[0]] = from_plain(pair[1], depth + 1)
+            if len(pair[0]) > MAX_KEY_CHARS:
+                raise ValueError("dict key too long")
+            result[pair[0]] = from_plain(pair[1], depth + 1, budget)
         return result
     if tag in ("__array__", "__scalar__"):
         return _from_array(body, tag == "__scalar__")
@@ -151,7 +166,7 @@ def dumps(value):
 
 
 def loads(text):
-    """Decode ``dumps``'s text; ValueError on anything malformed, however deep or odd."""
+    """Decode ``dumps``'s text; ValueError on anything malformed, however deep, large or odd."""
     try:
         data = json.loads(text)
     except RecursionError:

@@ -50,7 +50,34 @@ def markdown_literal(text: str) -> str:
 
 
 def render(result: SubmissionResult, assignment: str) -> str:
-    """The HTML feedback of one graded submission."""
+    """The HTML feedback of one graded submission: nbgrader's page of the notebook, or, for a notebook
+    nbconvert will not render (whatever nbformat accepts can be handed in), a page of the verdicts alone."""
+    try:
+        return _notebook_page(result, assignment)
+    except Exception as error:  # noqa: BLE001 - any notebook gets a page
+        return _verdicts_page(result, assignment, f"{type(error).__name__}: {str(error)[:200]}")
+
+
+def _verdicts_page(result: SubmissionResult, assignment: str, why: str) -> str:
+    rows = "".join(
+        f"<tr><td><code>{html.escape(f.name)}</code></td><td>{f.score:g} / {f.points:g}</td>"
+        f"<td>{html.escape(f.message or ('Passed.' if f.score else ''))}</td></tr>"
+        for f in result.functions
+    )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(assignment)}: feedback</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
+        "td{padding:.3em .6em;vertical-align:top;border-bottom:1px solid #ddd;overflow-wrap:anywhere}</style>"
+        f"</head><body><h1>{html.escape(assignment)}</h1>"
+        f"<p>Score: {result.total:g} / {result.max_total:g}</p>"
+        f"<table><tr><th>function</th><th>score</th><th>why</th></tr>{rows}</table>"
+        f"<p><small>Your notebook could not be shown here ({html.escape(why)}); the verdicts above are "
+        "complete.</small></p></body></html>"
+    )
+
+
+def _notebook_page(result: SubmissionResult, assignment: str) -> str:
     notebook = nbformat.reads(result.notebook_json, as_version=4)
     functions = {f.name: f for f in result.functions}
     for cell in notebook.cells:

@@ -14,6 +14,7 @@ the next run, never recorded as the student's zero.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from public_tests import WrongResult, check_result
 
@@ -33,7 +35,7 @@ from ..settings import Limits
 from . import codec, verdict
 from .cases import USES_HELPERS, Case, HelperCallRejected, check_helper_call, draw_cases, visible_case
 from .mistakes import fingerprints
-from .probe import CALL, NEXT, REPORT, STOP, case_payload, parse_report, probe_source
+from .probe import CALL, NEXT, REPORT, STOP, Report, case_payload, parse_helper_call, parse_report, probe_source
 from .refserver import ReferenceFailure, ReferenceProcess
 from .submission import (
     SubmissionProblem,
@@ -47,7 +49,6 @@ from .submission import (
     write_verdicts,
 )
 
-MAX_REPORT_CHARS = 20 * 1024 * 1024
 MAX_HELPER_CALLS = 20_000  # stand-in calls in one function's probe (nn_model makes about 200)
 KERNEL_START_ATTEMPTS = 2
 
@@ -167,6 +168,12 @@ class Grader:
             elif result.status == "timeout":
                 cell.outputs.append(_note(self.say("cell_stopped", seconds=self.job.limits.cell_timeout)))
                 self.problems.append(f"timeout in cell {cell.get('id', '?')}")
+                if not self.kernel.alive():  # it did not come back from the interrupt
+                    self._restart()
+            elif result.status == "protocol":  # the cell forged messages: the kernel was ended
+                cell.outputs.append(_note(self.say("cell_protocol")))
+                self.problems.append(f"grading protocol broken in cell {cell.get('id', '?')}")
+                self._restart()
             else:  # the cell killed the kernel: start again without it
                 cell.outputs.append(_note(self.say("cell_died")))
                 self.problems.append(f"kernel died in cell {cell.get('id', '?')}")
@@ -178,7 +185,8 @@ class Grader:
         for source in self.definitions:
             if self._budget() <= 0:
                 return
-            if self.kernel.execute(source, self._budget(), keep_outputs=False).status == "died":
+            self.kernel.execute(source, self._budget(), keep_outputs=False)
+            if not self.kernel.alive():  # the replayed cell ended it again: go on without it
                 self._start(restart=True)
 
     def _cases(self, name: str) -> list[Case]:
@@ -200,167 +208,287 @@ class Grader:
         if self._budget() <= 0:
             return FunctionResult(name, points, 0, Outcome.TIMEOUT, self.say("time_up"))
         cases = self._cases(name)
-        expected = self._expected(name, cases)
-        labels, hidden = [], 0
-        for case in cases:
-            if case.hidden:
-                hidden += 1
-                labels.append(self.say("hidden_case", number=hidden, description=case.description))
-            else:
-                labels.append(self.say("visible_case"))
-        state = {"sent": 0, "calls": 0, "rejected": None}
-        verdicts: list = []  # per reported case: None if it passed, else (outcome, message, detail, mistake)
-
-        def send_next() -> str:
-            if state["sent"] >= len(cases) or (verdicts and verdicts[-1] is not None):
-                return STOP
-            case = cases[state["sent"]]
-            state["sent"] += 1
-            state["rejected"] = None
-            return case_payload(case.args, case.kwargs)
-
-        def on_input(prompt: str) -> str:
-            if prompt == NEXT:
-                return send_next() if state["sent"] == 0 else STOP
-            if prompt.startswith(REPORT):
-                if len(prompt) > MAX_REPORT_CHARS or len(verdicts) >= state["sent"] and state["sent"]:
-                    return STOP
-                if state["sent"] == 0:  # reported before asking for a case: only "missing" is expected
-                    verdicts.append(self._verdict(name, prompt[len(REPORT) :], None, None, "", None))
-                    return STOP
-                index = len(verdicts)
-                verdicts.append(
-                    self._verdict(
-                        name, prompt[len(REPORT) :], cases[index], expected[index], labels[index], state["rejected"]
-                    )
-                )
-                return send_next()
-            if prompt.startswith(CALL) and 0 < state["sent"] and len(verdicts) < state["sent"]:
-                state["calls"] += 1
-                return self._serve_helper(name, prompt[len(CALL) :], cases[state["sent"] - 1], state)
-            return ""
-
+        session = ProbeSession(self, name, cases, self._expected(name, cases))
         execution = self.kernel.execute(
-            probe_source(name, USES_HELPERS.get(name, ())), self._budget(), on_input=on_input, keep_outputs=False
+            probe_source(name, USES_HELPERS.get(name, ())),
+            self._budget(),
+            on_input=session.on_input,
+            keep_outputs=False,
         )
-        failure = next((v for v in verdicts if v is not None), None)
-        if failure is None and len(verdicts) < len(cases):
-            label = labels[len(verdicts)] if state["sent"] else f"{name}"
-            failure = self._no_report(name, execution, label)
+        failure = session.failure() or (None if session.complete() else self._no_report(name, execution, session))
         seconds = time.monotonic() - started
         if failure is None:
             return FunctionResult(name, points, points, Outcome.PASSED, "", seconds)
-        outcome, message, detail, mistake = failure
-        if outcome in (Outcome.TIMEOUT, Outcome.KERNEL_DIED, Outcome.MEMORY):
-            self.problems.append(f"{outcome} in {name}")
-            if not self.kernel.alive() or outcome != Outcome.TIMEOUT:
-                self._restart()
-        return FunctionResult(name, points, 0, outcome, message, seconds, detail or message, mistake)
+        if failure.outcome in (Outcome.TIMEOUT, Outcome.KERNEL_DIED, Outcome.MEMORY):
+            self.problems.append(f"{failure.outcome} in {name}")
+        if not self.kernel.alive() or failure.outcome in (Outcome.KERNEL_DIED, Outcome.MEMORY):
+            self._restart()
+        return FunctionResult(
+            name,
+            points,
+            0,
+            failure.outcome,
+            failure.message,
+            seconds,
+            failure.detail or failure.message,
+            failure.mistake,
+        )
 
-    def _serve_helper(self, name: str, text: str, case: Case, state: dict) -> str:
-        """Answer a stand-in helper with the reference's result, if the call fits the case."""
-        if state["calls"] > MAX_HELPER_CALLS:
-            state["rejected"] = self.say("too_many_calls", name=name, count=MAX_HELPER_CALLS)
-            return codec.dumps({"raise": state["rejected"]})
-        try:
-            request = codec.loads(text)
-            if not (
-                isinstance(request, dict)
-                and isinstance(request.get("helper"), str)
-                and isinstance(request.get("args"), list)
-                and isinstance(request.get("kwargs"), dict)
-            ):
-                raise HelperCallRejected("malformed call")
-            helper = request["helper"]
-            if helper not in USES_HELPERS.get(name, ()):
-                raise HelperCallRejected(f"{helper} is not available here")
-            args, kwargs = check_helper_call(helper, tuple(request["args"]), request["kwargs"], case.dims)
-        except (ValueError, RecursionError) as error:
-            state["rejected"] = ("?", f"a value that cannot be read ({error})")
-            return codec.dumps({"raise": state["rejected"]})
-        except HelperCallRejected as error:
-            state["rejected"] = (request.get("helper"), str(error))
-            return codec.dumps({"raise": state["rejected"]})
-        try:
-            value = self.reference.call(helper, args, kwargs)
-        except ReferenceFailure as error:
-            raise GraderFault(f"the reference could not answer {name}'s call of {helper} ({error})") from None
-        return codec.dumps({"value": value})
+    def verdict(
+        self, name: str, report: Report | None, case: Case | None, expected, label: str, rejected
+    ) -> Verdict | None:
+        """None if the reported result is right, else the Verdict.
 
-    def _verdict(self, name: str, text: str, case: Case | None, expected, label: str, rejected: str | None):
-        """None if the reported result is right, else (outcome, student's message, detail, mistake).
-
-        For a hidden case the student's message is in the grader's own words: which
-        case (by its sizes) and what kind of failure; never a value, an output or an
-        exception text of the student's code. ``detail`` adds those for the instructor.
+        For a hidden case the student's message is in the grader's own words: which case
+        (by its sizes) and what kind of failure; never a value, an output, an exception
+        text or any name the student's code chose. ``detail`` adds those for the instructor.
         """
         hidden = case is not None and case.hidden
-        try:
-            report = parse_report(text)
-        except (ValueError, TypeError, KeyError) as error:
-            return Outcome.ERROR, self.say("unreadable", label=label), f"{label}: {error}", None
-        status = report["status"]
-        if status == "missing":
-            return Outcome.MISSING, self.say("missing", name=name), "", None
-        if status == "raised":
-            ename = str(report.get("ename"))[:100]
-            evalue = str(report.get("evalue", ""))
-            detail = f"{label}: {name} raised {ename}: {evalue}\n{report.get('traceback', '')}"
-            if report.get("memory") is True:
-                return Outcome.MEMORY, self.say("memory", label=label, name=name), detail, None
-            if ename == "NotImplementedError":
-                return Outcome.ERROR, self.say("not_implemented", name=name), detail, None
-            if isinstance(rejected, str):
-                return Outcome.ERROR, f"{label}: {rejected}", detail, None
-            if rejected:
-                helper, why = rejected
-                return Outcome.ERROR, self.say("rejected", label=label, name=name, helper=helper, why=why), detail, None
-            shown = f"{ename}" if hidden else f"{ename}: {evalue[:500]}"
-            return Outcome.ERROR, self.say("raised", label=label, name=name, error=shown), detail, None
-        if status == "unreportable":
-            return Outcome.ERROR, self.say("unreportable", label=label, name=name), "", None
-        got = report["value"]
+        if report is None:
+            return Verdict(Outcome.ERROR, self.say("unreadable", label=label), f"{label}: the report could not be read")
+        if report.status == "missing":
+            return Verdict(Outcome.MISSING, self.say("missing", name=name))
+        if report.status == "raised":
+            detail = f"{label}: {name} raised {report.ename}: {report.evalue}\n{report.traceback}"
+            if report.memory:
+                return Verdict(Outcome.MEMORY, self.say("memory", label=label, name=name), detail)
+            if report.ename == "NotImplementedError":
+                return Verdict(Outcome.ERROR, self.say("not_implemented", name=name), detail)
+            if rejected is not None:
+                return Verdict(Outcome.ERROR, rejected.message, detail)
+            shown = self._exception_name(report.ename) if hidden else f"{report.ename}: {report.evalue[:500]}"
+            return Verdict(Outcome.ERROR, self.say("raised", label=label, name=name, error=shown), detail)
+        if report.status == "unreportable":
+            return Verdict(Outcome.ERROR, self.say("unreportable", label=label, name=name))
+        got = report.value
         if isinstance(got, codec.Unsupported):
-            return Outcome.FAILED, self.say("returned_type", label=label, name=name, type=got.type_name), "", None
+            shown = self._type_name(got.type_name) if hidden else got.type_name
+            return Verdict(
+                Outcome.FAILED,
+                self.say("returned_type", label=label, name=name, type=shown),
+                f"{label}: {got.type_name}",
+            )
         try:
             check_result(name, got, expected, case.args, case.kwargs, self._fingerprints(name, case))
         except WrongResult as error:
             text = error.brief if hidden else error.message
             hint = self.say("hint", hint=error.hint) if error.hint else ""
-            return (
+            return Verdict(
                 Outcome.FAILED,
                 self.say("wrong", label=label, text=text) + hint,
                 f"{label}: {error.message}" + (f" (hint: {error.hint})" if error.hint else ""),
                 error.mistake,
             )
         except Exception as error:  # noqa: BLE001 - an odd value is a wrong answer
-            return (
+            return Verdict(
                 Outcome.FAILED,
                 self.say("unexpected", label=label, name=name),
                 f"{label}: {type(error).__name__}: {error}",
-                None,
             )
         return None
+
+    def _exception_name(self, ename: str) -> str:
+        """An exception's class name as a hidden case may show it: Python's and numpy's own, else in words."""
+        return ename if ename in KNOWN_EXCEPTIONS else self.say("own_exception")
+
+    def _type_name(self, type_name: str) -> str:
+        """A returned value's type as a hidden case may show it: a built-in's name, else in words."""
+        if type_name in KNOWN_TYPES:
+            return type_name
+        if type_name.startswith("numpy array of dtype"):
+            return self.say("non_numeric_array")
+        return self.say("own_type")
 
     def _fingerprints(self, name: str, case: Case) -> dict:
         """The results of the classic mistakes on this case (see ``mistakes``)."""
         return fingerprints(name, case.args, case.kwargs, self.reference.call)
 
-    def _no_report(self, name: str, execution: Execution, label: str):
+    def _no_report(self, name: str, execution: Execution, session: ProbeSession) -> Verdict:
         """Why a case produced no report: the kernel's own account."""
+        label = session.pending_label()
         if execution.status == "timeout":
-            return (
-                Outcome.TIMEOUT,
-                self.say("timeout", label=label, name=name, seconds=self.job.limits.cell_timeout),
-                "",
-                None,
+            return Verdict(
+                Outcome.TIMEOUT, self.say("timeout", label=label, name=name, seconds=self.job.limits.cell_timeout)
             )
         if execution.status == "died":
-            return Outcome.KERNEL_DIED, self.say("died", label=label, name=name), "", None
+            return Verdict(Outcome.KERNEL_DIED, self.say("died", label=label, name=name))
+        if execution.status == "protocol":
+            return Verdict(Outcome.ERROR, self.say("protocol", label=label, name=name), execution.evalue)
         if execution.ename == "MemoryError":
-            return Outcome.MEMORY, self.say("memory", label=label, name=name), "", None
-        why = execution.ename or "the probe was intercepted"
-        return Outcome.ERROR, self.say("no_report", label=label, why=why), "", None
+            return Verdict(Outcome.MEMORY, self.say("memory", label=label, name=name))
+        why = execution.ename if execution.ename in KNOWN_EXCEPTIONS else self.say("intercepted")
+        return Verdict(
+            Outcome.ERROR, self.say("no_report", label=label, why=why), f"{execution.ename}: {execution.evalue}"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """Why one function lost its points: the outcome, the student's words, the instructor's detail."""
+
+    outcome: Outcome
+    message: str
+    detail: str = ""
+    mistake: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Rejection:
+    """A stand-in call the grader refused, and what the student is told about it."""
+
+    message: str
+
+
+KNOWN_EXCEPTIONS = frozenset(
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+) | {"LinAlgError", "AxisError", "TooHardError", "UFuncTypeError", "DTypePromotionError", "HelperFails", "WrongResult"}
+KNOWN_TYPES = (
+    frozenset(
+        name
+        for name, value in vars(builtins).items()
+        if isinstance(value, type) and not issubclass(value, BaseException)
+    )
+    | {
+        "NoneType",
+        "function",
+        "builtin_function_or_method",
+        "method",
+        "generator",
+        "module",
+        "ellipsis",
+        "NotImplementedType",
+        "too deeply nested value",
+    }
+    | {f"numpy {t.__name__}" for t in set(np.sctypeDict.values())}
+)
+
+
+_CALL_OF = '{{"__dict__":[["helper","{}"]'  # how a stand-in's call starts (codec.dumps of its dict)
+
+
+class ProbeSession:
+    """One function's probe, seen from the grader: the cases handed out one at a time, the
+    stand-ins' calls answered, each report judged as it arrives.
+
+    ``on_input`` takes whatever the kernel sends (every byte of it untrusted) and always
+    answers: anything it cannot read is the student's error for the case at hand, never an
+    exception in the grader. Only a failure of the reference (GraderFault) goes up.
+    """
+
+    def __init__(self, grader: Grader, name: str, cases: list[Case], expected: list):
+        self.grader = grader
+        self.name = name
+        self.cases = cases
+        self.expected = expected
+        self.labels = []
+        hidden = 0
+        for case in cases:
+            if case.hidden:
+                hidden += 1
+                self.labels.append(grader.say("hidden_case", number=hidden, description=case.description))
+            else:
+                self.labels.append(grader.say("visible_case"))
+        self.sent = 0  # cases handed out
+        self.calls = 0  # stand-in calls answered
+        self.rejected: Rejection | None = None  # the current case's refused stand-in call, if any
+        self.verdicts: list[Verdict | None] = []  # per reported case: None if it passed
+
+    def complete(self) -> bool:
+        return len(self.verdicts) == len(self.cases)
+
+    def failure(self) -> Verdict | None:
+        return next((v for v in self.verdicts if v is not None), None)
+
+    def pending_label(self) -> str:
+        """The label of the case that has no report yet."""
+        return self.labels[len(self.verdicts)] if self.sent and len(self.verdicts) < len(self.labels) else self.name
+
+    def on_input(self, prompt: str) -> str:
+        try:
+            return self._answer(prompt)
+        except GraderFault:
+            raise
+        except Exception as error:  # noqa: BLE001 - what the kernel sent could not be handled: its error
+            if self.sent and len(self.verdicts) < self.sent:
+                label = self.labels[len(self.verdicts)]
+                self.verdicts.append(
+                    Verdict(
+                        Outcome.ERROR,
+                        self.grader.say("unreadable", label=label),
+                        f"{type(error).__name__}: {error}"[:500],
+                    )
+                )
+            return STOP
+
+    def _answer(self, prompt: str) -> str:
+        if prompt == NEXT:
+            return self._next() if self.sent == 0 else STOP
+        if prompt.startswith(REPORT):
+            if self.verdicts and len(self.verdicts) >= self.sent:
+                return STOP  # a report for a case not handed out (or a second one before any case)
+            report = self._read(prompt[len(REPORT) :])
+            if self.sent == 0:  # reported before asking for a case: only "missing" is expected
+                self.verdicts.append(self.grader.verdict(self.name, report, None, None, self.name, None))
+                return STOP
+            index = len(self.verdicts)
+            self.verdicts.append(
+                self.grader.verdict(
+                    self.name, report, self.cases[index], self.expected[index], self.labels[index], self.rejected
+                )
+            )
+            return self._next()
+        if prompt.startswith(CALL) and 0 < self.sent and len(self.verdicts) < self.sent:
+            self.calls += 1
+            return self._serve(prompt[len(CALL) :])
+        return ""
+
+    def _next(self) -> str:
+        if self.sent >= len(self.cases) or (self.verdicts and self.verdicts[-1] is not None):
+            return STOP
+        case = self.cases[self.sent]
+        self.sent += 1
+        self.rejected = None
+        return case_payload(case.args, case.kwargs)
+
+    @staticmethod
+    def _read(text: str) -> Report | None:
+        try:
+            return parse_report(text)
+        except (ValueError, TypeError, KeyError, RecursionError, OverflowError):
+            return None
+
+    def _serve(self, text: str) -> str:
+        """Answer a stand-in with the reference's result, if the call fits the case; else refuse it."""
+        case = self.cases[self.sent - 1]
+        label = self.labels[self.sent - 1]
+        say = self.grader.say
+        if self.calls > MAX_HELPER_CALLS:
+            return self._refuse(
+                say("labelled", label=label, text=say("too_many_calls", name=self.name, count=MAX_HELPER_CALLS))
+            )
+        try:
+            call = parse_helper_call(text)
+        except (ValueError, TypeError, RecursionError, OverflowError) as error:
+            why = say("unreadable_call") if case.hidden else f"{say('unreadable_call')} ({str(error)[:200]})"
+            helper = next((h for h in USES_HELPERS.get(self.name, ()) if text[:60].startswith(_CALL_OF.format(h))), "?")
+            return self._refuse(say("rejected", label=label, name=self.name, helper=helper, why=why))
+        helper = call.helper if call.helper in USES_HELPERS.get(self.name, ()) else None
+        try:
+            if helper is None:
+                raise HelperCallRejected(say("not_available"))
+            args, kwargs = check_helper_call(helper, call.args, call.kwargs, case.dims)
+        except HelperCallRejected as error:
+            why = error.brief if case.hidden else str(error)
+            return self._refuse(say("rejected", label=label, name=self.name, helper=helper or "?", why=why))
+        try:
+            value = self.grader.reference.call(helper, args, kwargs)
+        except ReferenceFailure as error:
+            raise GraderFault(f"the reference could not answer {self.name}'s call of {helper} ({error})") from None
+        return codec.dumps({"value": value})
+
+    def _refuse(self, message: str) -> str:
+        self.rejected = Rejection(message)
+        return codec.dumps({"raise": message})
 
 
 def _note(text: str):
@@ -408,13 +536,9 @@ def grade(job: Job) -> SubmissionResult:
         )
     result.seconds = time.monotonic() - started
     if job.feedback and result.graded and result.notebook_json is not None:
-        try:
-            from .feedback import render
+        from .feedback import render
 
-            result.feedback_html = render(result, job.course.assignment)
-        except Exception as error:  # noqa: BLE001 - feedback is rendered again on the next run
-            result.feedback_html = None
-            result.status += f"; feedback could not be rendered ({type(error).__name__})"
+        result.feedback_html = render(result, job.course.assignment)
     return result
 
 

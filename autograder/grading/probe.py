@@ -13,9 +13,11 @@ so it neither reads nor leaves names in the student's namespace.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import textwrap
+from typing import Any
 
 from . import codec
 from .cases import with_helpers
@@ -106,17 +108,74 @@ def case_payload(args: tuple, kwargs: dict) -> str:
     return codec.dumps({"args": list(args), "kwargs": kwargs})
 
 
-def parse_report(text: str) -> dict:
-    """The probe's report as a dict, with the returned value rebuilt (ValueError if malformed)."""
+# -- what comes back: untrusted text from the student's kernel ----------------------------------------
+
+MAX_REPORT_CHARS = 2 * 1024 * 1024  # a report: a result of a handful of small arrays, base64
+MAX_CALL_CHARS = 2 * 1024 * 1024
+MAX_ENAME_CHARS = 100
+MAX_EVALUE_CHARS = 2000
+MAX_TRACEBACK_CHARS = 4000
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """One case's result as the probe reported it, every field checked and bounded."""
+
+    status: str  # "returned", "raised", "missing", "unreportable"
+    value: Any = None  # "returned": the rebuilt value (codec.Unsupported for what the codec does not carry)
+    ename: str = ""
+    evalue: str = ""
+    traceback: str = ""
+    memory: bool = False  # "raised": it was a MemoryError
+
+
+@dataclasses.dataclass(frozen=True)
+class HelperCall:
+    """A stand-in's request: call the reference's ``helper(*args, **kwargs)``."""
+
+    helper: str
+    args: tuple
+    kwargs: dict
+
+
+def _text(value, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def parse_report(text: str) -> Report:
+    """The probe's report (ValueError if it is malformed or too large, however it was forged)."""
+    if not isinstance(text, str) or len(text) > MAX_REPORT_CHARS:
+        raise ValueError("report too large")
     try:
         report = json.loads(text)
     except RecursionError:
         raise ValueError("report nested too deeply") from None
     if not isinstance(report, dict) or report.get("status") not in ("returned", "raised", "missing", "unreportable"):
         raise ValueError("malformed report")
-    if report["status"] == "returned":
-        report["value"] = codec.from_plain(report.get("value"))
-    for key in ("ename", "evalue", "traceback"):
-        if key in report and not isinstance(report[key], str):
-            report[key] = str(report[key])[:2000]
-    return report
+    status = report["status"]
+    if status == "returned":
+        return Report(status, codec.from_plain(report.get("value")))
+    if status == "raised":
+        return Report(
+            status,
+            ename=_text(report.get("ename"), MAX_ENAME_CHARS) or "Exception",
+            evalue=_text(report.get("evalue"), MAX_EVALUE_CHARS),
+            traceback=_text(report.get("traceback"), MAX_TRACEBACK_CHARS),
+            memory=report.get("memory") is True,
+        )
+    return Report(status)
+
+
+def parse_helper_call(text: str) -> HelperCall:
+    """A stand-in's request (ValueError if it is malformed or too large)."""
+    if not isinstance(text, str) or len(text) > MAX_CALL_CHARS:
+        raise ValueError("call too large")
+    request = codec.loads(text)
+    if not (
+        isinstance(request, dict)
+        and isinstance(request.get("helper"), str)
+        and isinstance(request.get("args"), list)
+        and isinstance(request.get("kwargs"), dict)
+    ):
+        raise ValueError("malformed call")
+    return HelperCall(request["helper"], tuple(request["args"]), request["kwargs"])

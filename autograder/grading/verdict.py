@@ -56,6 +56,22 @@ TEXTS = {
         "[grader] stopped: this cell ran longer than {seconds:g} s of CPU time",
         "[评分程序] 已停止：这个单元格运行超过了 {seconds:g} 秒 CPU 时间",
     ),
+    "cell_protocol": (
+        "[grader] this cell sent the grader messages it could not read (forged or malformed); the kernel was "
+        "restarted without it",
+        "[评分程序] 这个单元格向评分程序发送了无法读取的消息（伪造或格式错误）；内核已重启，并跳过了它",
+    ),
+    "protocol": (
+        "{label}: the kernel sent the grader a message it could not read while {name} ran",
+        "{label}：运行 {name} 时，内核向评分程序发送了无法读取的消息",
+    ),
+    "own_exception": ("an exception of its own class", "一个自定义的异常"),
+    "own_type": ("value of a type of its own", "自定义类型的值"),
+    "non_numeric_array": ("numpy array that is not numeric", "非数值的 numpy 数组"),
+    "intercepted": ("the probe was intercepted", "测试代码被拦截了"),
+    "unreadable_call": ("a call that cannot be read", "无法读取的调用"),
+    "not_available": ("it is not available here", "这里不能调用它"),
+    "labelled": ("{label}: {text}", "{label}：{text}"),
     "cell_died": (
         "[grader] the kernel died while running this cell; it was skipped",
         "[评分程序] 运行这个单元格时内核崩溃了，已跳过它",

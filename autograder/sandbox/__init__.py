@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import os
 import platform
 import shutil
@@ -26,10 +27,11 @@ from pathlib import Path
 
 from . import cgroups
 from .kernel import Execution, GradingKernel
-from .launchers import JailLauncher, PlainLauncher, ZygoteLauncher, alive
+from .launchers import JailLauncher, PlainLauncher, ZygoteLauncher
 from .outputs import NotebookBudget
 
-UID_BASE = 600_000  # uids no account on the machine uses; one per grading worker
+# As root, each kernel runs as a uid drawn from these, which no account on the machine uses.
+UNPRIVILEGED_UIDS = range(600_000, 1_600_000)
 PING = "\x00autograder-ping"
 
 __all__ = [
@@ -54,7 +56,16 @@ class SandboxLimits:
 
 
 class SandboxUnavailable(Exception):
-    """Isolation cannot be had here; the message names what is missing."""
+    """Isolation cannot be had; the message names what is missing.
+
+    ``unsupported``: this machine cannot have it at all (not Linux, an unknown architecture,
+    user namespaces refused to ordinary users), as opposed to a kernel that failed to start
+    this time, which giving up the sandbox would not be the answer to.
+    """
+
+    def __init__(self, message: str, unsupported: bool = False):
+        super().__init__(message)
+        self.unsupported = unsupported
 
 
 def kernel_environment(workdir: Path) -> dict:
@@ -87,30 +98,63 @@ def read_only_paths() -> list[str]:
 
 
 _SCRATCH: Path | None = None
+_SCRATCH_LOCK: int | None = None
+
+
+def _lock(path: Path) -> int | None:
+    """An exclusive lock on the folder ``path``, held until the descriptor is closed (or the process ends)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def scratch_dir() -> Path:
-    """This process's own scratch folder; those of processes that died are removed on first use."""
-    global _SCRATCH
+    """This process's own scratch folder; those of processes that are gone are removed on first use.
+
+    The folder is locked by its process for as long as it lives, so the folders left by
+    graders that are gone are told apart from live ones by the lock, not by a pid (which
+    another PID namespace would not see, or would see belonging to someone else).
+    """
+    global _SCRATCH, _SCRATCH_LOCK
     if _SCRATCH is None or not _SCRATCH.is_dir():
         base = Path(tempfile.gettempdir()) / f"autograder-{os.getuid()}"
         base.mkdir(mode=0o700, exist_ok=True)
         for old in base.iterdir():
-            owner = old.name.split("-", 1)[0]
-            if owner.isdigit() and not alive(int(owner)):
-                shutil.rmtree(old, ignore_errors=True)
+            if old.is_dir() and not old.is_symlink() and old != _SCRATCH:
+                lock = _lock(old)
+                if lock is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+                    os.close(lock)
         with contextlib.suppress(OSError):
-            cgroups.remove_stale(alive)
-        _SCRATCH = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
+            cgroups.remove_stale()
+        if _SCRATCH_LOCK is not None:
+            os.close(_SCRATCH_LOCK)
+        while True:
+            folder = Path(tempfile.mkdtemp(prefix="run-", dir=base))  # no pid: kernels see paths below it
+            _SCRATCH_LOCK = _lock(folder)
+            if _SCRATCH_LOCK is not None:
+                break
+        _SCRATCH = folder
     return _SCRATCH
 
 
 def check() -> None:
     """Raise SandboxUnavailable if this machine cannot run the sandbox at all (before trying a kernel)."""
     if platform.system() != "Linux":
-        raise SandboxUnavailable(f"the sandbox needs Linux namespaces; this is {platform.system()}")
+        raise SandboxUnavailable(f"the sandbox needs Linux namespaces; this is {platform.system()}", unsupported=True)
     if platform.machine() not in ("x86_64", "aarch64"):
-        raise SandboxUnavailable(f"the sandbox's system-call filter knows x86_64 and aarch64, not {platform.machine()}")
+        raise SandboxUnavailable(
+            f"the sandbox's system-call filter knows x86_64 and aarch64, not {platform.machine()}", unsupported=True
+        )
 
 
 def kernel_factory(workdir: Path, limits: SandboxLimits | None, warm: bool = True):
@@ -124,8 +168,8 @@ def kernel_factory(workdir: Path, limits: SandboxLimits | None, warm: bool = Tru
         launcher = PlainLauncher(scratch)
     else:
         check()
-        uid = UID_BASE + os.getpid() % 50_000 if os.geteuid() == 0 else None
-        launcher = JailLauncher(scratch, dataclasses.asdict(limits), uid, read_only_paths())
+        uids = UNPRIVILEGED_UIDS if os.geteuid() == 0 else None
+        launcher = JailLauncher(scratch, dataclasses.asdict(limits), uids, read_only_paths())
     if warm:
         launcher = ZygoteLauncher(launcher)
     budget = NotebookBudget()
@@ -150,7 +194,10 @@ def probe_sandbox(limits: SandboxLimits | None, warm: bool = True) -> None:
         try:
             kernel.start()
         except Exception as error:  # noqa: BLE001 - whatever stops the kernel is what is missing
-            raise SandboxUnavailable(f"a sandboxed grading kernel does not start on this machine ({error})") from None
+            unsupported = "user namespaces" in str(error)
+            raise SandboxUnavailable(
+                f"a sandboxed grading kernel does not start on this machine ({error})", unsupported
+            ) from None
         execution = kernel.execute(
             f"print(6 * 7, input({PING!r}))", 30, on_input=lambda prompt: "pong" if prompt == PING else ""
         )

@@ -18,13 +18,18 @@ rlimits and per-process CPU accounting.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
-import signal
+import secrets
 import time
 from pathlib import Path
 
+from . import processes
+
 PARENT = "autograder"
 PERIOD_US = 100_000
+CONTROLLERS = ("cpu", "cpuacct", "pids", "memory")
+LOCK_CONTROLLER = "pids"  # whose folder the owner locks (v1); the one folder under v2
 
 
 def _mounts() -> tuple[Path | None, dict[str, Path]]:
@@ -43,7 +48,7 @@ def _mounts() -> tuple[Path | None, dict[str, Path]]:
         if fstype == "cgroup2":
             unified = mount_point
         elif fstype == "cgroup":
-            for controller in ("cpu", "cpuacct", "pids", "memory"):
+            for controller in CONTROLLERS:
                 if controller in options:
                     v1.setdefault(controller, mount_point)
     if unified is not None:
@@ -75,27 +80,39 @@ def available() -> str | None:
     unified, v1 = _mounts()
     if unified is not None:
         return None
-    missing = [c for c in ("cpu", "cpuacct", "pids", "memory") if c not in v1]
+    missing = [c for c in CONTROLLERS if c not in v1]
     if missing:
         return f"this machine mounts no cgroup controller for {', '.join(missing)}"
     return None
 
 
 class KernelGroup:
-    """The control group of one kernel: created before the kernel starts, removed after it ends."""
+    """The control group of one kernel: created before the kernel starts, removed after it ends.
 
-    def __init__(self, name: str, processes: int, memory_mb: int, cpus: float = 1.0):
+    Its owner holds an exclusive lock (``flock``) on the group's folder from creation to
+    removal, so another grader on this machine, whatever PID namespace it runs in, can tell
+    a live grader's group from one left behind: it takes the lock only when the owner is gone.
+    """
+
+    def __init__(self, processes: int, memory_mb: int, cpus: float = 1.0, name: str | None = None):
         unified, v1 = _mounts()
         self.unified = unified is not None
-        if self.unified:
-            parent = unified / PARENT
-            parent.mkdir(exist_ok=True)
-            with contextlib.suppress(OSError):  # enabling is needed once; already on is fine
-                (unified / "cgroup.subtree_control").write_text("+cpu +pids +memory")
-                (parent / "cgroup.subtree_control").write_text("+cpu +pids +memory")
-            self.paths = {"all": parent / name}
+        for _ in range(10):
+            self.name = name or f"k-{secrets.token_hex(6)}"
+            if self.unified:
+                parent = unified / PARENT
+                parent.mkdir(exist_ok=True)
+                with contextlib.suppress(OSError):  # enabling is needed once; already on is fine
+                    (unified / "cgroup.subtree_control").write_text("+cpu +pids +memory")
+                    (parent / "cgroup.subtree_control").write_text("+cpu +pids +memory")
+                self.paths = {"all": parent / self.name}
+            else:
+                self.paths = {c: _v1_parent(v1, c) / self.name for c in CONTROLLERS}
+            self._lock = _create_locked(self._path(LOCK_CONTROLLER))
+            if self._lock is not None:
+                break
         else:
-            self.paths = {c: v1[c] / _own_v1_path(c) / PARENT / name for c in ("cpu", "cpuacct", "pids", "memory")}
+            raise OSError(f"could not create a control group under {self._path(LOCK_CONTROLLER).parent}")
         for path in set(self.paths.values()):
             path.mkdir(parents=True, exist_ok=True)
         self._set("pids", "pids.max", str(processes))
@@ -134,41 +151,127 @@ class KernelGroup:
             return 0.0
 
     def pids(self) -> list[int]:
-        try:
-            return [int(p) for p in (self._path("pids") / "cgroup.procs").read_text().split()]
-        except (OSError, ValueError):
-            return []
+        return _pids(self._path("pids"))
+
+    def holds(self, pid: int) -> bool:
+        """Is ``pid`` in this group (as /proc/<pid>/cgroup says)?"""
+        return _member(pid, self.name)
 
     def remove(self) -> None:
-        """Kill what is left in the group and remove it."""
-        for _ in range(50):
-            pids = self.pids()
-            if not pids:
-                break
-            for pid in pids:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.02)
-        for path in set(self.paths.values()):
+        """Kill what is left in the group and remove it (the lock is released last)."""
+        _empty_and_remove(list(self.paths.values()), self._path(LOCK_CONTROLLER), self.name)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+
+def _v1_parent(v1: dict, controller: str) -> Path:
+    return v1[controller] / _own_v1_path(controller) / PARENT
+
+
+def _create_locked(path: Path) -> int | None:
+    """Make ``path`` and hold an exclusive lock on it; None if someone else's cleanup removed it meanwhile."""
+    path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.stat(path).st_ino == os.fstat(fd).st_ino:
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def _pids(path: Path) -> list[int]:
+    try:
+        return [int(p) for p in (path / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _member(pid: int, name: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cgroup") as handle:
+            return any(line.rstrip("\n").endswith(f"/{PARENT}/{name}") for line in handle)
+    except OSError:
+        return False
+
+
+def _empty_and_remove(paths: list[Path], lock_path: Path, name: str) -> None:
+    """Kill every process of a group (each proven a member while a pidfd holds it), then remove its
+    folders, the locked one last. Bounded: a process that will not die leaves the group in place."""
+    for _ in range(100):
+        pids = _pids(lock_path)
+        if not pids:
+            break
+        kill_file = lock_path / "cgroup.kill"  # cgroup v2: one write ends them all
+        if kill_file.exists():
             with contextlib.suppress(OSError):
-                path.rmdir()
+                kill_file.write_text("1")
+        for pid in pids:
+            processes.kill_if(pid, lambda p: _member(p, name))
+        time.sleep(0.02)
+    for path in sorted(set(paths), key=lambda p: p == lock_path):
+        with contextlib.suppress(OSError):
+            path.rmdir()
 
 
-def remove_stale(alive) -> None:
-    """Remove the empty groups of earlier runs whose grader is gone (``alive(pid)`` says which are not)."""
+def _layout() -> tuple[dict[str, Path], str] | None:
+    """The parent folder of the kernels' groups per controller, and the controller whose folders are locked."""
     unified, v1 = _mounts()
-    parents = (
-        [unified / PARENT]
-        if unified is not None
-        else [v1[c] / _own_v1_path(c) / PARENT for c in ("cpu", "cpuacct", "pids", "memory") if c in v1]
-    )
-    for parent in parents:
-        try:
-            children = list(parent.iterdir())
-        except OSError:
-            continue
-        for child in children:
-            owner = child.name.split("-", 1)[0]
-            if child.is_dir() and owner.isdigit() and not alive(int(owner)):
-                with contextlib.suppress(OSError):
-                    child.rmdir()
+    if unified is not None:
+        return {"all": unified / PARENT}, "all"
+    if all(c in v1 for c in CONTROLLERS):
+        return {c: _v1_parent(v1, c) for c in CONTROLLERS}, LOCK_CONTROLLER
+    return None
+
+
+def group_folders() -> list[Path]:
+    """The kernels' groups on this machine (their locked folders), of every grader."""
+    layout = _layout()
+    if layout is None:
+        return []
+    parents, lock_controller = layout
+    with contextlib.suppress(OSError):
+        return sorted(p for p in parents[lock_controller].iterdir() if p.is_dir())
+    return []
+
+
+def remove_stale() -> None:
+    """End and remove the groups of graders that are gone: those whose lock can be taken.
+
+    A live grader holds the lock of each of its groups, so its groups are never touched,
+    whatever PID namespace this process or that grader runs in.
+    """
+    layout = _layout()
+    if layout is None:
+        return
+    for parents, lock_controller in [layout]:
+        names = set()
+        for parent in parents.values():
+            with contextlib.suppress(OSError):
+                names |= {child.name for child in parent.iterdir() if child.is_dir()}
+        for name in sorted(names):
+            lock_path = parents[lock_controller] / name
+            paths = [parent / name for parent in parents.values() if (parent / name).is_dir()]
+            if lock_path.is_dir():
+                try:
+                    fd = os.open(lock_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                except OSError:
+                    continue
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os.close(fd)
+                    continue  # its grader is alive
+                try:
+                    _empty_and_remove(paths, lock_path, name)
+                finally:
+                    os.close(fd)
+            else:  # the locked folder is removed last: these are what a removal left behind
+                for path in paths:
+                    for pid in _pids(path):
+                        processes.kill_if(pid, lambda p, n=name: _member(p, n))
+                    with contextlib.suppress(OSError):
+                        path.rmdir()

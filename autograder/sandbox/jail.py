@@ -6,7 +6,7 @@ script, ``python -I jail.py CONFIG -- KERNEL COMMAND``, which does the same and 
 execs the kernel. The steps, in this order:
 
 1. join the kernel's control group (before leaving the host's view of /sys);
-2. enter fresh mount, network, PID, IPC and UTS namespaces, plus a user namespace
+2. enter fresh mount, network, PID, IPC, UTS and cgroup namespaces, plus a user namespace
    when the grader is not root (the kernel's uid 1000 inside maps to the grader's);
 3. build a new root on a small tmpfs: read-only binds of the system, the Python
    installation and the virtual environment, and nothing else of the host (no
@@ -17,9 +17,10 @@ execs the kernel. The steps, in this order:
    requires);
 4. pivot into it, detach the old root, make / read-only;
 5. drop every capability and the bounding set, lock the securebits, change to an
-   unprivileged uid (as root: 600000 + worker), set resource limits, forbid new
-   privileges, and install a seccomp filter that refuses mounting, new namespaces
-   (user namespaces included), ptrace, keyrings, BPF and kernel modules.
+   unprivileged uid (as root: one drawn at random per kernel), set resource limits,
+   forbid new privileges, and install a seccomp filter that refuses mounting, new
+   namespaces (user namespaces included), ptrace, keyrings, BPF, io_uring, kernel
+   modules and clearing the parent-death signal.
 
 The network namespace has only a loopback interface that stays down.
 """
@@ -108,6 +109,10 @@ _REFUSED = (
     "setdomainname",
     "iopl",
     "ioperm",
+    "io_uring_setup",  # asynchronous system calls run outside this filter's view
+    "io_uring_enter",
+    "io_uring_register",
+    "kcmp",
 )
 SYSCALLS = {
     "x86_64": {
@@ -156,6 +161,11 @@ SYSCALLS = {
         "setdomainname": 171,
         "iopl": 172,
         "ioperm": 173,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "kcmp": 312,
+        "prctl": 157,
         "pivot_root_syscall": 155,
     },
     "aarch64": {
@@ -202,6 +212,11 @@ SYSCALLS = {
         "vhangup": 58,
         "sethostname": 161,
         "setdomainname": 162,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "kcmp": 272,
+        "prctl": 167,
         "pivot_root_syscall": 41,
     },
 }
@@ -259,8 +274,12 @@ def join_cgroup(procs_files: list[str]) -> None:
 
 
 def enter_namespaces(rootless: bool) -> None:
-    """Fresh namespaces for this (single-threaded) process; its next child is PID 1 of the new PID namespace."""
-    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
+    """Fresh namespaces for this (single-threaded) process; its next child is PID 1 of the new PID namespace.
+
+    Called after joining the kernel's control group: the new cgroup namespace makes that group the
+    kernel's "/", so its path (and anything about the grader in it) is not visible from inside.
+    """
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWCGROUP
     uid, gid = os.getuid(), os.getgid()
     try:
         _check(_libc.unshare(flags | (CLONE_NEWUSER if rootless else 0)), "unshare")
@@ -394,7 +413,8 @@ def set_limits(limits: dict, count_processes: bool) -> None:
 
 
 def seccomp_program() -> bytes:
-    """A classic BPF program: EPERM for the refused calls and namespace-creating clones, ENOSYS for clone3."""
+    """A classic BPF program: EPERM for the refused calls, namespace-creating clones and changes of the
+    parent-death signal; ENOSYS for clone3."""
     table = _arch()
     allow, deny, nosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38  # RET_ALLOW, RET_ERRNO|EPERM, |ENOSYS
     ld_abs, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
@@ -408,6 +428,13 @@ def seccomp_program() -> bytes:
         body += [op(jge, 0x40000000, 0, 1), op(ret, deny)]  # the x32 ABI's numbers
     for number in refused:
         body += [op(jeq, number, 0, 1), op(ret, deny)]
+    body += [  # the parent-death signal stays: a kernel cannot choose to outlive its launcher
+        op(jeq, table["prctl"], 0, 4),
+        op(ld_abs, 16),
+        op(jeq, PR_SET_PDEATHSIG, 0, 1),
+        op(ret, deny),
+        op(ret, allow),
+    ]
     body += [
         op(jeq, table["clone3"], 0, 1),
         op(ret, nosys),  # its flags are out of reach: glibc falls back to clone

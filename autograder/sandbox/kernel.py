@@ -17,6 +17,7 @@ a provisioner's start-a-command model does not fit.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import queue
 import secrets
@@ -31,13 +32,20 @@ from .outputs import CellOutputs, NotebookBudget
 POLL_SECONDS = 0.1
 WALL_FACTOR = 3  # a cell may take this many times its CPU budget in wall time (waiting on the grader, say)
 WALL_EXTRA = 20.0
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # a kernel that sends more in one message is disconnected by zmq
+MAX_PROMPT_CHARS = 4 * 1024 * 1024  # an input() prompt: a probe's report or helper call
+SEND_TIMEOUT_MS = 5000
+
+
+class ProtocolError(Exception):
+    """The kernel sent something that is not a Jupyter message the grader expects (forged, malformed, too big)."""
 
 
 @dataclasses.dataclass
 class Execution:
     """What one execute request came to."""
 
-    status: str  # "ok", "error", "timeout", "died"
+    status: str  # "ok", "error", "timeout", "died", "protocol" (the kernel broke the protocol and was ended)
     outputs: list
     ename: str = ""
     evalue: str = ""
@@ -58,6 +66,12 @@ def connection_info(runtime: str) -> dict:
         "signature_scheme": "hmac-sha256",
         "kernel_name": "",
     }
+
+
+def _prompt(content: dict) -> str:
+    """An input request's prompt, cut just past its cap (so an oversized report is still seen, and refused)."""
+    prompt = content.get("prompt", "")
+    return prompt[: MAX_PROMPT_CHARS + 1] if isinstance(prompt, str) else ""
 
 
 class GradingKernel:
@@ -81,6 +95,10 @@ class GradingKernel:
         client = BlockingKernelClient()
         # The sockets appear when the sandbox is built: retry connecting every 10 ms, not zmq's 100 ms.
         client.context.setsockopt(zmq.RECONNECT_IVL, 10)
+        # Whatever the student's code sends, the grader never holds more than this of one message.
+        client.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        # A kernel that broke its own channels must not block the grader: sends give up after a while.
+        client.context.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
         client.load_connection_info(dict(connection, ip=self.process.path(connection["ip"])))
         client.start_channels()
         deadline = time.monotonic() + self.startup_timeout
@@ -103,7 +121,10 @@ class GradingKernel:
                 message = channel.get_msg(timeout=0)
             except queue.Empty:
                 continue
-            if message["parent_header"].get("msg_id") == msg_id:
+            except Exception:  # noqa: BLE001 - a forged or malformed message answers nothing
+                continue
+            parent = message.get("parent_header") if isinstance(message, dict) else None
+            if isinstance(parent, dict) and parent.get("msg_id") == msg_id:
                 return message
         return None
 
@@ -113,7 +134,10 @@ class GradingKernel:
         jupyter_client's ``wait_for_ready`` does the same but polls in steps of 0.2 s; this
         waits for the messages themselves, which saves about a quarter of a second per kernel.
         """
-        msg_id = client.kernel_info()
+        try:
+            msg_id = client.kernel_info()
+        except zmq.ZMQError:
+            return False
         if self._message(client.shell_channel, msg_id, 1.0) is None:
             return False
         return self._message(client.iopub_channel, msg_id, 0.5) is not None
@@ -152,15 +176,22 @@ class GradingKernel:
         """Run ``code``; stop it after ``timeout`` seconds of the sandbox's CPU time.
 
         ``on_input(prompt)`` answers the code's ``input()`` calls; without it they get "".
+        The time spent answering counts as the submission's CPU time: what the grader does
+        on a kernel's behalf (the reference's answers to stand-in calls) is the kernel's to pay.
         ``keep_outputs=False``: what the code displays is dropped (and costs the notebook nothing).
+        Every message is untrusted: one the grader cannot read ends the kernel (status "protocol").
         """
         if not self.alive():
             return Execution("died", [], "DeadKernel", "the kernel is not running")
         client = self.client
         cpu_start = self.cpu_seconds()
+        charged = 0.0  # seconds the grader spent answering this code's input requests
         wall_deadline = time.monotonic() + WALL_FACTOR * timeout + WALL_EXTRA
-        msg_id = client.execute(code, store_history=False, allow_stdin=True)
         outputs = CellOutputs(self.budget if keep_outputs else NotebookBudget(0))
+        try:
+            msg_id = client.execute(code, store_history=False, allow_stdin=True)
+        except zmq.ZMQError:
+            return self._unresponsive(outputs, 0.0)
         reply = None
         idle = False
         poller = zmq.Poller()
@@ -173,39 +204,42 @@ class GradingKernel:
             poller.register(socket, zmq.POLLIN)
         try:
             while reply is None or not idle:
-                used = self.cpu_seconds() - cpu_start
+                used = self.cpu_seconds() - cpu_start + charged
                 if used > timeout or time.monotonic() > wall_deadline:
                     return self._timed_out(outputs, used, timeout)
                 ready = dict(poller.poll(timeout=POLL_SECONDS * 1000))
                 if not ready:
                     if not self.process.alive():
-                        return Execution(
-                            "died", outputs.finish(), "DeadKernel", "the kernel died", self.cpu_seconds() - cpu_start
-                        )
+                        return Execution("died", outputs.finish(), "DeadKernel", "the kernel died", used)
                     continue
                 for socket in ready:
                     channel = channels[socket]
-                    # The session straight off the socket: the channels' own get_msg goes through asyncio
-                    # for every message, which costs more than the message.
-                    _, message = client.session.recv(socket, mode=zmq.NOBLOCK)
-                    if message is None:
+                    try:
+                        message = self._receive(socket, channel)
+                    except ProtocolError as error:
+                        return self._violated(outputs, str(error), used)
+                    if message is None or message["parent_header"].get("msg_id") != msg_id:
                         continue
-                    if message["parent_header"].get("msg_id") != msg_id:
-                        continue
+                    kind, content = message["msg_type"], message["content"]
                     if channel == "stdin":
-                        if message["msg_type"] == "input_request":
-                            answer = on_input(str(message["content"].get("prompt", ""))) if on_input else ""
-                            client.input(answer)
+                        if kind == "input_request":
+                            began = time.monotonic()
+                            answer = on_input(_prompt(content)) if on_input else ""
+                            charged += time.monotonic() - began
+                            try:
+                                client.input(answer)
+                            except zmq.ZMQError:
+                                return self._unresponsive(outputs, used)
                     elif channel == "shell":
                         reply = message
-                    elif message["msg_type"] == "status":
-                        idle = message["content"]["execution_state"] == "idle"
+                    elif kind == "status":
+                        idle = content.get("execution_state") == "idle"
                     else:
                         outputs.add(message)
         finally:
             self.reap()
         content = reply["content"]
-        seconds = self.cpu_seconds() - cpu_start
+        seconds = self.cpu_seconds() - cpu_start + charged
         if content.get("status") == "ok":
             return Execution("ok", outputs.finish(), seconds=seconds)
         return Execution(
@@ -216,23 +250,60 @@ class GradingKernel:
             seconds,
         )
 
+    def _receive(self, socket, channel: str) -> dict | None:
+        """One message off ``socket``, checked to be a well-formed Jupyter message (ProtocolError if not).
+
+        The session is used straight off the socket: the channels' own get_msg goes through
+        asyncio for every message, which costs more than the message.
+        """
+        try:
+            _, message = self.client.session.recv(socket, mode=zmq.NOBLOCK)
+        except zmq.ZMQError:
+            return None
+        except Exception as error:  # noqa: BLE001 - a bad signature, a replayed or malformed message
+            raise ProtocolError(f"an unreadable message on {channel} ({type(error).__name__})") from None
+        if message is None:
+            return None
+        if not (
+            isinstance(message, dict)
+            and isinstance(message.get("parent_header"), dict)
+            and isinstance(message.get("msg_type"), str)
+            and isinstance(message.get("content"), dict)
+        ):
+            raise ProtocolError(f"a malformed message on {channel}")
+        return message
+
+    def _unresponsive(self, outputs: CellOutputs, used: float) -> Execution:
+        """The kernel takes no more messages (its own code broke its channels): it is ended, as if it had died."""
+        self.shutdown()
+        return Execution("died", outputs.finish(), "DeadKernel", "the kernel stopped taking messages", used)
+
+    def _violated(self, outputs: CellOutputs, why: str, used: float) -> Execution:
+        """The kernel broke the protocol: it is ended (a restart gives a fresh one), the outputs so far kept."""
+        self.shutdown()
+        return Execution("protocol", outputs.finish(), "ProtocolError", why[:200], used)
+
     def _timed_out(self, outputs: CellOutputs, used: float, timeout: float) -> Execution:
-        """Interrupt; a kernel that does not come back within a few seconds is restarted.
+        """Interrupt; a kernel that does not come back within a few seconds is ended (the caller starts
+        a fresh one, with what it needs replayed).
 
         The interrupt goes as a message on the control channel, since a signal would
         reach the sandbox's launcher rather than the kernel.
         """
-        self.client.control_channel.send(self.client.session.msg("interrupt_request", {}))
+        with contextlib.suppress(zmq.ZMQError):
+            self.client.control_channel.send(self.client.session.msg("interrupt_request", {}))
         deadline = time.monotonic() + 5
         while not self._answers(self.client):
             if time.monotonic() > deadline or not self.process.alive():
-                self.restart()
-                break
+                self.shutdown()
+                return Execution("timeout", outputs.finish(), "Timeout", f"stopped after {timeout:g} s", used)
         # Drain what the interrupted request still sends, so it cannot leak into the next one.
         for get in (self.client.get_iopub_msg, self.client.get_shell_msg, self.client.get_stdin_msg):
-            while True:
+            for _ in range(10_000):
                 try:
                     get(timeout=0.05)
                 except queue.Empty:
                     break
+                except Exception:  # noqa: BLE001 - a forged message: dropped like the rest
+                    continue
         return Execution("timeout", outputs.finish(), "Timeout", f"stopped after {timeout:g} s", used)

@@ -12,14 +12,14 @@ import contextlib
 import json
 import os
 import secrets
-import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from . import cgroups
+from . import cgroups, processes
 
 HERE = Path(__file__).resolve().parent
 JAIL = HERE / "jail.py"
@@ -40,36 +40,6 @@ BOOT_TIED = (
 KERNEL_ARGS = ["--HistoryManager.enabled=False", "--IPKernelApp.log_level=50"]
 
 
-def _stat(pid: int) -> list[str] | None:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def alive(pid: int) -> bool:
-    fields = _stat(pid)
-    return fields is not None and fields[0] not in ("Z", "X")
-
-
-def _all_pids() -> list[int]:
-    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
-
-
-def _children(pid: int) -> list[int]:
-    return [p for p in _all_pids() if (_stat(p) or ["", "0"])[1] == str(pid)]
-
-
-def _cpu(pids, children_too: bool = False) -> float:
-    ticks = 0
-    for pid in pids:
-        fields = _stat(pid)
-        if fields:
-            ticks += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children_too else 0)
-    return ticks / TICKS
-
-
 def _is_namespace_init(pid: int) -> bool:
     """Is ``pid`` PID 1 of its own PID namespace (the kernel, in the sandbox)?"""
     try:
@@ -83,29 +53,45 @@ def _is_namespace_init(pid: int) -> bool:
     return False
 
 
+def _cpu(pids, children_too: bool = False) -> float:
+    ticks = 0
+    for pid in pids:
+        fields = processes.stat_fields(pid)
+        if fields:
+            ticks += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children_too else 0)
+    return ticks / TICKS
+
+
 class Launched:
-    """A running kernel, seen from the grader."""
+    """A running kernel, seen from the grader.
+
+    The grader holds a pidfd of the kernel's launcher (from the launcher's parent: the
+    zygote, or this process for a cold start), and finds the kernel as the launcher's one
+    child, also through a pidfd. Every signal goes through those descriptors or to
+    processes proven to be in the sandbox (its control group, its PID namespace): no pid
+    read from anything the kernel can write is ever signalled.
+    """
 
     def __init__(
         self,
         pid: int,
+        pidfd: int,
         popen: subprocess.Popen | None = None,
         sandboxed: bool = False,
         group: cgroups.KernelGroup | None = None,
         log: Path | None = None,
     ):
         self.pid = pid
+        self.pidfd = pidfd
         self.popen = popen
         self.sandboxed = sandboxed
         self.group = group
         self.log = log
         self._namespace: str | None = None
-        self._kernel: int | None = None
+        self._kernel: tuple[int, int] | None = None  # (pid, pidfd) of the kernel
 
     def alive(self) -> bool:
-        if self.popen is not None:
-            return self.popen.poll() is None
-        return alive(self.pid)
+        return self.pidfd is not None and not processes.exited(self.pidfd)
 
     def path(self, inside: str) -> str:
         """Where the grader finds the kernel's ``inside`` path (through /proc when sandboxed)."""
@@ -115,10 +101,21 @@ class Launched:
         """The kernel's pid on the host (PID 1 of the sandbox's namespace), found once."""
         if not self.sandboxed:
             return self.pid
-        if self._kernel is None or not alive(self._kernel):
-            candidates = self.group.pids() if self.group is not None else _children(self.pid)
-            self._kernel = next((p for p in candidates if _is_namespace_init(p)), None)
-        return self._kernel
+        if self._kernel is not None and processes.exited(self._kernel[1]):
+            processes.close(self._kernel[1])
+            self._kernel = None
+        if self._kernel is None and self.alive():
+            found = processes.child_pidfd(self.pidfd, self.pid)
+            if found is not None and _is_namespace_init(found[0]):
+                self._kernel = found
+            elif found is not None:
+                processes.close(found[1])
+        return self._kernel[0] if self._kernel else None
+
+    def _in_namespace(self, pid: int) -> bool:
+        with contextlib.suppress(OSError):
+            return self._namespace is not None and os.readlink(f"/proc/{pid}/ns/pid") == self._namespace
+        return False
 
     def _sandbox_pids(self) -> list[int]:
         """Every process of the kernel's PID namespace, seen from the host."""
@@ -131,12 +128,7 @@ class Launched:
             self._namespace = self._namespace or os.readlink(f"/proc/{kernel}/ns/pid")
         except OSError:
             return []
-        found = []
-        for pid in _all_pids():
-            with contextlib.suppress(OSError):
-                if os.readlink(f"/proc/{pid}/ns/pid") == self._namespace:
-                    found.append(pid)
-        return found
+        return [pid for pid in processes.all_pids() if self._in_namespace(pid)]
 
     def cpu_seconds(self) -> float:
         """CPU time used by the kernel and everything it started."""
@@ -146,7 +138,7 @@ class Launched:
             kernel = self.kernel_pid()
             others = [p for p in self._sandbox_pids() if p != kernel]
             return (_cpu([kernel], children_too=True) if kernel else 0.0) + _cpu(others)
-        return _cpu([self.pid], children_too=True) + _cpu(_children(self.pid))
+        return _cpu([self.pid], children_too=True) + _cpu(processes.children(self.pid))
 
     def reap(self) -> int:
         """Kill every process of the sandbox except the kernel and its launcher."""
@@ -157,13 +149,12 @@ class Launched:
             pids = self.group.pids()
             if len(pids) <= 2:  # the launcher and the kernel: the common case, decided without /proc
                 return 0
+            belongs = self.group.holds
         else:
             pids = self._sandbox_pids()
-        strays = [p for p in pids if p not in (kernel, self.pid) and alive(p) and not _is_namespace_init(p)]
-        for pid in strays:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        return len(strays)
+            belongs = self._in_namespace
+        strays = [p for p in pids if p not in (kernel, self.pid) and not _is_namespace_init(p)]
+        return sum(processes.kill_if(pid, belongs) for pid in strays)
 
     def failure(self) -> str:
         """Why the sandbox could not start the kernel, as its launcher said (empty if unknown)."""
@@ -176,16 +167,19 @@ class Launched:
         return lines[-1].split("sandbox:", 1)[1].strip()[:300] if lines else ""
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            if self.popen is not None:
-                os.killpg(self.pid, signal.SIGKILL)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.popen.wait(timeout=10)
-            else:
-                os.kill(self.pid, signal.SIGKILL)
-                deadline = time.monotonic() + 10
-                while alive(self.pid) and time.monotonic() < deadline:
-                    time.sleep(0.01)
+        """End the whole sandbox: the kernel (PID 1 of its namespace: all it started goes with it), its
+        launcher, and what is left in its control group; each wait is bounded."""
+        if self._kernel is not None:
+            processes.kill(self._kernel[1])
+            processes.close(self._kernel[1])
+            self._kernel = None
+        if self.pidfd is not None:
+            processes.end(self.pidfd)
+            processes.close(self.pidfd)
+            self.pidfd = None
+        if self.popen is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=10)
         if self.group is not None:
             self.group.remove()
             self.group = None
@@ -222,7 +216,7 @@ class PlainLauncher:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        return Launched(popen.pid, popen)
+        return Launched(popen.pid, os.pidfd_open(popen.pid), popen)
 
     def close(self) -> None:
         for path in self._runtimes:
@@ -238,10 +232,10 @@ class JailLauncher:
 
     sandboxed = True
 
-    def __init__(self, scratch: Path, limits: dict, uid: int | None, read_only: list[str]):
+    def __init__(self, scratch: Path, limits: dict, uids: range | None, read_only: list[str]):
         self.scratch = scratch
         self.limits = limits
-        self.uid = uid
+        self.uids = uids  # as root: each kernel runs as an unused uid drawn from these (None: rootless)
         self.read_only = read_only
         self.rootless = os.geteuid() != 0
         self.use_cgroups = cgroups.available() is None
@@ -261,7 +255,7 @@ class JailLauncher:
         group = None
         if self.use_cgroups:
             memory = self.limits["memory_mb"] + self.limits["disk_mb"] + 2 * self.limits["tmp_mb"] + 64
-            group = cgroups.KernelGroup(f"{os.getpid()}-{secrets.token_hex(4)}", self.limits["processes"], memory)
+            group = cgroups.KernelGroup(self.limits["processes"], memory)
         runtime = str(Path(connection["ip"]).parent)
         return {
             "root": str(root),
@@ -271,7 +265,8 @@ class JailLauncher:
             "connection_file": self.connection_file(connection),
             "read_only": self.read_only,
             "limits": self.limits,
-            "uid": self.uid,
+            # drawn, not derived: nothing about the grader (a pid, a worker's number) can be read from it
+            "uid": self.uids[secrets.randbelow(len(self.uids))] if self.uids else None,
             "rootless": self.rootless,
             "env": env,
             "cgroup_procs": group.procs_files() if group else [],
@@ -304,7 +299,7 @@ class JailLauncher:
                 stderr=log,
                 start_new_session=True,
             )
-        return Launched(popen.pid, popen, sandboxed=True, group=group, log=self.log)
+        return Launched(popen.pid, os.pidfd_open(popen.pid), popen, sandboxed=True, group=group, log=self.log)
 
     def close(self) -> None:
         for root in self.scratch.glob("root-*"):
@@ -326,13 +321,16 @@ class ZygoteServer:
                 env=kernel_environment(scratch),
                 cwd="/",
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,  # workers wait for the socket, not for its "ready" line
+                stdout=subprocess.DEVNULL,
                 stderr=log,
             )
 
     def close(self) -> None:
         self.process.kill()
-        self.process.wait()
+        self.process.wait(timeout=30)
+
+
+ZYGOTE_PATIENCE = 60.0  # seconds for a zygote to import its libraries and answer a request
 
 
 class ZygoteLauncher:
@@ -342,13 +340,13 @@ class ZygoteLauncher:
     (``use_shared``), else a private one this worker starts on first use and which
     lives as long as the worker. Either runs the same confinement as ``launcher`` (a
     JailLauncher or a PlainLauncher); if none can be had, ``launcher`` starts the
-    kernels itself.
+    kernels itself. Its answers are checked (one JSON object, one pidfd naming the pid
+    it gives) and every wait for them is bounded.
     """
 
     _process: subprocess.Popen | None = None
-    _ready = False
+    _socket: socket.socket | None = None
     _socket_path: str | None = None
-    _socket = None
     _log: Path | None = None
 
     def __init__(self, launcher):
@@ -371,49 +369,78 @@ class ZygoteLauncher:
 
         scratch = scratch_dir()
         cls._log = scratch / "zygote.log"
-        with cls._log.open("a") as log:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        with cls._log.open("a") as log, theirs:
             cls._process = subprocess.Popen(
-                [sys.executable, "-I", "-B", str(ZYGOTE)],  # it dies with us
+                [sys.executable, "-I", "-B", str(ZYGOTE), "--fd", str(theirs.fileno())],  # it dies with us
                 env=kernel_environment(scratch),
                 cwd="/",
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
                 stderr=log,
-                text=True,
-                bufsize=1,
+                pass_fds=(theirs.fileno(),),
             )
-        cls._ready = False
+        cls._drop_socket()
+        cls._socket = mine
 
     @classmethod
-    def _request(cls, request: dict) -> dict:
-        """Ask the zygote for a kernel: {"pid": N}, or {} when there is no zygote to ask."""
-        line = json.dumps(request) + "\n"
+    def _drop_socket(cls) -> None:
+        if cls._socket is not None:
+            cls._socket.close()
+            cls._socket = None
+
+    @classmethod
+    def _connection(cls) -> socket.socket | None:
+        if cls._socket_path is not None:
+            if cls._socket is None:
+                cls._socket = cls._connect(cls._socket_path)
+            return cls._socket
+        if cls._process is None or cls._process.poll() is not None:
+            cls.start()
+        return cls._socket
+
+    @classmethod
+    def _request(cls, request: dict) -> tuple[int, int] | None:
+        """Ask the zygote for a kernel: (launcher pid, its pidfd), or None when no zygote can give one."""
         try:
-            if cls._socket_path is not None:
-                if cls._socket is None:
-                    cls._socket = cls._connect(cls._socket_path)
-                    cls._reader = cls._socket.makefile("r")
-                cls._socket.sendall(line.encode())
-                return json.loads(cls._reader.readline() or "{}")
-            zygote = cls._zygote()
-            if zygote is None:
-                return {}
-            zygote.stdin.write(line)
-            return json.loads(zygote.stdout.readline() or "{}")
+            connection = cls._connection()
+            if connection is None:
+                return None
+            connection.settimeout(ZYGOTE_PATIENCE)
+            connection.sendall(json.dumps(request).encode())
+            data, fds, _, _ = socket.recv_fds(connection, 65536, 1)
+            return cls._answer(data, fds)
         except (OSError, ValueError):
+            cls._drop_socket()
             if cls._socket_path is not None:  # the shared zygote cannot be had: a private one from now on
-                cls._socket_path = cls._socket = None
+                cls._socket_path = None
                 return cls._request(request)
-            return {}
+            if cls._process is not None:
+                cls._process.kill()
+                cls._process = None
+            return None
 
     @staticmethod
-    def _connect(path: str, patience: float = 60.0):
-        """Connect to the shared zygote, which listens once it has imported its libraries."""
-        import socket
+    def _answer(data: bytes, fds: list[int]) -> tuple[int, int] | None:
+        """The launcher of an answer {"pid": N} that came with a pidfd of N; anything else is refused."""
+        try:
+            reply = json.loads(data) if data else None
+            pid = reply.get("pid") if isinstance(reply, dict) else None
+            if len(fds) == 1 and type(pid) is int and pid > 1 and processes.pid_of(fds[0]) == pid:
+                return pid, fds.pop()
+            if not data:
+                raise ValueError("the zygote closed the connection")
+            return None
+        finally:
+            for fd in fds:
+                processes.close(fd)
 
+    @staticmethod
+    def _connect(path: str, patience: float = ZYGOTE_PATIENCE) -> socket.socket:
+        """Connect to the shared zygote, which listens once it has imported its libraries."""
         deadline = time.monotonic() + patience
         while True:
-            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
                 connection.connect(path)
                 return connection
@@ -422,18 +449,6 @@ class ZygoteLauncher:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
-
-    @classmethod
-    def _zygote(cls) -> subprocess.Popen | None:
-        if cls._process is None or cls._process.poll() is not None:
-            cls.start()
-        if not cls._ready:
-            if '"ready"' not in cls._process.stdout.readline():
-                cls._process.kill()
-                cls._process = None
-                return None
-            cls._ready = True
-        return cls._process
 
     def launch(self, connection: dict, workdir: Path, env: dict) -> Launched:
         group = None
@@ -444,11 +459,12 @@ class ZygoteLauncher:
             config, connection_file = None, self.launcher.connection_file(connection)
         request = {"connection_file": connection_file, "workdir": str(workdir), "env": env, "jail": config}
         answer = self._request(request)
-        if "pid" not in answer:
+        if answer is None:
             if group is not None:
                 group.remove()
             return self.launcher.launch(connection, workdir, env)
-        return Launched(int(answer["pid"]), sandboxed=self.sandboxed, group=group, log=self._log)
+        pid, pidfd = answer
+        return Launched(pid, pidfd, sandboxed=self.sandboxed, group=group, log=self._log)
 
     def close(self) -> None:
         self.launcher.close()

@@ -167,8 +167,17 @@ def safe_cell(cell, trusted_source: str | None = None) -> None:
             kept = {mime: data for mime, data in bundle.items() if mime in KEPT_ATTACHMENTS}
             if kept:
                 attachments[name] = kept
-            else:
+            else:  # an SVG, say: dropped, and so is every reference to it (nbconvert refuses a dangling one)
                 del attachments[name]
+                cell.source = cell.source.replace(f"attachment:{name}", "#attachment-not-kept")
+        if "attachment:" in cell.source:  # a reference to an attachment the cell does not have
+            cell.source = re.sub(
+                r"attachment:([^\s)\"'>]*)",
+                lambda m: m.group(0) if m.group(1) in attachments else "#attachment-not-kept",
+                cell.source,
+            )
+        if not attachments and "attachments" in cell:
+            del cell["attachments"]
     elif cell.cell_type == "raw":
         cell.metadata = {}  # without a format, no exporter emits a raw cell as HTML
         cell.source = html.escape(cell.source, quote=False)

@@ -1,32 +1,41 @@
 """A fork server for grading kernels: import the heavy libraries once, fork a fresh kernel per submission.
 
-Started as ``python -I zygote.py`` by a grading worker (requests on stdin), or once
-per grading run as ``python -I zygote.py --listen SOCKET`` by the grader, serving all
-its local workers over a Unix socket in a folder only the grader can enter. It
-imports IPython's kernel, numpy, matplotlib and scikit-learn, then reads one JSON
-request per line and answers with the pid of a new kernel's launcher. The kernels a
-connection asked for are killed when that connection closes: a worker that dies
-takes its kernel with it. Each kernel is a forked child
-that has never run any student's code: the launcher joins the kernel's control
-group and enters fresh namespaces (``jail.enter_namespaces``), then forks the
-kernel as PID 1 of the new PID namespace, which confines itself
+Started once per grading run as ``python -I zygote.py --listen SOCKET`` by the grader,
+serving all its local workers over a Unix socket in a folder only the grader can enter,
+or as ``python -I zygote.py --fd FD`` by a worker of its own (a socket pair). It imports
+IPython's kernel, numpy, matplotlib and scikit-learn, then answers each request (one
+SOCK_SEQPACKET message) with the pid of a new kernel's launcher and, attached to the
+answer, a pidfd of it: the worker signals that descriptor, never a number. The kernels a
+connection asked for are killed when that connection closes: a worker that dies takes
+its kernels with it.
+
+Each kernel is a forked child that has never run any student's code: the launcher
+closes every descriptor the zygote holds (no exec happens, so close-on-exec would not),
+joins the kernel's control group and enters fresh namespaces (``jail.enter_namespaces``),
+then forks the kernel as PID 1 of the new PID namespace, which confines itself
 (``jail.confine``, the same steps as a cold start) and runs the IPython kernel
 in-process. What this saves per submission is the import time, about a second of CPU.
 
 Requests: {"connection_file": ..., "workdir": ..., "env": {...}, "jail": CONFIG or null}.
-Answers: {"pid": N} or {"error": "..."}.
+Answers: {"pid": N} with the pidfd, or {"error": "..."}.
 """
 
+import contextlib
 import json
 import os
+import select
 import signal
+import socket
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import jail  # noqa: E402 - the confinement steps, shared with the cold launcher (same folder)
+import processes  # noqa: E402 - pidfds
 
 sys.path.remove(HERE)
+
+_SOCKETS: list[socket.socket] = []  # every socket of the zygote's: detached in forked launchers
 
 
 def preload() -> None:
@@ -72,17 +81,48 @@ def run_kernel(request: dict) -> None:
     app.start()
 
 
-def spawn(request: dict) -> int:
-    """Fork the launcher; it joins the control group, enters fresh namespaces and forks the kernel."""
+def _close_inherited() -> None:
+    """In a forked launcher: close every descriptor of the zygote's but stdin, stdout and stderr.
+
+    No exec happens between the zygote and the kernel, so close-on-exec does not apply: the
+    listening socket and every worker's connection would otherwise reach the student's code.
+    The Python socket objects are detached first, so nothing closes their numbers again later.
+    """
+    for sock in list(_SOCKETS):
+        with contextlib.suppress(OSError):
+            sock.detach()
+    for entry in os.listdir("/proc/self/fd"):
+        fd = int(entry)
+        if fd > 2:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def spawn(request: dict) -> tuple[int, int]:
+    """Fork the launcher; it joins the control group, enters fresh namespaces and forks the kernel.
+
+    Returns its pid and a pidfd of it (opened while it is certainly ours: our child, not reaped
+    yet, since it waits for the byte we send once the pidfd is open).
+    """
+    ready_r, ready_w = os.pipe()
     launcher = os.fork()
     if launcher:
-        return launcher
+        os.close(ready_r)
+        try:
+            pidfd = os.pidfd_open(launcher)
+        finally:
+            os.write(ready_w, b"1")
+            os.close(ready_w)
+        return launcher, pidfd
     try:
         jail.die_with_parent()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.read(ready_r, 1)
+        _close_inherited()  # ready_r and ready_w included
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1):
             os.dup2(devnull, fd)
+        os.close(devnull)
         config = request.get("jail")
         if config is not None:
             jail.join_cgroup(config.get("cgroup_procs") or [])
@@ -103,66 +143,77 @@ def spawn(request: dict) -> int:
         os._exit(71)
 
 
-def answer(line: str) -> dict:
+MAX_REQUEST = 1 << 20
+
+
+def answer(data: bytes) -> tuple[dict, int | None]:
+    """The reply to one request, and the launcher's pidfd to pass along with it."""
     try:
-        return {"pid": spawn(json.loads(line))}
+        request = json.loads(data)
+        if not isinstance(request, dict):
+            raise ValueError("a request is a JSON object")
+        pid, pidfd = spawn(request)
+        return {"pid": pid}, pidfd
     except Exception as error:  # noqa: BLE001 - the worker falls back or reports it
-        return {"error": f"{type(error).__name__}: {error}"}
+        return {"error": f"{type(error).__name__}: {error}"}, None
 
 
-def serve_stdin() -> None:
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        print(json.dumps(answer(line)), flush=True)
+def serve(listener: socket.socket | None, connections: list[socket.socket]) -> None:
+    """Serve requests on SOCK_SEQPACKET connections (one request, one reply); accept more on ``listener``.
 
+    The launchers a connection asked for are killed when it closes: a worker that dies
+    takes its kernels with it.
+    """
+    poller = select.poll()
+    by_fd: dict[int, socket.socket] = {}
+    launched: dict[int, list[int]] = {}  # connection fd -> pidfds of its launchers
 
-def serve_socket(path: str) -> None:
-    """Serve every worker's connection; kill the launchers of a connection that closes."""
-    import selectors
-    import socket
+    def add(connection: socket.socket) -> None:
+        _SOCKETS.append(connection)
+        by_fd[connection.fileno()] = connection
+        launched[connection.fileno()] = []
+        poller.register(connection, select.POLLIN)
 
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(64)
-    print(json.dumps({"ready": True}), flush=True)
-    selector = selectors.DefaultSelector()
-    selector.register(listener, selectors.EVENT_READ)
-    buffers: dict = {}
-    launched: dict = {}
-    while True:
-        for key, _ in selector.select():
-            if key.fileobj is listener:
+    def drop(fd: int) -> None:
+        for pidfd in launched.pop(fd, []):
+            processes.kill(pidfd)
+            processes.close(pidfd)
+        poller.unregister(fd)
+        connection = by_fd.pop(fd)
+        _SOCKETS.remove(connection)
+        connection.close()
+
+    if listener is not None:
+        _SOCKETS.append(listener)
+        poller.register(listener, select.POLLIN)
+    for connection in connections:
+        add(connection)
+    while by_fd or listener is not None:
+        for fd, _ in poller.poll():
+            if listener is not None and fd == listener.fileno():
                 connection, _ = listener.accept()
-                selector.register(connection, selectors.EVENT_READ)
-                buffers[connection], launched[connection] = b"", []
+                add(connection)
                 continue
-            connection = key.fileobj
-            data = connection.recv(65536)
-            if not data:  # the worker is gone: so are the kernels it asked for
-                for pid in launched.pop(connection):
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                selector.unregister(connection)
-                connection.close()
-                buffers.pop(connection)
+            connection = by_fd.get(fd)
+            if connection is None:
                 continue
-            buffers[connection] += data
-            while b"\n" in buffers[connection]:
-                line, buffers[connection] = buffers[connection].split(b"\n", 1)
-                reply = answer(line.decode())
-                if "pid" in reply:
-                    launched[connection] = [p for p in launched[connection] if _alive(p)] + [reply["pid"]]
-                connection.sendall((json.dumps(reply) + "\n").encode())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except OSError:
-        return False
+            try:
+                data = connection.recv(MAX_REQUEST)
+            except OSError:
+                data = b""
+            if not data:
+                drop(fd)
+                continue
+            reply, pidfd = answer(data)
+            if pidfd is not None:
+                for ended in [p for p in launched[fd] if processes.exited(p)]:
+                    launched[fd].remove(ended)
+                    processes.close(ended)
+                launched[fd].append(pidfd)
+            try:
+                socket.send_fds(connection, [json.dumps(reply).encode()], [pidfd] if pidfd is not None else [])
+            except OSError:
+                drop(fd)
 
 
 def main() -> None:
@@ -172,9 +223,14 @@ def main() -> None:
     preload()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the system
     if len(sys.argv) == 3 and sys.argv[1] == "--listen":
-        serve_socket(sys.argv[2])
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        listener.bind(sys.argv[2])
+        listener.listen(64)
+        serve(listener, [])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--fd":
+        serve(None, [socket.socket(fileno=int(sys.argv[2]))])
     else:
-        serve_stdin()
+        sys.exit("usage: zygote.py --listen SOCKET | --fd FD")
 
 
 if __name__ == "__main__":

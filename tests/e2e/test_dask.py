@@ -1,7 +1,9 @@
 """grade --scheduler on a real dask.distributed LocalCluster on loopback, over TLS with client certificates."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -70,6 +72,33 @@ def test_grading_on_a_tls_cluster_records_every_submission_once(tmp_path, cluste
             ("student2", 100),
             ("student3", 90),
         ]
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_a_kernel_on_a_dask_worker_sees_only_what_is_on_the_allowlist(tmp_path, cluster, warm):
+    from autograder.sandbox import kernel_environment, read_only_paths
+
+    from .. import kernel_view
+    from .test_kernel_view import inspector_course, views
+
+    local, security = cluster
+    course = inspector_course(tmp_path / "course")
+    summary = run(
+        Settings(
+            course_dir=course,
+            assignment=ASSIGNMENT,
+            db_url=db_url_from_config(course),
+            limits=Limits(cell_timeout=10, submission_timeout=60),
+            scheduler=local.scheduler_address,
+            security=security,
+            feedback=False,
+            warm_kernels=warm,
+        )
+    )
+    assert [r.total for r in summary.results] == [100, 100]
+    allowed_env = set(kernel_environment(Path("/")))
+    for student, view in views(course).items():
+        assert kernel_view.violations(view, os.geteuid() != 0, allowed_env, read_only_paths()) == [], student
 
 
 def test_a_client_without_certificates_is_turned_away(tmp_path, cluster):

@@ -50,7 +50,8 @@ def graded(tmp_path_factory):
     server = LoopbackServer()
     release, solutions = course_notebooks()
     load_secret(course / ".autograder" / "secret")  # the grader's secret, which one student hard-links
-    crafted.build(course, release, solutions, server.port)
+    bystander = subprocess.Popen(["sleep", "123456789"])  # a process of the machine's that must survive
+    crafted.build(course, release, solutions, server.port, bystander.pid)
     gradebook_before = course / "gradebook.db"
     assert not gradebook_before.exists()  # a fresh course: the grader registers the assignment itself
     settings = Settings(
@@ -63,7 +64,9 @@ def graded(tmp_path_factory):
     )
     summary = run(settings)
     server.socket.close()
-    return course, summary, server
+    survived = bystander.poll() is None
+    bystander.kill()
+    return course, summary, server, survived
 
 
 def gradebook_scores(course, student):
@@ -78,20 +81,20 @@ def gradebook_scores(course, student):
 
 @pytest.mark.parametrize("student", crafted.graded_students())
 def test_each_function_gets_exactly_its_score(graded, student):
-    course, summary, _ = graded
+    course, summary, _, _ = graded
     assert gradebook_scores(course, student) == crafted.STUDENTS[student]["expected"]
 
 
 @pytest.mark.parametrize("student", sorted(s for s, spec in crafted.STUDENTS.items() if "message" in spec))
 def test_the_function_that_failed_says_why(graded, student):
-    _, summary, _ = graded
+    _, summary, _, _ = graded
     function, text = crafted.STUDENTS[student]["message"]
     result = next(r for r in summary.results if r.student == student)
     assert text in next(f.message for f in result.functions if f.name == function)
 
 
 def test_skipped_folders_are_not_graded_and_are_listed_with_the_reason(graded):
-    course, summary, _ = graded
+    course, summary, _, _ = graded
     skipped = {s.name: s.reason for s in summary.skipped}
     for student, spec in crafted.STUDENTS.items():
         if spec["expected"] is None:
@@ -108,7 +111,7 @@ def test_skipped_folders_are_not_graded_and_are_listed_with_the_reason(graded):
 
 
 def test_nothing_is_read_through_a_link(graded):
-    course, _, _ = graded
+    course, _, _, _ = graded
     secret = (course / ".autograder" / "secret").read_text().strip()
     for student in ("links-hardlink-to-secret", "links-symlink-to-source"):
         notebook = (course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
@@ -117,20 +120,20 @@ def test_nothing_is_read_through_a_link(graded):
 
 @pytest.mark.parametrize("student", sorted(s for s, spec in crafted.STUDENTS.items() if "status" in spec))
 def test_status_says_why(graded, student):
-    course, summary, _ = graded
+    course, summary, _, _ = graded
     result = next(r for r in summary.results if r.student == student)
     assert crafted.STUDENTS[student]["status"] in result.status
 
 
 def test_clean_submissions_have_status_ok(graded):
-    _, summary, _ = graded
+    _, summary, _, _ = graded
     for result in summary.results:
         if result.student.startswith("pass-"):
             assert result.status == "ok", result
 
 
 def test_grades_csv_has_one_row_per_student(graded):
-    course, summary, _ = graded
+    course, summary, _, _ = graded
     with summary.csv_path.open() as handle:
         rows = [row for row in csv.DictReader(handle) if row["total"]]
     shown = {student: "'" + student if student.startswith("=") else student for student in crafted.graded_students()}
@@ -144,7 +147,7 @@ def test_grades_csv_has_one_row_per_student(graded):
 
 def test_gradebook_is_intact_and_complete(graded):
     """Did the gradebook survive a submission that tried to overwrite it, with one row per student?"""
-    course, _, _ = graded
+    course, _, _, _ = graded
     connection = sqlite3.connect(course / "gradebook.db")
     assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     count = connection.execute("SELECT COUNT(*) FROM submitted_assignment").fetchone()[0]
@@ -153,14 +156,14 @@ def test_gradebook_is_intact_and_complete(graded):
 
 
 def test_other_submissions_are_untouched(graded):
-    course, _, _ = graded
+    course, _, _, _ = graded
     target = course / "submitted" / "pass-perfect-2" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     nbformat.validate(nbformat.read(target, as_version=4))
     assert not (course / "evil").exists()
 
 
 def test_no_connection_reached_the_loopback_server(graded):
-    _, _, server = graded
+    _, _, server, _ = graded
     assert server.connections == 0
 
 
@@ -171,7 +174,7 @@ def test_no_process_outlives_its_submission(graded):
 
 def test_sandbox_blocked_what_it_should_in_the_students_own_output(graded):
     """Do the autograded notebooks show the attempts failing inside the kernel?"""
-    course, _, _ = graded
+    course, _, _, _ = graded
 
     def outputs(student):
         notebook = nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
@@ -184,7 +187,7 @@ def test_sandbox_blocked_what_it_should_in_the_students_own_output(graded):
 
 
 def test_verdicts_are_written_where_nbgrader_reads_them(graded):
-    course, _, _ = graded
+    course, _, _, _ = graded
     notebook = nbformat.read(
         course / "autograded" / "fault-crash-in-forward" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4
     )
@@ -194,14 +197,14 @@ def test_verdicts_are_written_where_nbgrader_reads_them(graded):
 
 
 def test_feedback_exists_for_every_student_and_hides_the_hidden_tests(graded):
-    course, summary, _ = graded
+    course, summary, _, _ = graded
     for student in crafted.graded_students():
         html = (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
         assert "HIDDEN TESTS" not in html and "check_hidden_cases" not in html
 
 
 def test_feedback_of_an_unreadable_submission_says_why(graded):
-    course, _, _ = graded
+    course, _, _, _ = graded
     html = (course / "feedback" / "file-invalid-json" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "malformed notebook: invalid JSON" in html
 
@@ -219,14 +222,14 @@ def _shown_outputs(notebook) -> str:
 
 def test_rich_outputs_are_dropped_and_bounded(graded):
     """Do 12 MB of HTML displays leave a notebook and a feedback page of a few hundred kB, saying what was cut?"""
-    course, _, _ = graded
+    course, _, _, _ = graded
     notebook, feedback = _graded_files(course, "unsafe-huge-displays")
     assert notebook.stat().st_size < 1_000_000 and feedback.stat().st_size < 2_000_000
     assert "text/html output (only text and images are kept)" in _shown_outputs(notebook)
 
 
 def test_long_text_is_cut_at_the_cells_cap(graded):
-    course, _, _ = graded
+    course, _, _, _ = graded
     notebook, _ = _graded_files(course, "unsafe-long-print")
     cells = nbformat.read(notebook, as_version=4).cells
     printed = next(c for c in cells if c.get("id") == "added-0").outputs
@@ -236,7 +239,7 @@ def test_long_text_is_cut_at_the_cells_cap(graded):
 
 
 def test_nothing_a_student_displays_runs_as_script(graded):
-    course, _, _ = graded
+    course, _, _, _ = graded
     notebook, feedback = _graded_files(course, "unsafe-outputs")
     cells = nbformat.read(notebook, as_version=4).cells
     shown = json.dumps(
@@ -256,13 +259,13 @@ def test_nothing_a_student_displays_runs_as_script(graded):
 
 
 def test_a_kernel_cannot_write_to_the_hosts_disk(graded):
-    course, _, _ = graded
+    course, _, _, _ = graded
     notebook = (course / "autograded" / "disk-kernel-runtime" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
     assert "blocked:" in notebook and "No space left on device" in notebook
 
 
 def test_feedback_names_the_classic_mistake_in_the_graders_words(graded):
-    course, summary, _ = graded
+    course, summary, _, _ = graded
     fixed_rate = next(r for r in summary.results if r.student == "mistake-fixed-rate")
     update = next(f for f in fixed_rate.functions if f.name == "update_parameters")
     assert "differs from the expected values" in update.message
@@ -273,7 +276,7 @@ def test_feedback_names_the_classic_mistake_in_the_graders_words(graded):
 
 
 def test_the_summary_counts_the_common_mistakes_of_the_class(graded):
-    course, summary, _ = graded
+    course, summary, _, _ = graded
     page = summary.report_path.read_text()
     section = page[page.index("Common mistakes of the class") : page.index("All submissions")]
     for label in (
@@ -284,3 +287,68 @@ def test_the_summary_counts_the_common_mistakes_of_the_class(graded):
         assert label in section
     row = section[section.index("tanh&#39;s derivative is missing") :]
     assert "mistake-tanh-derivative" in row[:600]
+
+
+# -- the kernel boundary ----------------------------------------------------------------------------
+
+
+def _printed(course, student, cell_id=None) -> str:
+    notebook = nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return "".join(
+        o.get("text", "")
+        for c in notebook.cells
+        if c.cell_type == "code" and (cell_id is None or c.get("id") == cell_id)
+        for o in c.outputs
+    )
+
+
+def test_every_submission_is_graded_and_a_bystander_survives_every_attack(graded):
+    """Did the class end with everyone graded (none "not graded"), and the machine's process untouched?"""
+    _, summary, _, survived = graded
+    assert survived
+    assert [r.student for r in summary.results if not r.graded] == []
+
+
+def test_a_kernel_holds_no_socket_but_its_own(graded):
+    course, _, _, _ = graded
+    assert "foreign sockets: 0" in _printed(course, "attack-zygote-sockets")
+
+
+def test_a_kernel_cannot_clear_its_parent_death_signal_or_use_io_uring(graded):
+    course, _, _, _ = graded
+    printed = _printed(course, "attack-outlive")
+    assert "clear pdeathsig -1 1" in printed and "io_uring_setup -1 1" in printed
+    assert subprocess.run(["pgrep", "-f", "sleep 778899"], capture_output=True).stdout == b""
+
+
+def test_no_name_the_students_code_chose_reaches_a_hidden_cases_message(graded):
+    course, summary, _, _ = graded
+    result = next(r for r in summary.results if r.student == "attack-named-leaks")
+    failed = [f for f in result.functions if f.score == 0]
+    assert len(failed) == 4 and all("hidden case" in f.message for f in failed)
+    assert not any("LEAK" in f.message for f in result.functions)
+    assert any("LEAK" in f.detail for f in failed)  # the instructor sees it
+    feedback = (course / "feedback" / "attack-named-leaks" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "LEAK" not in feedback  # (the code spells it 'L' + 'EAK')
+
+
+def test_hostile_input_leaves_every_file_of_the_run_small(graded):
+    """A 19 MB forged report and 50 000 dict keys: no report, result or page grows past a few MB."""
+    course, summary, _, _ = graded
+    for student in ("attack-huge-report", "attack-many-keys"):
+        result = next(r for r in summary.results if r.student == student)
+        assert sum(len(f.message) + len(f.detail) for f in result.functions) < 50_000
+        for path in (
+            course / ".autograder" / ASSIGNMENT / "results" / f"{student}.json",
+            course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+            course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html",
+        ):
+            assert path.stat().st_size < 2_000_000, path
+    assert summary.report_path.stat().st_size < 5_000_000
+    assert summary.csv_path.stat().st_size < 1_000_000
+
+
+def test_a_notebook_with_an_svg_attachment_gets_its_feedback_page(graded):
+    course, _, _, _ = graded
+    page = (course / "feedback" / "attack-svg-attachment" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "My drawing" in page and "<script>alert(1)" not in page and "svg+xml" not in page

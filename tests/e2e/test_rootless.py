@@ -18,8 +18,10 @@ import pytest
 
 from autograder import ASSIGNMENT
 from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.sandbox import kernel_environment, read_only_paths
 
-from ..conftest import ROOT
+from .. import kernel_view
+from ..conftest import ROOT, sandbox_leftovers
 from ..users import USER, ensure_user
 
 SANDBOX = ROOT / "autograder" / "sandbox"
@@ -39,6 +41,16 @@ except OSError as error:
 """
 
 
+# Without a control group, only the kernel's parent-death signal and the grader's pidfd end it: try to keep it alive.
+OUTLIVE = r"""
+import ctypes, subprocess, threading, time
+libc = ctypes.CDLL(None, use_errno=True)
+print("clear pdeathsig", libc.prctl(1, 0, 0, 0, 0), ctypes.get_errno())
+threading.Thread(target=time.sleep, args=(778877,)).start()
+subprocess.Popen(["sh", "-c", "sleep 778877"], start_new_session=True)
+"""
+
+
 @pytest.fixture(scope="module")
 def setup():
     """(course, how to run a command as the ordinary user)."""
@@ -52,6 +64,12 @@ def setup():
     mallory = fill_answers(release, answers)
     mallory.cells.insert(3, nbformat.v4.new_code_cell(ATTACK, id="remount-and-plant"))
     write_submission(mallory, course, "mallory", ASSIGNMENT)
+    inspector = fill_answers(release, answers)
+    inspector.cells.insert(3, nbformat.v4.new_code_cell(kernel_view.OBSERVE, id="observe"))
+    write_submission(inspector, course, "inspector", ASSIGNMENT)
+    outliver = fill_answers(release, answers)
+    outliver.cells.insert(3, nbformat.v4.new_code_cell(OUTLIVE, id="outlive"))
+    write_submission(outliver, course, "outliver", ASSIGNMENT)
     env = ["env", f"PATH={Path(sys.executable).parent}:/usr/bin:/bin", "TMPDIR=/tmp"]
     if os.geteuid() == 0:
         user = ensure_user()
@@ -84,7 +102,13 @@ def test_an_ordinary_user_grades_with_the_sandbox_and_it_holds(setup):
     assert result.returncode == 0, result.stdout + result.stderr
     with (course / "reports" / ASSIGNMENT / "grades.csv").open() as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
-    assert {s: r["total"] for s, r in rows.items()} == {"alice": "100", "bob": "80", "mallory": "100"}
+    assert {s: r["total"] for s, r in rows.items()} == {
+        "alice": "100",
+        "bob": "80",
+        "mallory": "100",
+        "inspector": "100",
+        "outliver": "100",
+    }
     assert {r["sandboxed"] for r in rows.values()} == {"yes"}
     notebook = nbformat.read(course / "autograded" / "mallory" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     attack = next(cell for cell in notebook.cells if cell.get("id") == "remount-and-plant")
@@ -98,9 +122,14 @@ def test_an_ordinary_user_grades_with_the_sandbox_and_it_holds(setup):
 def test_without_user_namespaces_grading_stops_and_says_what_is_missing(setup):
     """Where ordinary users may not create user namespaces (a sysctl, AppArmor): exit 2, nothing recorded."""
     course, as_user = setup
-    refuse = (
-        "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); import jail; "
-        "jail._check(jail._libc.prctl(jail.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'nnp'); jail.install_seccomp(); "
+    refuse = (  # a filter that refuses unshare() alone, as a machine without user namespaces for users does
+        "import ctypes, platform, runpy, struct, sys; sys.path.insert(0, sys.argv.pop(1)); import jail; "
+        "table = jail.SYSCALLS[platform.machine()]; op = lambda code, k, jt=0, jf=0: struct.pack('HBBI', code, jt, jf, k); "
+        "program = b''.join([op(0x20, 0), op(0x15, table['unshare'], 0, 1), op(0x06, 0x00050001), op(0x06, 0x7FFF0000)]); "
+        "buffer = ctypes.create_string_buffer(program, len(program)); "
+        "fprog = struct.pack('HxxxxxxP', len(program) // 8, ctypes.addressof(buffer)); "
+        "jail._check(jail._libc.prctl(jail.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'nnp'); "
+        "jail._check(jail._libc.prctl(jail.PR_SET_SECCOMP, 2, ctypes.c_char_p(fprog), 0, 0), 'seccomp'); "
         "sys.argv[0] = 'autograder'; runpy.run_module('autograder', run_name='__main__')"
     )
     fresh = course.parent / "fresh"
@@ -110,3 +139,39 @@ def test_without_user_namespaces_grading_stops_and_says_what_is_missing(setup):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "does not let ordinary users create user namespaces" in result.stdout
     assert not (fresh / "gradebook.db").exists()
+
+
+def _observed(course) -> dict:
+    path = course / "autograded" / "inspector" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    cell = next(c for c in nbformat.read(path, as_version=4).cells if c.get("id") == "observe")
+    return kernel_view.parse("".join(o.get("text", "") for o in cell.outputs))
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_a_rootless_kernel_sees_only_what_is_on_the_allowlist_and_nothing_outlives_it(setup, warm):
+    course, as_user = setup
+    fresh = course.parent / f"view-{'warm' if warm else 'cold'}"
+    as_user("cp", "-r", str(course), str(fresh))
+    as_user("rm", "-rf", str(fresh / "gradebook.db"), str(fresh / "autograded"), str(fresh / ".autograder"))
+    options = [] if warm else ["--cold-kernels"]
+    result = as_user(
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        "--course",
+        str(fresh),
+        "--student",
+        "inspector",
+        "--student",
+        "outliver",
+        *options,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    allowed_env = set(kernel_environment(Path("/")))
+    assert kernel_view.violations(_observed(fresh), True, allowed_env, read_only_paths()) == []
+    notebook = nbformat.read(fresh / "autograded" / "outliver" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in notebook.cells if c.get("id") == "outlive" for o in c.outputs)
+    assert "clear pdeathsig -1 1" in printed
+    assert subprocess.run(["pgrep", "-f", "sleep 778877"], capture_output=True).stdout == b""
+    assert [leftover for leftover in sandbox_leftovers() if leftover.startswith("process")] == []

@@ -17,7 +17,7 @@ from autograder import ASSIGNMENT
 from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import db_url_from_config
 from autograder.pipeline import run
-from autograder.sandbox import SandboxLimits, kernel_factory, scratch_dir
+from autograder.sandbox import SandboxLimits, cgroups, kernel_factory, scratch_dir
 from autograder.sandbox.jail import seccomp_program
 from autograder.settings import Limits, Settings
 
@@ -78,11 +78,12 @@ def test_the_system_call_filter_is_built_for_this_machine():
     assert len(program) % 8 == 0 and 40 < len(program) // 8 < 200
 
 
-ATTACK = "import os\nfor _ in range(60):\n    if os.fork() == 0:\n        while True:\n            pass\n"
+# Busy children (as many as its process limit allows) and a busy parent: the cell can only end by its own CPU time.
+ATTACK = "import os\nfor _ in range(60):\n    try:\n        if os.fork() == 0:\n            break\n    except OSError:\n        break\nwhile True:\n    pass\n"
 
 
 def test_a_submission_cannot_slow_its_neighbours_into_timeouts(tmp_path):
-    """60 busy processes in one submission, and the machine's cores busy too: the others still get 100."""
+    """Busy processes up to a submission's limit, and the machine's cores busy too: the others still get 100."""
     course = new_course(tmp_path / "course")
     release, answers = course_notebooks()
     import nbformat
@@ -114,20 +115,53 @@ def test_a_submission_cannot_slow_its_neighbours_into_timeouts(tmp_path):
     assert attacker.status == "timeout in cell busy-loops"  # its own busy loops used up its own CPU time
 
 
-def test_leftovers_of_dead_graders_are_removed(tmp_path):
-    """Are the scratch folders a killed grader left behind removed by the next one?"""
-    base = Path(tempfile.gettempdir()) / f"autograder-{os.getuid()}"
-    base.mkdir(exist_ok=True)
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    stale = base / f"{dead.pid}-stale"
-    (stale / "root-1").mkdir(parents=True)
-    (stale / "zygote.log").write_text("x" * 1000)
-    mine = base / f"{os.getpid()}-mine"
-    mine.mkdir(exist_ok=True)
+LIVE_GRADER = (
+    "import sys, time; from autograder.sandbox import cgroups, scratch_dir\n"
+    "group = cgroups.KernelGroup(8, 64) if cgroups.available() is None else None\n"
+    "print(scratch_dir(), group.name if group else '', flush=True); time.sleep(600)\n"
+)
+LEFT_BEHIND = (
+    "import os, subprocess; from autograder.sandbox import cgroups, scratch_dir\n"
+    "group = cgroups.KernelGroup(8, 64)\n"
+    "join = ' '.join(group.procs_files())\n"
+    "sleeper = subprocess.Popen(['sh', '-c', f'for f in {join}; do echo $$ > $f; done; exec sleep 654321'])\n"
+    "while not group.pids(): pass\n"
+    "print(scratch_dir(), group.name, flush=True); os.kill(os.getpid(), 9)\n"
+)
+
+
+def _started(code: str, *prefix: str) -> tuple[subprocess.Popen, list[str]]:
+    process = subprocess.Popen([*prefix, sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    return process, process.stdout.readline().split()
+
+
+def test_leftovers_of_graders_that_are_gone_are_removed_and_a_live_graders_are_not():
+    """Are the scratch folders and control groups of a grader killed with SIGKILL removed by the next one, with
+    the processes left in them, while those of a live grader in a PID namespace of its own are left alone?"""
+    # Another grader, alive, in its own PID namespace: its pids mean nothing here, its locks do.
+    namespace = ["unshare", "--pid", "--fork", "--kill-child"] if os.geteuid() == 0 else []
+    other, (theirs, their_group) = _started(LIVE_GRADER, *namespace)
+    stale = [Path(tempfile.gettempdir()) / f"autograder-{os.getuid()}" / "99999999-killed"]
+    stale[0].mkdir(parents=True)
+    (stale[0] / "zygote.log").write_text("x" * 1000)
+    stale_group = None
+    if cgroups.available() is None:
+        killed, (folder, stale_group) = _started(LEFT_BEHIND)
+        killed.wait()
+        stale.append(Path(folder))
+    try:
+        subprocess.run([sys.executable, "-c", "from autograder.sandbox import scratch_dir; scratch_dir()"], check=True)
+        assert not any(path.exists() for path in stale) and Path(theirs).exists()
+        if stale_group is not None:
+            names = {p.name for p in cgroups.group_folders()}
+            assert stale_group not in names and their_group in names
+            assert subprocess.run(["pgrep", "-f", "sleep 654321"], capture_output=True).stdout == b""
+    finally:
+        other.kill()
+        other.wait()
     subprocess.run([sys.executable, "-c", "from autograder.sandbox import scratch_dir; scratch_dir()"], check=True)
-    assert not stale.exists() and mine.exists()
-    mine.rmdir()
+    assert not Path(theirs).exists()
+    assert their_group not in {p.name for p in cgroups.group_folders()}
 
 
 def test_a_kernel_ends_with_its_sandbox(tmp_path):
@@ -141,3 +175,18 @@ def test_a_kernel_ends_with_its_sandbox(tmp_path):
     time.sleep(0.5)
     assert subprocess.run(["pgrep", "-f", "sleep 987654"], capture_output=True).stdout == b""
     assert not Path(f"/proc/{launcher}").exists() or "Z" in Path(f"/proc/{launcher}/stat").read_text().split()[2]
+
+
+def test_the_graders_time_answering_a_kernel_counts_against_its_budget():
+    """Input requests the grader takes 0.1 s each to answer (as the reference answers stand-ins): a kernel that
+    asks 100 of them, using almost no CPU itself, runs out of its 2 s."""
+    workdir = Path(tempfile.mkdtemp(dir=scratch_dir()))
+    kernel = kernel_factory(workdir, SandboxLimits(), True)()
+    kernel.start()
+    try:
+        slow = lambda prompt: time.sleep(0.1) or "ok"  # noqa: E731
+        result = kernel.execute("for _ in range(100):\n    input('ask')\nprint('done')", 2, on_input=slow)
+        assert result.status == "timeout", result
+        assert kernel.execute("print('fine')", 5).status == "ok"
+    finally:
+        kernel.close()

@@ -6,7 +6,20 @@ import numpy as np
 import pytest
 
 from autograder.grading import codec
-from autograder.grading.probe import CALL, NEXT, REPORT, STOP, case_payload, parse_report, probe_source
+from autograder.grading.probe import (
+    CALL,
+    MAX_ENAME_CHARS,
+    MAX_EVALUE_CHARS,
+    MAX_REPORT_CHARS,
+    NEXT,
+    REPORT,
+    STOP,
+    Report,
+    case_payload,
+    parse_helper_call,
+    parse_report,
+    probe_source,
+)
 
 
 def run_probe(namespace, name, cases, helpers=(), answer_call=None):
@@ -41,24 +54,24 @@ def test_each_case_is_called_and_reported_and_the_probe_leaves_no_name():
         "layer_sizes",
         [((np.zeros((5, 3)), np.zeros((2, 3))), {}), ((np.zeros((1, 1)), np.zeros((1, 1))), {})],
     )
-    assert [r["value"] for r in reports] == [(5, 4, 2), (1, 4, 1)]
+    assert [r.value for r in reports] == [(5, 4, 2), (1, 4, 1)]
     assert set(namespace) == {"layer_sizes", "__builtins__"}
 
 
 def test_a_missing_function_and_an_exception_are_reported_as_such():
-    assert run_probe({}, "predict", [((1,), {})]) == [{"status": "missing"}]
+    assert run_probe({}, "predict", [((1,), {})]) == [Report("missing")]
 
     def predict(parameters, X):
         raise ValueError("no")
 
     [report] = run_probe({"predict": predict}, "predict", [(({}, np.zeros((2, 1))), {})])
-    assert (report["status"], report["ename"], report["evalue"]) == ("raised", "ValueError", "no")
+    assert (report.status, report.ename, report.evalue) == ("raised", "ValueError", "no")
 
 
 def test_a_variable_named_input_or_globals_does_not_break_the_probe():
     namespace = {"input": "the student's", "globals": 3, "compute_cost": lambda A2, Y, p: 0.5}
     [report] = run_probe(namespace, "compute_cost", [((np.ones((1, 2)), np.ones((1, 2)), {}), {})])
-    assert report["value"] == 0.5
+    assert report.value == 0.5
 
 
 def test_stand_ins_ask_the_grader_and_raise_what_it_refuses():
@@ -72,10 +85,10 @@ def test_stand_ins_ask_the_grader_and_raise_what_it_refuses():
         return {"value": {"W1": np.ones((request["args"][1], 2))}} if request["args"][1] < 9 else {"raise": "too big"}
 
     [good] = run_probe({"nn_model": nn_model}, "nn_model", [((0, 0, 4), {})], ("initialize_parameters",), answer)
-    assert good["value"]["W1"].shape == (4, 2)
+    assert good.value["W1"].shape == (4, 2)
     assert calls == [{"helper": "initialize_parameters", "args": [2, 4, 1], "kwargs": {}}]
     [refused] = run_probe({"nn_model": nn_model}, "nn_model", [((0, 0, 9), {})], ("initialize_parameters",), answer)
-    assert (refused["status"], refused["evalue"]) == ("raised", "too big")
+    assert (refused.status, refused.evalue) == ("raised", "too big")
 
 
 @pytest.mark.parametrize(
@@ -87,6 +100,30 @@ def test_a_forged_or_broken_report_is_refused(text):
         parse_report(text)
 
 
-def test_report_texts_of_the_wrong_type_are_made_strings():
+def test_report_texts_of_the_wrong_type_are_dropped_and_long_ones_cut():
     report = parse_report(json.dumps({"status": "raised", "ename": ["x"], "evalue": {"a": 1}}))
-    assert report["ename"] == "['x']" and report["evalue"] == "{'a': 1}"
+    assert (report.ename, report.evalue) == ("Exception", "")
+    report = parse_report(json.dumps({"status": "raised", "ename": "E" * 10**6, "evalue": "v" * 10**6}))
+    assert (len(report.ename), len(report.evalue)) == (MAX_ENAME_CHARS, MAX_EVALUE_CHARS)
+
+
+def test_a_report_larger_than_its_cap_is_refused_before_it_is_parsed():
+    with pytest.raises(ValueError, match="too large"):
+        parse_report(json.dumps({"status": "raised", "ename": "E", "evalue": "x" * MAX_REPORT_CHARS}))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[1, 2]",
+        codec.dumps([1, 2]),
+        codec.dumps({"helper": 3, "args": [], "kwargs": {}}),
+        codec.dumps({"helper": "forward_propagation", "args": {}, "kwargs": {}}),
+        codec.dumps({"helper": "h", "args": [[0] * 20_000], "kwargs": {}}),
+        codec.dumps({"helper": "h", "args": [], "kwargs": {"k" * 200: 1}}),
+    ],
+)
+def test_a_malformed_or_oversized_helper_call_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_helper_call(text)

@@ -1,0 +1,248 @@
+"""Everything a kernel sends is untrusted input: fuzzed, each channel must answer or refuse, never break.
+
+The channels: the probe's reports and the stand-ins' calls (``probe``, ``codec``,
+``cases.check_helper_call``, and the ``ProbeSession`` that answers them), the
+zygote's answers (``ZygoteLauncher._answer``) and the Jupyter messages themselves
+(``GradingKernel._receive``, ``CellOutputs.add``). Whatever arrives, the grader's side
+either returns or raises the one error its caller turns into the student's verdict.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import string
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autograder import ASSIGNMENT
+from autograder.grading import codec
+from autograder.grading.cases import HelperCallRejected, check_helper_call, draw_cases, visible_case
+from autograder.grading.judge import CourseBundle, Grader, GraderFault, Job, ProbeSession
+from autograder.grading.probe import CALL, NEXT, REPORT, STOP, parse_helper_call, parse_report
+from autograder.sandbox.kernel import GradingKernel, ProtocolError
+from autograder.sandbox.launchers import ZygoteLauncher
+from autograder.sandbox.outputs import CellOutputs, NotebookBudget
+
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    max_leaves=30,
+)
+arrays = st.builds(
+    lambda shape, dtype: np.zeros(shape, dtype=dtype),
+    st.tuples(st.integers(0, 6), st.integers(0, 6)),
+    st.sampled_from(["float64", "float32", "int64", "uint8", "bool"]),
+)
+plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**500), 10**500) | st.floats() | st.text(max_size=10) | arrays,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.sampled_from(["W1", "b1", "W2", "b2", "dW1", "Z1", "A1", "A2", "x"]), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
+HELPERS = ["layer_sizes", "initialize_parameters", "forward_propagation", "compute_cost", "backward_propagation"]
+HELPERS += ["update_parameters", "nn_model", "predict", "print", ""]
+
+
+@FUZZ
+@given(json_values)
+def test_the_codec_rebuilds_or_refuses_any_json(value):
+    try:
+        codec.from_plain(value)
+    except ValueError:
+        pass
+
+
+@FUZZ
+@given(st.text(max_size=200) | json_values.map(json.dumps))
+def test_a_report_is_read_or_refused(text):
+    try:
+        report = parse_report(text)
+    except ValueError:
+        return
+    assert report.status in ("returned", "raised", "missing", "unreportable")
+    assert len(report.ename) <= 100 and len(report.evalue) <= 2000 and len(report.traceback) <= 4000
+
+
+@FUZZ
+@given(
+    st.sampled_from(HELPERS), st.lists(plain_values, max_size=5), st.dictionaries(st.text(max_size=15), plain_values)
+)
+def test_a_stand_in_call_is_checked_or_refused(helper, args, kwargs):
+    dims = {"n_x": 2, "n_h": 3, "n_y": 1, "m": 5}
+    try:
+        call = parse_helper_call(codec.dumps({"helper": helper, "args": args, "kwargs": kwargs}))
+    except ValueError:
+        return
+    try:
+        checked, extra = check_helper_call(call.helper, call.args, call.kwargs, dims)
+    except HelperCallRejected:
+        return
+    assert extra == {} and isinstance(checked, tuple)
+
+
+class LocalReference:
+    """The reference in this process, failing as the bounded process would (ReferenceFailure)."""
+
+    def __init__(self, reference):
+        self.reference = reference
+
+    def call(self, name, args, kwargs=None, timeout=None):
+        from autograder.grading.refserver import ReferenceFailure
+
+        try:
+            with np.errstate(all="ignore"):
+                return self.reference[name](*copy.deepcopy(args), **copy.deepcopy(kwargs or {}))
+        except Exception as error:  # noqa: BLE001
+            raise ReferenceFailure(str(error)) from None
+
+
+@pytest.fixture(scope="module")
+def grader(reference):
+    job = Job("student", 7, CourseBundle(ASSIGNMENT, "", "", {}), None)
+    points = dict.fromkeys(("nn_model", "compute_cost", "predict"), 10.0)
+    return Grader(job, LocalReference(reference), None, points)
+
+
+def _session(grader, name):
+    cases = ([visible_case(name)] if visible_case(name) else []) + draw_cases(name, 3)
+    expected = [grader.reference.call(name, case.args, case.kwargs) for case in cases]
+    return ProbeSession(grader, name, cases, expected)
+
+
+prompts = st.one_of(
+    st.just(NEXT),
+    st.text(max_size=50),
+    json_values.map(lambda v: REPORT + json.dumps(v)),
+    st.fixed_dictionaries(
+        {"status": st.sampled_from(["returned", "raised", "missing", "x"]), "value": json_values}
+    ).map(lambda v: REPORT + json.dumps(v)),
+    json_values.map(lambda v: CALL + json.dumps(v)),
+    st.builds(
+        lambda h, a, k: CALL + codec.dumps({"helper": h, "args": a, "kwargs": k}),
+        st.sampled_from(HELPERS),
+        st.lists(plain_values, max_size=4),
+        st.dictionaries(st.sampled_from(["learning_rate", "X", "parameters", "zz"]), plain_values, max_size=2),
+    ),
+    st.text(alphabet=string.printable, max_size=30).map(lambda t: CALL + t),
+)
+
+
+@FUZZ
+@given(st.sampled_from(["nn_model", "compute_cost", "predict"]), st.lists(prompts, min_size=1, max_size=12))
+def test_a_probe_session_answers_whatever_the_kernel_sends(grader, name, sequence):
+    """Any sequence of input requests gets answers (strings) and verdicts; nothing is raised in the grader."""
+    session = _session(grader, name)
+    for prompt in sequence:
+        try:
+            answer = session.on_input(prompt)
+        except GraderFault as fault:  # a checked call made the reference fail: a flaw of the checks
+            raise AssertionError(f"a kernel's input made the reference fail: {fault}") from None
+        assert isinstance(answer, str)
+    assert len(session.verdicts) <= len(session.cases)
+    for verdict in session.verdicts:
+        assert verdict is None or (len(verdict.message) < 5000 and verdict.outcome)
+
+
+def test_an_honest_session_passes_and_a_forged_report_fails(grader, reference):
+    session = _session(grader, "compute_cost")
+    answer = session.on_input(NEXT)
+    while answer != STOP:
+        request = codec.loads(answer)
+        value = reference["compute_cost"](*request["args"], **request["kwargs"])
+        answer = session.on_input(REPORT + json.dumps({"status": "returned", "value": codec.to_plain(value)}))
+    assert session.complete() and session.failure() is None
+    forged = _session(grader, "compute_cost")
+    forged.on_input(NEXT)
+    assert forged.on_input(REPORT + json.dumps({"status": "returned", "value": 0.5})) == STOP
+    assert forged.failure() is not None
+
+
+@FUZZ
+@given(st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()))
+def test_a_zygote_answer_is_a_verified_launcher_or_refused(data):
+    try:
+        answer = ZygoteLauncher._answer(data, [])
+    except ValueError:
+        return
+    assert answer is None  # without a pidfd naming its pid, no answer is a launcher
+
+
+class FakeSession:
+    def __init__(self, outcome):
+        self.outcome = outcome
+
+    def recv(self, socket, mode=0):
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return None, self.outcome
+
+
+class FakeClient:
+    def __init__(self, outcome):
+        self.session = FakeSession(outcome)
+
+
+@FUZZ
+@given(
+    json_values
+    | st.fixed_dictionaries(
+        {
+            "parent_header": st.dictionaries(st.text(max_size=8), json_values, max_size=3),
+            "msg_type": st.sampled_from(["stream", "error", "display_data", "execute_result", "clear_output", "x"]),
+            "content": st.dictionaries(
+                st.sampled_from(["name", "text", "data", "ename", "evalue", "traceback", "execution_count"]),
+                json_values,
+                max_size=5,
+            ),
+        }
+    )
+)
+def test_a_jupyter_message_is_read_or_is_a_protocol_error(message):
+    kernel = GradingKernel.__new__(GradingKernel)
+    kernel.client = FakeClient(message)
+    try:
+        received = kernel._receive(None, "iopub")
+    except ProtocolError:
+        return
+    if received is None:
+        return
+    outputs = CellOutputs(NotebookBudget())
+    outputs.add(received)  # whatever the content holds
+    assert isinstance(outputs.finish(), list)
+
+
+@pytest.mark.parametrize("error", [ValueError("Invalid Signature"), KeyError("header"), TypeError("x")])
+def test_an_unreadable_jupyter_message_is_a_protocol_error(error):
+    kernel = GradingKernel.__new__(GradingKernel)
+    kernel.client = FakeClient(error)
+    with pytest.raises(ProtocolError):
+        kernel._receive(None, "iopub")
+
+
+def test_a_zygote_answer_names_its_launcher_by_pidfd_or_is_refused():
+    """A pid alone is never trusted: it must come with a pidfd naming that very process (and never be <= 1)."""
+    import os
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        for pid in (child.pid + 1, 1, 0, -1, str(child.pid), True):
+            fd = os.pidfd_open(child.pid)
+            assert ZygoteLauncher._answer(json.dumps({"pid": pid}).encode(), [fd]) is None, pid
+            with pytest.raises(OSError):
+                os.fstat(fd)  # closed, not leaked
+        fd = os.pidfd_open(child.pid)
+        assert ZygoteLauncher._answer(json.dumps({"pid": child.pid}).encode(), [fd]) == (child.pid, fd)
+        os.close(fd)
+    finally:
+        child.kill()
+        child.wait()
