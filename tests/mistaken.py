@@ -148,3 +148,104 @@ MISTAKES = {
     "predict_probabilities": ("predict", replace(("predictions = A2 > 0.5", "predictions = A2")), True),
     "predict_inverted": ("predict", replace(("predictions = A2 > 0.5", "predictions = A2 <= 0.5")), True),
 }
+
+
+# Bugs that show only for some sizes or some values: on the visible case most of them give the right
+# answer. Each must be wrong for every submission, whatever its seed (tests/unit/test_plan.py).
+# name -> (function, edit of the instructor's solution)
+SIZE_BUGS = {
+    # layer_sizes
+    "sizes_output_fixed_to_1": ("layer_sizes", replace(("n_y = Y.shape[0]", "n_y = 1"))),
+    "sizes_input_fixed_to_2": ("layer_sizes", replace(("n_x = X.shape[0]", "n_x = 2"))),
+    "sizes_hidden_from_input": ("layer_sizes", replace(("n_h = 4", "n_h = 4 if X.shape[0] < 3 else X.shape[0]"))),
+    # initialize_parameters
+    "init_b2_square": ("initialize_parameters", replace(("b2 = np.zeros((n_y, 1))", "b2 = np.zeros((n_y, n_y))"))),
+    "init_w2_one_row": ("initialize_parameters", replace(("randn(n_y, n_h)", "randn(1, n_h)"))),
+    "init_w2_transposed": ("initialize_parameters", replace(("randn(n_y, n_h) * 0.01", "randn(n_h, n_y).T * 0.01"))),
+    "init_b1_input_size": ("initialize_parameters", replace(("b1 = np.zeros((n_h, 1))", "b1 = np.zeros((n_x, 1))"))),
+    "init_hidden_fixed_to_4": (
+        "initialize_parameters",
+        replace(
+            ("randn(n_h, n_x)", "randn(4, n_x)"),
+            ("zeros((n_h, 1))", "zeros((4, 1))"),
+            ("randn(n_y, n_h)", "randn(n_y, 4)"),
+        ),
+    ),
+    "init_b2_scalar_shape": ("initialize_parameters", replace(("b2 = np.zeros((n_y, 1))", "b2 = np.zeros((1, 1))"))),
+    # forward_propagation
+    "forward_bias_mean": ("forward_propagation", replace(("Z1 = W1 @ X + b1", "Z1 = W1 @ X + b1.mean()"))),
+    "forward_output_bias_dropped": ("forward_propagation", replace(("Z2 = W2 @ A1 + b2", "Z2 = W2 @ A1"))),
+    "forward_first_bias_only": ("forward_propagation", replace(("Z1 = W1 @ X + b1", "Z1 = W1 @ X + b1[0]"))),
+    # compute_cost
+    "cost_m_from_rows": (
+        "compute_cost",
+        replace(("cost = -np.sum(logprobs) / m", "cost = -np.sum(logprobs) / Y.shape[0]")),
+    ),
+    "cost_m_from_parameters": (
+        "compute_cost",
+        replace(("cost = -np.sum(logprobs) / m", "cost = -np.sum(logprobs) / parameters['W1'].shape[1]")),
+    ),
+    "cost_m_from_hidden": (
+        "compute_cost",
+        replace(("cost = -np.sum(logprobs) / m", "cost = -np.sum(logprobs) / parameters['W1'].shape[0]")),
+    ),
+    "cost_m_fixed_to_3": ("compute_cost", replace(("cost = -np.sum(logprobs) / m", "cost = -np.sum(logprobs) / 3"))),
+    "cost_first_example": ("compute_cost", replace(("cost = -np.sum(logprobs) / m", "cost = -logprobs[0, 0]"))),
+    # backward_propagation
+    "grad_m_from_rows": ("backward_propagation", replace(("    m = X.shape[1]\n", "    m = X.shape[0]\n"))),
+    "grad_m_from_labels_rows": ("backward_propagation", replace(("    m = X.shape[1]\n", "    m = Y.shape[0]\n"))),
+    "grad_db1_wrong_axis": (
+        "backward_propagation",
+        replace(
+            (
+                "db1 = np.sum(dZ1, axis=1, keepdims=True) / m",
+                "db1 = np.sum(dZ1, axis=0, keepdims=True).T[:dZ1.shape[0]] / m",
+            )
+        ),
+    ),
+    "grad_dw1_divided_by_inputs": (
+        "backward_propagation",
+        replace(("dW1 = dZ1 @ X.T / m", "dW1 = dZ1 @ X.T / X.shape[0]")),
+    ),
+    "grad_m_fixed_to_3": ("backward_propagation", replace(("    m = X.shape[1]\n", "    m = 3\n"))),
+    # update_parameters
+    "update_rate_dropped": (
+        "update_parameters",
+        replace(*[(f'- learning_rate * grads["d{k}"]', f'- grads["d{k}"]') for k in ("W1", "b1", "W2", "b2")]),
+    ),
+    "update_rate_only_on_weights": (
+        "update_parameters",
+        replace(*[(f'- learning_rate * grads["d{k}"]', f'- 1.2 * grads["d{k}"]') for k in ("b1", "b2")]),
+    ),
+    "update_default_rate_ignored_once": (
+        "update_parameters",
+        replace(('W1 = parameters["W1"] - learning_rate', 'W1 = parameters["W1"] - 1.2')),
+    ),
+    # nn_model
+    "model_input_fixed_to_2": (
+        "nn_model",
+        replace(("initialize_parameters(n_x, n_h, n_y)", "initialize_parameters(2, n_h, n_y)")),
+    ),
+    "model_iterations_fixed": ("nn_model", replace(("for i in range(num_iterations):", "for i in range(5):"))),
+    "model_one_iteration_short": (
+        "nn_model",
+        replace(("for i in range(num_iterations):", "for i in range(num_iterations - 1):")),
+    ),
+    "model_own_learning_rate": (
+        "nn_model",
+        replace(("update_parameters(parameters, grads)", "update_parameters(parameters, grads, learning_rate=0.5)")),
+    ),
+    "model_sizes_swapped": (
+        "nn_model",
+        replace(("initialize_parameters(n_x, n_h, n_y)", "initialize_parameters(n_h, n_x, n_y)")),
+    ),
+    # predict
+    "predict_threshold_high": ("predict", replace(("predictions = A2 > 0.5", "predictions = A2 > 0.6"))),
+    "predict_threshold_low": ("predict", replace(("predictions = A2 > 0.5", "predictions = A2 > 0.45"))),
+    "predict_threshold_on_z2": ("predict", replace(("predictions = A2 > 0.5", 'predictions = cache["Z2"] > 0.5'))),
+    "predict_all_ones": ("predict", replace(("predictions = A2 > 0.5", "predictions = np.ones_like(A2, dtype=bool)"))),
+    "predict_majority": (
+        "predict",
+        replace(("predictions = A2 > 0.5", "predictions = np.full(A2.shape, A2.mean() > 0.5)")),
+    ),
+}

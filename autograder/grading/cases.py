@@ -1,8 +1,9 @@
-"""Hidden test cases: drawn from a seed, judged against the reference implementation.
+"""Hidden test cases: a designed plan of sizes, values drawn from a seed, judged against the reference.
 
 A case holds only plain data (numbers, arrays, dicts of arrays), so it can cross
 a process boundary as it is. ``draw_cases(name, seed)`` is deterministic in
-(name, seed): the same seed gives the same cases on every machine.
+(name, seed): the same seed gives the same cases on every machine, and every seed
+gives the same sizes (``PLAN``), so a grade never depends on which sizes were drawn.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from .. import GRADED_FUNCTIONS
 # reference versions of those in place, so a bug elsewhere costs its own points only.
 USES_HELPERS = HELPERS
 
-CASES_PER_FUNCTION = 3
-
 
 @dataclasses.dataclass
 class Case:
@@ -42,9 +41,45 @@ class Case:
     hidden: bool = True
 
 
+# -- the plan: which sizes each function's hidden cases have ------------------------------------------
+#
+# The sizes are designed, not drawn: the same for every submission, chosen so that every dimension a
+# function's specification names differs from every other in each case (n_x, n_h, n_y, m pairwise
+# different, none equal to the default n_h = 4 where that would hide a hard-coded 4), the output size
+# n_y is above 1 wherever the specification allows other output sizes (layer_sizes,
+# initialize_parameters), nn_model trains with n_x other than the flower's 2 and n_h other than 4, and
+# update_parameters gets the default learning rate once and other rates twice. So a bug that shows only
+# for some sizes (an axis taken from the wrong dimension, a fixed n_h, an n_y fixed to 1) shows for every
+# submission alike. The values are drawn per submission (from its seed): answers looked up once are
+# worth nothing the next time.
+PLAN = {
+    "layer_sizes": ({"n_x": 3, "n_y": 2, "m": 7}, {"n_x": 6, "n_y": 1, "m": 5}, {"n_x": 2, "n_y": 5, "m": 9}),
+    "initialize_parameters": (
+        {"n_x": 3, "n_h": 5, "n_y": 2},
+        {"n_x": 5, "n_h": 2, "n_y": 1},
+        {"n_x": 2, "n_h": 3, "n_y": 6},
+    ),
+    "forward_propagation": ({"n_x": 3, "n_h": 5, "m": 7}, {"n_x": 6, "n_h": 2, "m": 5}, {"n_x": 2, "n_h": 7, "m": 9}),
+    "compute_cost": ({"n_x": 3, "n_h": 5, "m": 7}, {"n_x": 2, "n_h": 6, "m": 12}, {"n_x": 6, "n_h": 2, "m": 5}),
+    "backward_propagation": ({"n_x": 3, "n_h": 5, "m": 7}, {"n_x": 6, "n_h": 2, "m": 9}, {"n_x": 2, "n_h": 3, "m": 6}),
+    "update_parameters": (
+        {"n_x": 3, "n_h": 5, "learning_rate": None},
+        {"n_x": 6, "n_h": 2, "learning_rate": "low"},
+        {"n_x": 2, "n_h": 7, "learning_rate": "high"},
+    ),
+    "nn_model": (
+        {"n_x": 3, "n_h": 5, "m": 7, "num_iterations": 4},
+        {"n_x": 2, "n_h": 6, "m": 9, "num_iterations": 3, "print_cost": True},
+        {"n_x": 5, "n_h": 2, "m": 8, "num_iterations": 6},
+    ),
+    "predict": ({"n_x": 3, "n_h": 5, "m": 11}, {"n_x": 6, "n_h": 2, "m": 9}, {"n_x": 2, "n_h": 7, "m": 13}),
+}
+
+
 def _labels(rng: np.random.Generator, m: int) -> np.ndarray:
+    """0/1 labels with both classes present (in random places)."""
     Y = (rng.random((1, m)) > 0.5).astype("uint8")
-    Y[0, 0], Y[0, -1] = 0, 1  # both classes present
+    Y[0, rng.permutation(m)[:2]] = (0, 1)
     return Y
 
 
@@ -57,23 +92,37 @@ def _parameters(rng: np.random.Generator, n_x: int, n_h: int, n_y: int = 1, scal
     }
 
 
-def _draw_one(name: str, rng: np.random.Generator, index: int) -> Case:
-    n_x = int(rng.integers(2, 6))
-    n_h = int(rng.integers(2, 7))
-    m = int(rng.integers(4, 12))
+def _straddling(rng: np.random.Generator, n_x: int, n_h: int, m: int) -> tuple[dict, np.ndarray]:
+    """Parameters and inputs whose outputs A2 include 0.525 and 0.475: any threshold other than 0.5
+    (or one applied to Z2 instead of A2) mislabels an example, whatever the seed."""
+    parameters = _parameters(rng, n_x, n_h)
     X = rng.standard_normal((n_x, m))
+    u = (parameters["W2"] @ np.tanh(parameters["W1"] @ X + parameters["b1"]))[0]
+    order = np.argsort(u)
+    i, j = order[m // 2], order[m // 2 - 1]  # the two middle examples: u[i] > u[j]
+    scale = 0.2 / max(u[i] - u[j], 1e-6)
+    parameters["W2"] = parameters["W2"] * scale
+    parameters["b2"] = np.array([[0.1 - scale * u[i]]])  # Z2[i] = 0.1, Z2[j] = -0.1
+    return parameters, X
+
+
+def _draw_one(name: str, rng: np.random.Generator, size: dict) -> Case:
+    """One hidden case of ``name`` with the planned ``size`` and values drawn from ``rng``."""
+    n_x, n_h, m = size.get("n_x", 2), size.get("n_h", 4), size.get("m", 5)
     if name == "layer_sizes":
-        n_y = int(rng.integers(1, 4))
-        return Case((X, rng.standard_normal((n_y, m))), {}, f"X {X.shape}, Y ({n_y}, {m})")
+        n_y = size["n_y"]
+        X, Y = rng.standard_normal((n_x, m)), rng.standard_normal((n_y, m))
+        return Case((X, Y), {}, f"X {X.shape}, Y {Y.shape}")
     if name == "initialize_parameters":
-        n_y = int(rng.integers(1, 3))
-        return Case((n_x, n_h, n_y), {}, f"n_x={n_x}, n_h={n_h}, n_y={n_y}")
+        return Case((n_x, n_h, size["n_y"]), {}, f"n_x={n_x}, n_h={n_h}, n_y={size['n_y']}")
     if name == "forward_propagation":
+        X = rng.standard_normal((n_x, m))
         return Case((X, _parameters(rng, n_x, n_h)), {}, f"X {X.shape}, n_h={n_h}")
     if name == "compute_cost":
         A2 = rng.uniform(0.05, 0.95, (1, m))
         return Case((A2, _labels(rng, m), _parameters(rng, n_x, n_h)), {}, f"m={m}")
     if name == "backward_propagation":
+        X = rng.standard_normal((n_x, m))
         parameters = _parameters(rng, n_x, n_h, scale=0.5)
         Z1 = parameters["W1"] @ X + parameters["b1"]
         A1 = np.tanh(Z1)
@@ -83,34 +132,38 @@ def _draw_one(name: str, rng: np.random.Generator, index: int) -> Case:
     if name == "update_parameters":
         parameters = _parameters(rng, n_x, n_h)
         grads = {"d" + key: value for key, value in _parameters(rng, n_x, n_h, scale=0.1).items()}
-        if index == 0:
+        rate = size["learning_rate"]
+        if rate is None:
             return Case((parameters, grads), {}, f"n_x={n_x}, n_h={n_h}, learning_rate=default")
-        rate = float(np.round(rng.uniform(0.05, 2.0), 3))  # (a value of the case: not in its description)
-        return Case((parameters, grads), {"learning_rate": rate}, f"n_x={n_x}, n_h={n_h}, learning_rate=given")
-    if name == "nn_model":
-        X = rng.standard_normal((2, m + 6))
-        iterations = int(rng.integers(3, 9))  # enough to see the loop and the updates; each costs round trips
+        # a rate of the case's own, never the default 1.2 nor 1 (where a missing factor would not show)
+        drawn = rng.uniform(0.05, 0.8) if rate == "low" else rng.uniform(1.6, 3.0)
         return Case(
-            (X, _labels(rng, m + 6), n_h),
-            {"num_iterations": iterations, "print_cost": False},
-            f"X {X.shape}, n_h={n_h}, num_iterations={iterations}",
-            {"n_x": 2, "n_h": n_h, "n_y": 1, "m": m + 6},
+            (parameters, grads),
+            {"learning_rate": float(np.round(drawn, 3))},
+            f"n_x={n_x}, n_h={n_h}, learning_rate=given",
+        )
+    if name == "nn_model":
+        X = rng.standard_normal((n_x, m))
+        iterations = size["num_iterations"]
+        print_cost = size.get("print_cost", False)
+        return Case(
+            (X, _labels(rng, m), n_h),
+            {"num_iterations": iterations, "print_cost": print_cost},
+            f"X {X.shape}, n_h={n_h}, num_iterations={iterations}" + (", print_cost=True" if print_cost else ""),
+            {"n_x": n_x, "n_h": n_h, "n_y": 1, "m": m},
         )
     if name == "predict":
-        X = rng.standard_normal((n_x, 3 * m))
-        return Case(
-            (_parameters(rng, n_x, n_h), X),
-            {},
-            f"X {X.shape}, n_h={n_h}",
-            {"n_x": n_x, "n_h": n_h, "n_y": 1, "m": 3 * m},
-        )
+        parameters, X = _straddling(rng, n_x, n_h, m)
+        return Case((parameters, X), {}, f"X {X.shape}, n_h={n_h}", {"n_x": n_x, "n_h": n_h, "n_y": 1, "m": m})
     raise KeyError(f"no hidden cases for {name!r}; graded functions are {', '.join(GRADED_FUNCTIONS)}")
 
 
-def draw_cases(name: str, seed: int, count: int = CASES_PER_FUNCTION) -> list[Case]:
-    """The hidden cases of one graded function for this seed."""
+def draw_cases(name: str, seed: int) -> list[Case]:
+    """The hidden cases of one graded function: the sizes of its plan, values drawn from this seed."""
+    if name not in PLAN:
+        raise KeyError(f"no hidden cases for {name!r}; graded functions are {', '.join(GRADED_FUNCTIONS)}")
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-    return [_draw_one(name, rng, index) for index in range(count)]
+    return [_draw_one(name, rng, size) for size in PLAN[name]]
 
 
 def visible_case(name: str) -> Case | None:

@@ -15,7 +15,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from autograder import ASSIGNMENT
+from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import db_url_from_config, load_secret, read_submission, seed_for, submission_name
 from autograder.grading.cases import draw_cases
@@ -136,3 +136,25 @@ def test_answers_looked_up_from_one_submission_are_worth_nothing_in_the_next(tmp
         json.loads((course / ".autograder" / ASSIGNMENT / "results" / "mallory.json").read_text())["timestamp"]
         == "2026-11-21 09:00:00.000000 UTC"
     )
+
+
+def test_a_size_dependent_bug_gets_one_grade_whoever_hands_it_in(tmp_path):
+    """The same notebook with b2 of shape (n_y, n_y) and W2 of one row, handed in by twelve students under
+    two course secrets: every one of them gets the same scores (once, 3 in 12 got full marks)."""
+    release, answers = course_notebooks()
+    buggy = answers["initialize_parameters"].replace("b2 = np.zeros((n_y, 1))", "b2 = np.zeros((n_y, n_y))")
+    buggy = buggy.replace("randn(n_y, n_h)", "randn(1, n_h)")
+    assert buggy != answers["initialize_parameters"]
+    notebook = fill_answers(release, dict(answers, initialize_parameters=buggy))
+    totals = set()
+    for secret in ("first secret of the course", "second secret of the course"):
+        course = new_course(tmp_path / secret.split()[0])
+        (course / ".autograder").mkdir()
+        (course / ".autograder" / "secret").write_text(secret)
+        for number in range(6):
+            write_submission(notebook, course, f"student{number}", ASSIGNMENT)
+        summary = run(settings_for(course))
+        totals |= {tuple(f.score for f in result.functions) for result in summary.results}
+    assert len(totals) == 1
+    (scores,) = totals
+    assert scores[GRADED_FUNCTIONS.index("initialize_parameters")] == 0 and sum(scores) == 90

@@ -27,9 +27,10 @@ def test_reference_passes_its_hidden_cases(reference, name):
     assert judge(name, reference[name], reference) is None
 
 
-@pytest.mark.parametrize("name", GRADED_FUNCTIONS)
+@pytest.mark.parametrize("name", [n for n in GRADED_FUNCTIONS if n != "initialize_parameters"])
 def test_cases_are_reproducible_and_depend_on_the_seed(name):
-    """Does one seed always give the same cases, and another seed other ones?"""
+    """Does one seed always give the same cases, and another seed other values (initialize_parameters has
+    sizes alone for inputs)?"""
 
     def fingerprint(cases):
         return repr([(c.description, c.kwargs) for c in cases]) + repr(

@@ -37,7 +37,7 @@ def test_idiom_passes_the_graders_check_across_the_kernel_boundary(reference, id
     """Does the value the grader decodes pass the same comparison, on the visible and hidden cases?"""
     function = define(IDIOMS[idiom][name], name, reference)
     # Many seeds: a near-zero entry where terms cancel once failed float32 work on one seed in thirty.
-    seeds = range(3) if name == "nn_model" else range(400)
+    seeds = range(400)
     cases = ([visible_case(name)] if visible_case(name) else []) + [c for s in seeds for c in draw_cases(name, s)]
     for case in cases:
         got = codec.loads(codec.dumps(function(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))))
