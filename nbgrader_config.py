@@ -30,10 +30,28 @@ c.ClearSolutions.code_stub = {
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Execution limits for stock nbgrader (validate, autograde): seconds per cell, and
-# no partial execution of a cell that runs away. `python -m autograder grade` does not
-# read these: its limits are CPU seconds of the sandbox (--cell-timeout, default 10, and
-# --submission-timeout, default 120), so a neighbour's load cannot make a student time out.
+# Every nbgrader entry point grades through the judge: `nbgrader autograde`, formgrader's
+# Autograde and Generate Feedback buttons give what `python -m autograder grade` gives (the
+# sandbox, the judge's scores, comments and feedback page). See autograder/nbgrader_plugin.py.
+c.Autograde.exporter_class = "autograder.nbgrader_plugin.SubmissionExporter"
+c.Autograde.sanitize_preprocessors = []  # the judge restores the test cells from release/ itself
+c.Autograde.autograde_preprocessors = [
+    "autograder.nbgrader_plugin.JudgeSubmission",  # in place of Execute: the student's code runs in the sandbox
+    "nbgrader.preprocessors.SaveAutoGrades",  # nbgrader's own rule scores the judged test cells
+    "autograder.nbgrader_plugin.RecordVerdicts",  # the judge's comments, sealed details and feedback page
+    "nbgrader.preprocessors.AssignLatePenalties",
+]
+c.Autograde.post_convert_hook = "autograder.nbgrader_plugin.tidy"
+c.GenerateFeedback.exporter_class = "autograder.nbgrader_plugin.FeedbackExporter"
+c.GenerateFeedback.preprocessors = []
+c.GenerateFeedback.post_convert_hook = "autograder.nbgrader_plugin.tidy"
+# The judge's limits there (`grade` takes them as options): CPU seconds of the sandbox, so a
+# neighbour's load cannot make a student time out.
+c.JudgeSubmission.cell_timeout = 10
+c.JudgeSubmission.submission_timeout = 120
+
+# Execution limits for `nbgrader validate` (the students' own check, in their own kernel):
+# seconds per cell, and no partial execution of a cell that runs away.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 

@@ -128,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--scaling", action="store_true", help="instead: time grade alone on classes of growing size, with peak memory"
     )
     bench.add_argument(
+        "--notebook",
+        action="store_true",
+        help="instead: Run All of the student's notebook against a plain-numpy training, in one run",
+    )
+    bench.add_argument(
+        "--paths",
+        action="store_true",
+        help="instead: one submission by each path to a grade (grade, nbgrader autograde, formgrader's button)",
+    )
+    bench.add_argument(
         "--sizes",
         type=int,
         nargs="+",
@@ -237,7 +247,7 @@ _SHORT = (
     ("kernel died", "kernel died"),
     ("memory limit", "memory limit"),
     ("files not read", "files skipped"),
-    ("graded earlier", "details lost"),
+    ("unverified", "UNVERIFIED"),
 )
 
 
@@ -327,12 +337,16 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False)
     if args.command == "bench":
         from .classes.bench import main as bench
-        from .classes.bench import scaling, variants
+        from .classes.bench import notebook, paths, scaling, variants
 
         if args.variants:
             return variants(args.students, args.workers, args.dir.resolve())
         if args.scaling:
             return scaling(args.workers, args.dir.resolve(), tuple(args.sizes))
+        if args.paths:
+            return paths(args.dir.resolve())
+        if args.notebook:
+            return notebook()
         return bench(
             args.students, args.workers, args.dir.resolve(), stock=not args.skip_stock, sandbox=not args.no_sandbox
         )

@@ -340,6 +340,24 @@ def submission_name(submission: Submission) -> str:
     return f"timestamp:{submission.timestamp}" if submission.timestamp else f"digest:{submission.digest()}"
 
 
+def submission_identity(folder: Path) -> str | None:
+    """``submission_name`` of the submission in ``folder`` (None if there is none), reading only its
+    timestamp when it has one."""
+    try:
+        folder_fd = _open_folder(Path(folder))
+    except OSError:
+        return None
+    try:
+        content, _ = _read_regular("timestamp.txt", folder_fd, 4096)
+    finally:
+        os.close(folder_fd)
+    timestamp = content.decode("utf-8", "replace").strip()[:100] if content else ""
+    if timestamp:
+        return f"timestamp:{timestamp}"
+    submission = read_submission(Path(folder))
+    return submission_name(submission) if submission is not None else None
+
+
 # -- the course's configuration ----------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import nbgrader_cli
 from .course import Course, sqlite_path
-from .results import Outcome, SubmissionResult
+from .results import SubmissionResult, comment_for
 from .settings import GradingError
 
 
@@ -225,10 +225,7 @@ class GradebookAccess:
     def record(self, result: SubmissionResult) -> None:
         """Write one submission's scores and verdicts in a single commit (replacing earlier ones)."""
         scores = {f"test_{f.name}": f.score for f in result.functions}
-        comments = {
-            f.name: f.message or ("Passed." if f.outcome == Outcome.PASSED else str(f.outcome))
-            for f in result.functions
-        }
+        comments = {f.name: comment_for(f) for f in result.functions}
         session = self.session
         try:
             assignment_row = session.query(Assignment).filter(Assignment.name == self.assignment).one()

@@ -31,11 +31,13 @@ from .course import (
     CourseError,
     Skipped,
     discover,
+    load_config,
     load_secret,
     points,
     read_submission,
     seed_for,
     sqlite_path,
+    submission_identity,
     submission_name,
 )
 from .grading.judge import Job, grade
@@ -66,8 +68,14 @@ class RunSummary:
 # -- writing results --------------------------------------------------------------------------------
 
 
-def _write_files(course: Course, result: SubmissionResult, submission_secret: bytes | None) -> None:
-    """The autograded notebook and the feedback page, with the files nbgrader's feedback steps need."""
+def _write_files(
+    course: Course, result: SubmissionResult, submission_secret: bytes | None, feedback_mode: int = 0o644
+) -> None:
+    """The autograded notebook and the feedback page, with the files nbgrader's feedback steps need.
+
+    The feedback has nbgrader's permissions (``feedback_mode``: 0644, or 0664 for a group-shared course):
+    ``release_feedback`` copies them into the exchange, where the student must be able to read the page.
+    """
     autograded = course.step("autograded", result.student)
     extras = {"timestamp.txt": (result.timestamp or "").encode()} if result.timestamp else {}
     if submission_secret is not None:
@@ -78,9 +86,9 @@ def _write_files(course: Course, result: SubmissionResult, submission_secret: by
             write_atomically(autograded / name, data)
     if result.feedback_html is not None:
         feedback = course.step("feedback", result.student)
-        write_atomically(feedback / f"{course.assignment}.html", result.feedback_html.encode("utf-8"))
+        write_atomically(feedback / f"{course.assignment}.html", result.feedback_html.encode("utf-8"), feedback_mode)
         for name, data in extras.items():
-            write_atomically(feedback / name, data)
+            write_atomically(feedback / name, data, feedback_mode)
 
 
 def _agree_with_nbgrader(result: SubmissionResult) -> None:
@@ -190,12 +198,21 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
             from .gradebook import StagedGradebook, open_gradebook  # nbgrader and SQLAlchemy: 2 s, not before
 
             path = sqlite_path(settings.db_url)
+            identities: dict[str, str] = {}  # the submission each student has now, when it was graded before
             if path is not None and not path.exists():
                 staged = StagedGradebook(path, course)
                 done = set()
             else:
                 gradebook = open_gradebook(settings.db_url, course)
-                done = set() if settings.regrade else gradebook.graded_students()
+                recorded = gradebook.graded_students()
+                for student in recorded:
+                    identity = submission_identity(course.step("submitted", student))
+                    if identity is not None:
+                        identities[student] = identity
+                # Only what the grader can vouch for counts as graded: a record written by anything else (stock
+                # nbgrader, a hand edit), whose details are gone, or of an older submission is graded again.
+                store = ResultStore(gradebook, course.state / "results", secret)
+                done = set() if settings.regrade else store.verified(identities) & set(recorded)
             todo = [student for student in students if student not in done]
         with timings.phase("workers ready"):
             if todo:  # with nobody to grade, nothing to prove
@@ -203,10 +220,11 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
             if staged is not None:
                 gradebook = staged.commit(settings.db_url, course)
                 staged = None
-            store = ResultStore(gradebook, course.state / "results")
+            store = ResultStore(gradebook, course.state / "results", secret)
         with timings.phase("grading"):
             summary = _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, zygote)
-            results = store.load() + summary["not_graded"]
+            identities.update(summary["identities"])
+            results = store.load(identities) + summary["not_graded"]
     finally:
         with timings.phase("stop"):
             if client is None:
@@ -246,6 +264,22 @@ def _written(write: Callable[[], Path], what: str) -> Path:
         raise _disk_error(error, what) from error
 
 
+def job_for(settings: Settings, bundle, secret: bytes, student: str, submission) -> Job:
+    """The job that grades one submission: its seed comes from the secret, the student and the submission."""
+    identity = submission_name(submission) if submission else ""
+    return Job(
+        student,
+        seed_for(secret, settings.assignment, student, identity),
+        bundle,
+        submission,
+        settings.limits,
+        settings.sandbox,
+        settings.warm_kernels,
+        settings.feedback,
+        identity=identity or None,
+    )
+
+
 def _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, zygote=None) -> dict:
     """Dispatch ``todo`` with a bounded number in flight; record each result as it comes."""
     from .gradebook import GradebookError
@@ -255,10 +289,12 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
     attempts: collections.Counter = collections.Counter()
     in_flight: dict = {}
     secrets_of: dict[str, bytes | None] = {}
+    identities: dict[str, str] = {}
     not_graded_now: list[SubmissionResult] = []
     graded = 0
     limit = 2 * max(1, settings.workers) + 1
     point_values = points(nbformat.reads(bundle.release_notebook, as_version=4))
+    feedback_mode = 0o664 if load_config(course.root).get("CourseDirectory", {}).get("groupshared") else 0o644
     if on_progress:
         on_progress("start", 0, total, None)
 
@@ -267,7 +303,7 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
         if result.graded:
             _agree_with_nbgrader(result)
             try:
-                _write_files(course, result, secrets_of.get(result.student))
+                _write_files(course, result, secrets_of.get(result.student), feedback_mode)
                 store.record(result)
             except OSError as error:
                 raise _disk_error(error, f"the results of {result.student}") from error
@@ -298,17 +334,9 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
                 )
                 continue
             secrets_of[student] = submission.secret if submission else None
-            seed = seed_for(secret, settings.assignment, student, submission_name(submission) if submission else "")
-            job = Job(
-                student,
-                seed,
-                bundle,
-                submission,
-                settings.limits,
-                settings.sandbox,
-                settings.warm_kernels,
-                settings.feedback,
-            )
+            job = job_for(settings, bundle, secret, student, submission)
+            if submission is not None:
+                identities[student] = job.identity
             in_flight[executor.submit(grade, job)] = student
         done, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
         broken = None
@@ -343,4 +371,4 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
                 worker_failed(student, broken)
             stop(executor)
             executor = None
-    return {"graded": graded, "not_graded": not_graded_now}
+    return {"graded": graded, "not_graded": not_graded_now, "identities": identities}

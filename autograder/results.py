@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -75,6 +77,7 @@ class SubmissionResult:
     graded: bool = True  # False: the grader failed; the result is reported, never recorded
     attempted: bool = True  # False: the release notebook came back untouched
     feedback_html: str | None = None  # the student's feedback page
+    submission: str | None = None  # which submission was graded (course.submission_name), to tell a newer one
 
     def __post_init__(self):
         self.status = _bounded(self.status, MAX_STATUS_CHARS)
@@ -129,11 +132,12 @@ def not_graded(
     )
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write ``path`` so that it holds either its old content or all of ``data``, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
@@ -147,23 +151,43 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-class ResultStore:
-    """Results of one assignment: the gradebook's scores joined with the details kept beside it."""
+def comment_for(function: FunctionResult) -> str:
+    """The gradebook comment of a function's verdict (what formgrader and the feedback show)."""
+    return function.message or ("Passed." if function.outcome == Outcome.PASSED else str(function.outcome))
 
-    def __init__(self, gradebook, folder: Path):
+
+class ResultStore:
+    """Results of one assignment: the gradebook's scores joined with the details kept beside it.
+
+    The details are sealed with the grader's secret (an HMAC over the student, the
+    submission and every score and comment), so a record is vouched for only when the
+    seal holds, the gradebook's scores and comments are the sealed ones, and the
+    submission in ``submitted/`` is still the one graded. Anything else (a score written
+    by stock nbgrader or by hand, details that are gone, a newer submission) is
+    "unverified": ``verify`` says why, and the grader grades it again.
+    """
+
+    def __init__(self, gradebook, folder: Path, secret: bytes):
         self.gradebook = gradebook  # autograder.gradebook.GradebookAccess
         self.folder = Path(folder)
+        self.secret = secret
 
     def _path(self, student: str) -> Path:
         return self.folder / f"{student}.json"
 
-    def graded(self) -> set[str]:
-        return self.gradebook.graded_students()
+    def _seal(self, data: dict) -> str:
+        sealed = {
+            "student": data["student"],
+            "submission": data.get("submission"),
+            "functions": [[f["name"], f["score"], f["points"], f["message"], f["outcome"]] for f in data["functions"]],
+        }
+        text = json.dumps(sealed, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+        return hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()
 
     def save_details(self, result: SubmissionResult) -> None:
-        write_atomically(
-            self._path(result.student), json.dumps(result.details(), indent=1, ensure_ascii=False).encode("utf-8")
-        )
+        data = result.details()
+        data["seal"] = self._seal(data)
+        write_atomically(self._path(result.student), json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8"))
 
     def record(self, result: SubmissionResult) -> None:
         """Details first, then the gradebook in one commit: the commit is what makes it graded."""
@@ -172,39 +196,69 @@ class ResultStore:
         self.save_details(result)
         self.gradebook.record(result)
 
-    def load(self, students: set[str] | None = None) -> list[SubmissionResult]:
-        """Every graded submission (of ``students`` if given), with the gradebook's scores."""
+    def load(self, submissions: dict[str, str | None] | None = None) -> list[SubmissionResult]:
+        """Every graded submission, with the gradebook's scores; those the grader cannot vouch for are
+        marked "unverified" with the reason and the command that grades them again.
+
+        ``submissions``: each student's submission now in ``submitted/`` (course.submission_name).
+        """
         results = []
         for student, cells in sorted(self.gradebook.scores().items()):
-            if students is not None and student not in students:
-                continue
-            results.append(self._joined(student, cells))
+            details, problem = self._check(student, cells, (submissions or {}).get(student, ...))
+            results.append(details if problem is None else _unverified(student, cells, problem))
         return results
 
-    def _joined(self, student: str, cells: dict) -> SubmissionResult:
-        """The stored details when they agree with the gradebook, else a result built from it alone."""
+    def result(self, student: str) -> SubmissionResult | None:
+        """One student's graded result (unverified if the grader cannot vouch for it), None if not graded."""
+        cells = self.gradebook.scores().get(student)
+        if cells is None:
+            return None
+        details, problem = self._check(student, cells, ...)
+        return details if problem is None else _unverified(student, cells, problem)
+
+    def verified(self, submissions: dict[str, str | None]) -> set[str]:
+        """The students whose record in the gradebook is the grader's, for the submission they have now."""
+        return {
+            student
+            for student, cells in self.gradebook.scores().items()
+            if self._check(student, cells, submissions.get(student, ...))[1] is None
+        }
+
+    def _check(self, student: str, cells: dict, submission) -> tuple[SubmissionResult | None, str | None]:
+        """(the stored details, None) when they vouch for the gradebook's record, else (None, why not)."""
         try:
-            details = SubmissionResult.from_details(json.loads(self._path(student).read_text(encoding="utf-8")))
-            stored = {f.name: f.score for f in details.functions}
-            if details.student == student and stored == {name: cell["score"] for name, cell in cells.items()}:
-                return details
-            problem = "its details do not match the gradebook"
+            data = json.loads(self._path(student).read_text(encoding="utf-8"))
+            details = SubmissionResult.from_details({k: v for k, v in data.items() if k != "seal"})
         except FileNotFoundError:
-            problem = "its details are missing"
+            return None, "the grader's record of it is missing"
         except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
-            problem = "its details are unreadable"
-        functions = [
-            FunctionResult(
-                name,
-                cell["points"],
-                cell["score"],
-                Outcome.PASSED if cell["score"] >= cell["points"] else Outcome.FAILED,
-                cell["comment"] or "",
-            )
-            for name, cell in cells.items()
-        ]
-        return SubmissionResult(
-            student,
-            f"graded earlier ({problem}; scores are the gradebook's; --regrade {student} grades it again)",
-            functions,
+            return None, "the grader's record of it is unreadable"
+        if details.student != student or not hmac.compare_digest(str(data.get("seal", "")), self._seal(data)):
+            return None, "the grader's record of it is not sealed by this course's secret"
+        by_name = {f.name: f for f in details.functions}
+        if set(by_name) != set(cells) or any(by_name[n].score != cell["score"] for n, cell in cells.items()):
+            return None, "the gradebook's scores are not the grader's (graded by something else, or edited)"
+        if any((cell["comment"] or "") != comment_for(by_name[n]) for n, cell in cells.items()):
+            return None, "the gradebook's comments are not the grader's (graded by something else, or edited)"
+        if submission is not ... and submission != details.submission:
+            return None, "a newer submission was collected" if submission else "its submission is no longer there"
+        return details, None
+
+
+def _unverified(student: str, cells: dict, problem: str) -> SubmissionResult:
+    functions = [
+        FunctionResult(
+            name,
+            cell["points"],
+            cell["score"],
+            Outcome.PASSED if cell["score"] >= cell["points"] else Outcome.FAILED,
+            cell["comment"] or "",
         )
+        for name, cell in cells.items()
+    ]
+    return SubmissionResult(
+        student,
+        f"unverified: {problem}; these scores are the gradebook's, not the grader's. "
+        f"`python -m autograder grade --regrade --student {student}` grades it",
+        functions,
+    )

@@ -3,6 +3,7 @@
     python -m autograder bench [--students 12] [--workers W]   # stock autograde vs grade, same class
     python -m autograder bench --scaling                       # grade alone: 12, 48 and 192 submissions
     python -m autograder bench --variants                      # sandbox or not, warm or cold kernels
+    python -m autograder bench --paths                         # one submission: grade, nbgrader, formgrader
 
 A class is N synthetic submissions built from the release notebook (correct, one
 function wrong, two hard-coded answers, other idioms, in turn). Both graders run as
@@ -33,7 +34,7 @@ from pathlib import Path
 from .. import ASSIGNMENT, nbgrader_cli
 from ..grading.reference import COURSE_ROOT
 from .demo import answers_of
-from .synthetic import course_notebooks, fill_answers, new_course, write_submission
+from .synthetic import course_notebooks, fill_answers, new_course, use_stock_nbgrader, write_submission
 
 # Demo students whose notebooks stock nbgrader and the grader must score alike
 # (no infinite loops, crashes or tampering, which only the grader survives).
@@ -183,7 +184,7 @@ def main(students: int, workers: int, folder: Path, stock: bool = True, sandbox:
     print(f"class of {students} submissions ({', '.join(MIX)} in turn), {workers} worker(s)")
     timings = {}
     if stock:
-        timings["stock nbgrader autograde"] = time_stock(build_class(folder / "stock", students))
+        timings["stock nbgrader autograde"] = time_stock(use_stock_nbgrader(build_class(folder / "stock", students)))
     ours = timings["python -m autograder grade"] = time_grade(build_class(folder / "grade", students), workers, sandbox)
     width = max(map(len, timings))
     for name, timing in timings.items():
@@ -255,3 +256,125 @@ def variants(students: int, workers: int, folder: Path, rounds: int = 2) -> int:
     )
     print(f"warm kernels: {best[(True, False)] / best[(True, True)]:.2f}x faster than cold ones (sandboxed)")
     return 0
+
+
+def paths(folder: Path) -> int:
+    """One submission graded by each path to a grade, side by side: what an instructor waits for.
+
+    ``grade --student``, ``nbgrader autograde --student`` (through the judge, as the course's
+    configuration sets it), formgrader's Autograde button (a click: one HTTP request to a running
+    Jupyter server; the first click starts the judge's processes, the second finds them ready),
+    and stock ``nbgrader autograde`` of the same submission for comparison. Every path must give
+    the judge's total.
+    """
+    print("one submission (ada, correct), each path to a grade")
+    ada, ben = f"{MIX[0]}-0000", f"{MIX[1]}-0001"
+    rows = []
+    course = build_class(folder / "paths-grade", 2)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--student", ada, "--no-feedback"],
+        capture_output=True,
+        text=True,
+        env=nbgrader_cli.environment(),
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"grade failed:\n{result.stdout[-3000:]}")
+    rows.append(("python -m autograder grade --student ada", time.monotonic() - started, gradebook_totals(course)))
+    course = build_class(folder / "paths-nbgrader", 2)
+    _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    started = time.monotonic()
+    _nbgrader(course, "autograde", ASSIGNMENT, "--student", ada)
+    rows.append(("nbgrader autograde --student ada", time.monotonic() - started, gradebook_totals(course)))
+    course = build_class(folder / "paths-formgrader", 2)
+    _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    server = nbgrader_cli.FormgraderServer(course, folder / "paths-formgrader.log")
+    try:
+        for student, when in ((ada, "first"), (ben, "second")):
+            started = time.monotonic()
+            answer = server.autograde(ASSIGNMENT, student)
+            if not answer.get("success"):
+                raise RuntimeError(f"formgrader's Autograde failed:\n{answer.get('log', '')[-3000:]}")
+            rows.append((f"formgrader Autograde, {when} click", time.monotonic() - started, gradebook_totals(course)))
+    finally:
+        server.stop()
+    course = use_stock_nbgrader(build_class(folder / "paths-stock", 2))
+    _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    started = time.monotonic()
+    _nbgrader(course, "autograde", ASSIGNMENT, "--student", ada)
+    rows.append(("stock nbgrader autograde --student ada", time.monotonic() - started, gradebook_totals(course)))
+    width = max(len(name) for name, _, _ in rows)
+    for name, seconds, _ in rows:
+        print(f"{name:<{width}}  {seconds:6.1f} s")
+    judged = {totals.get(ada) for name, _, totals in rows if "stock" not in name}
+    if len(judged) != 1:
+        print(f"the judge's paths DISAGREE: {judged}")
+        return 1
+    print(f"every path through the judge gives ada {judged.pop()}")
+    return 0
+
+
+def _plain_training(X, Y, n_h: int = 4, iterations: int = 10_000, rate: float = 1.2) -> float:
+    """Seconds for the course's network trained in plain numpy: the unit the notebook's run time is counted in."""
+    import numpy as np
+
+    rng = np.random.RandomState(2)
+    W1, b1 = rng.randn(n_h, X.shape[0]) * 0.01, np.zeros((n_h, 1))
+    W2, b2 = rng.randn(1, n_h) * 0.01, np.zeros((1, 1))
+    m = X.shape[1]
+    started = time.perf_counter()
+    for _ in range(iterations):
+        A1 = np.tanh(W1 @ X + b1)
+        A2 = 1 / (1 + np.exp(-(W2 @ A1 + b2)))
+        -np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)) / m  # the cost, computed as nn_model does
+        dZ2 = A2 - Y
+        dW2, db2 = dZ2 @ A1.T / m, np.sum(dZ2, axis=1, keepdims=True) / m
+        dZ1 = (W2.T @ dZ2) * (1 - A1**2)
+        dW1, db1 = dZ1 @ X.T / m, np.sum(dZ1, axis=1, keepdims=True) / m
+        W1, b1, W2, b2 = W1 - rate * dW1, b1 - rate * db1, W2 - rate * dW2, b2 - rate * db2
+    return time.perf_counter() - started
+
+
+def notebook(assignment: str = ASSIGNMENT, rounds: int = 2) -> int:
+    """Run All of the student's notebook with correct answers, against one plain-numpy training, in one run.
+
+    The notebook is the release students get with the instructor's answers filled in, run by nbclient
+    in its own folder's copy; its time is the sum of its cells' execution (the kernel's start is not
+    Run All's). The unit is a 10 000-iteration training of the same network on the flower in plain
+    numpy, timed here just before and after (best of those). Target: Run All at most 16 units.
+    """
+    from datetime import datetime
+
+    from nbclient import NotebookClient
+
+    from planar_utils import load_planar_dataset
+
+    release, solutions = course_notebooks(assignment)
+    X, Y = load_planar_dataset()
+    units, runs = [], []
+    for _ in range(rounds):
+        units.append(_plain_training(X, Y))
+        filled = fill_answers(release, answers_of(solutions)["ada"])
+        with tempfile.TemporaryDirectory() as folder:
+            shutil.copytree(COURSE_ROOT / "release" / assignment, folder, dirs_exist_ok=True)
+            NotebookClient(
+                filled, timeout=600, kernel_name="python3", resources={"metadata": {"path": folder}}
+            ).execute()
+        cells = []
+        for cell in filled.cells:
+            timing = cell.get("metadata", {}).get("execution", {})
+            if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+                begun = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+                ended = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+                cells.append(((ended - begun).total_seconds(), cell.get("id", "?")))
+        runs.append(cells)
+        units.append(_plain_training(X, Y))
+    unit = min(units)
+    cells = min(runs, key=lambda run: sum(seconds for seconds, _ in run))
+    total = sum(seconds for seconds, _ in cells)
+    print(f"{assignment}: Run All with correct answers (best of {rounds}), against plain-numpy training")
+    print(f"plain numpy, 10 000 iterations of the 2-4-1 network on the flower: {unit:.2f} s (best of {len(units)})")
+    print(f"Run All: {total:.1f} s over {len(cells)} cells = {total / unit:.1f} trainings (target: at most 16)")
+    for seconds, cell_id in sorted(cells, reverse=True)[:6]:
+        print(f"  {cell_id:<28} {seconds:6.2f} s  {seconds / unit:5.1f} trainings")
+    return 0 if total / unit <= 16 else 1

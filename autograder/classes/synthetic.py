@@ -30,6 +30,27 @@ def new_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
     return folder
 
 
+STOCK_NBGRADER = """
+
+# Stock nbgrader, for comparison only (autograder.classes.synthetic.use_stock_nbgrader): the judge's
+# parts are taken out, so `nbgrader autograde` executes notebooks as nbgrader does out of the box.
+for _section, _keys in {
+    "Autograde": ("exporter_class", "sanitize_preprocessors", "autograde_preprocessors", "post_convert_hook"),
+    "GenerateFeedback": ("exporter_class", "preprocessors", "post_convert_hook"),
+}.items():
+    for _key in _keys:
+        c[_section].pop(_key, None)
+"""
+
+
+def use_stock_nbgrader(course: Path) -> Path:
+    """Make a scratch course's nbgrader run stock (its own Execute, no judge): for the benchmark's comparison
+    and the tests of the in-notebook hidden tests. Never for a real course."""
+    with (Path(course) / "nbgrader_config.py").open("a", encoding="utf-8") as config:
+        config.write(STOCK_NBGRADER)
+    return Path(course)
+
+
 def course_notebooks(assignment: str = ASSIGNMENT, root: Path = COURSE_ROOT):
     """The release notebook students receive, and the instructor's answers (solution markers removed)."""
     course = Course(root, assignment)

@@ -7,7 +7,9 @@ the comparison are the same ones the autograder judges outside the kernel.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import os
 from collections.abc import Callable
 
@@ -38,8 +40,9 @@ def check_hidden_cases(name: str, function: Callable) -> None:
     target = with_helpers(function, {helper: reference[helper] for helper in USES_HELPERS.get(name, ())})
     cases = draw_cases(name, _seed())
     for number, case in enumerate(cases, start=1):
-        expected = expected_result(name, case, reference)
-        got = call_student(target, *copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+        with contextlib.redirect_stdout(io.StringIO()):  # what a hidden case prints stays hidden
+            expected = expected_result(name, case, reference)
+            got = call_student(target, *copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
         try:
             compare_result(name, got, expected, case)
         except AssertionError as error:

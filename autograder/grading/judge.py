@@ -90,6 +90,7 @@ class Job:
     sandbox: SandboxLimits | None = None  # the sandbox's limits; None: run without one
     warm_kernels: bool = True  # fork kernels from a process that imported the libraries already
     feedback: bool = True  # render the student's feedback page too
+    identity: str | None = None  # which submission this is (course.submission_name), kept with its result
 
 
 class GraderFault(Exception):
@@ -535,6 +536,7 @@ def grade(job: Job) -> SubmissionResult:
             detail=traceback.format_exc(),
         )
     result.seconds = time.monotonic() - started
+    result.submission = job.identity
     if job.feedback and result.graded and result.notebook_json is not None:
         from .feedback import render
 

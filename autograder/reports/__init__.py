@@ -105,6 +105,15 @@ def needs_attention(results: list[SubmissionResult], skipped: list) -> list[Atte
                     "run the same command again; it grades exactly the submissions not graded",
                 )
             )
+        elif result.status.startswith("unverified"):
+            found.append(
+                Attention(
+                    result.student,
+                    result.status,
+                    f"python -m autograder grade --regrade --student {result.student} (these scores are not the "
+                    "grader's: graded by something else, edited, or of an older submission)",
+                )
+            )
         elif not result.attempted:
             found.append(
                 Attention(

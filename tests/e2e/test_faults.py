@@ -9,6 +9,7 @@ graded by the next run; they are never recorded as zeros.
 import csv
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -252,8 +253,9 @@ def test_submissions_are_read_one_job_at_a_time(tmp_path, monkeypatch):
     assert reads[:3] == [0, 0, 0] and reads[3] >= 1  # at most 2 x workers + 1 in flight
 
 
-def test_lost_or_corrupt_details_never_drop_a_graded_student(tmp_path):
-    """Is the gradebook the truth: a student whose details file is gone or garbled still has their scores?"""
+def test_lost_or_corrupt_details_are_graded_again_and_never_drop_a_graded_student(tmp_path):
+    """A record the grader can no longer vouch for is graded again; one it cannot grade again (the submission
+    is gone) stays in every report with its gradebook scores, marked unverified, with the command."""
     course = class_of(tmp_path)
     settings = Settings(
         course_dir=course,
@@ -268,12 +270,20 @@ def test_lost_or_corrupt_details_never_drop_a_graded_student(tmp_path):
     (details / "alice.json").unlink()
     (details / "bob.json").write_text("{not json")
     summary = run(settings)
-    assert summary.graded_now == 0 and summary.resumed == 2
+    assert summary.graded_now == 2 and summary.resumed == 0
     rows = totals(course)
     assert (rows["alice"]["total"], rows["bob"]["total"]) == ("100", "80")
-    assert "its details are missing" in rows["alice"]["status"]
-    assert "its details are unreadable" in rows["bob"]["status"]
-    assert rows["bob"]["backward_propagation"] == "0"
+    assert rows["alice"]["status"] == rows["bob"]["status"] == "ok"
+    assert run(settings).graded_now == 0  # vouched for now: nothing to do
+
+    (details / "alice.json").unlink()
+    shutil.rmtree(course / "submitted" / "alice")
+    summary = run(settings)
+    assert summary.graded_now == 0
+    rows = totals(course)
+    assert rows["alice"]["total"] == "100" and rows["alice"]["status"].startswith("unverified: the grader's record")
+    assert "grade --regrade --student alice" in rows["alice"]["status"]
+    assert "alice" in (course / "reports" / ASSIGNMENT / "summary.html").read_text()
 
 
 def test_rich_markup_in_student_text_is_shown_as_it_is(tmp_path):

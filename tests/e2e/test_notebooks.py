@@ -4,7 +4,13 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS, nbgrader_cli
-from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.classes.synthetic import (
+    course_notebooks,
+    fill_answers,
+    new_course,
+    use_stock_nbgrader,
+    write_submission,
+)
 from tools import notebooks
 
 from ..conftest import POINTS, ROOT
@@ -101,8 +107,9 @@ def test_release_placeholders_fail_with_helpful_messages():
 
 @pytest.fixture(scope="module")
 def stock_course(tmp_path_factory):
-    """A scratch course with two submissions graded by stock `nbgrader autograde`."""
-    course = new_course(tmp_path_factory.mktemp("course"))
+    """A scratch course with two submissions graded by stock `nbgrader autograde` (the judge's parts taken out
+    of its configuration): the in-notebook hidden tests work for a course that does not use the judge."""
+    course = use_stock_nbgrader(new_course(tmp_path_factory.mktemp("course")))
     release, answers = course_notebooks()
     write_submission(fill_answers(release, answers), course, "perfect", ASSIGNMENT)
     write_submission(release, course, "untouched", ASSIGNMENT)

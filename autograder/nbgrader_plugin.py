@@ -1,0 +1,172 @@
+"""nbgrader's own commands grade through the judge: the parts nbgrader_config.py plugs into them.
+
+``nbgrader autograde`` and formgrader's Autograde button run nbgrader's ``Autograde``
+converter, and Generate Feedback its ``GenerateFeedback``; both are lists of parts that
+the course's configuration names. There, instead of the parts that execute the
+student's notebook in an unguarded kernel:
+
+- ``SubmissionExporter`` (``Autograde.exporter_class``) reads a notebook nbgrader could
+  not (invalid JSON, say) as an empty one, so the judge, which reads the submission
+  itself, grades it with the reason, as ``grade`` does;
+- no sanitizing step: the judge restores the test cells from release/ itself;
+- ``JudgeSubmission``, in place of ``Execute``: grades the submission exactly as
+  ``python -m autograder grade`` does (the same job, seed, limits and sandbox) and hands
+  on the judged notebook, whose test cells hold the verdicts; a submission the grader
+  fails on is not graded (the step raises), never a zero;
+- nbgrader's own ``SaveAutoGrades`` then scores those cells by its rule;
+- ``RecordVerdicts`` records what ``grade`` records: the comments in the gradebook, the
+  sealed details beside it, the feedback page;
+- ``tidy`` (post-convert hook of both) leaves in autograded/ and feedback/ what ``grade``
+  leaves there: the notebook or page, timestamp.txt and submission_secret.txt;
+- ``FeedbackExporter`` (``GenerateFeedback.exporter_class``) renders the judge's page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import nbformat
+from nbconvert.exporters import HTMLExporter, NotebookExporter
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Float, Integer
+
+from .course import Course, db_url_from_config, load_secret, read_submission
+from .settings import Limits, Settings, sandbox_limits
+
+KEPT = ("timestamp.txt", "submission_secret.txt")
+
+
+class JudgeFailure(Exception):
+    """The judge could not grade this submission (the grader's side): nothing is recorded for it."""
+
+
+def _course_root(part) -> Path:
+    """The course directory of the converter a preprocessor or exporter belongs to."""
+    while part is not None:
+        coursedir = getattr(part, "coursedir", None)
+        if coursedir is not None:
+            return Path(coursedir.root)
+        part = getattr(part, "parent", None)
+    from nbgrader.coursedir import CourseDirectory
+
+    return Path(CourseDirectory().root)
+
+
+def _feedback_mode(part) -> int:
+    """nbgrader's permissions for feedback files: readable by all (release_feedback copies the mode)."""
+    while part is not None:
+        coursedir = getattr(part, "coursedir", None)
+        if coursedir is not None:
+            return 0o664 if coursedir.groupshared else 0o644
+        part = getattr(part, "parent", None)
+    return 0o644
+
+
+class SubmissionExporter(NotebookExporter):
+    """nbgrader's notebook exporter, which reads any file: what is not a notebook becomes an empty one."""
+
+    def from_filename(self, filename, resources=None, **kw):
+        try:
+            return super().from_filename(filename, resources, **kw)
+        except Exception:  # noqa: BLE001 - the judge reads the file itself and names what is wrong with it
+            return self.from_notebook_node(nbformat.v4.new_notebook(), resources, **kw)
+
+
+class JudgeSubmission(NbGraderPreprocessor):
+    """Grade the submission with the judge, as ``python -m autograder grade`` does; the judged notebook out."""
+
+    cell_timeout = Float(
+        Limits.cell_timeout, help="CPU seconds one student cell, or one function's cases, may use"
+    ).tag(config=True)
+    submission_timeout = Float(Limits.submission_timeout, help="CPU seconds one submission may use in all").tag(
+        config=True
+    )
+    memory_limit = Integer(2048, help="address space of one sandboxed kernel, in MB").tag(config=True)
+    sandbox = Bool(True, help="run the student's kernel in the sandbox (off: WITHOUT isolation)").tag(config=True)
+    warm_kernels = Bool(True, help="fork kernels from a process that imported the libraries already").tag(config=True)
+
+    def settings(self, root: Path, assignment: str) -> Settings:
+        limits = Limits(self.cell_timeout, self.submission_timeout)
+        return Settings(
+            course_dir=root,
+            assignment=assignment,
+            db_url=db_url_from_config(root),
+            workers=1,
+            limits=limits,
+            sandbox=sandbox_limits(limits, self.memory_limit) if self.sandbox else None,
+            warm_kernels=self.warm_kernels,
+        )
+
+    def preprocess(self, nb, resources):
+        from .grading.judge import CourseBundle, grade
+        from .pipeline import job_for
+
+        info = resources["nbgrader"]
+        settings = self.settings(_course_root(self), info["assignment"])
+        course = settings.course
+        secret = load_secret(course.secret_file)
+        submission = read_submission(course.step("submitted", info["student"]))
+        job = job_for(settings, CourseBundle.from_course(course), secret, info["student"], submission)
+        result = grade(job)
+        if not result.graded:
+            raise JudgeFailure(f"{info['student']} was not graded: {result.status}")
+        resources["autograder"] = {"result": result, "secret": secret, "submission": submission}
+        return nbformat.reads(result.notebook_json, as_version=4), resources
+
+
+class RecordVerdicts(NbGraderPreprocessor):
+    """After nbgrader's SaveAutoGrades: record the judge's verdicts as ``grade`` does."""
+
+    def preprocess(self, nb, resources):
+        from .gradebook import GradebookAccess
+        from .pipeline import _agree_with_nbgrader, _write_files
+        from .results import ResultStore
+
+        judged = resources["autograder"]
+        result, submission = judged["result"], judged["submission"]
+        info = resources["nbgrader"]
+        course = Course(_course_root(self), info["assignment"])
+        _agree_with_nbgrader(result)
+        _write_files(course, result, submission.secret if submission else None, _feedback_mode(self))
+        with GradebookAccess(info["db_url"], course.assignment) as gradebook:
+            ResultStore(gradebook, course.state / "results", judged["secret"]).record(result)
+        return nb, resources
+
+
+class FeedbackExporter(HTMLExporter):
+    """Generate Feedback's exporter: the judge's page of the autograded notebook, with the judge's verdicts."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        from .gradebook import GradebookAccess
+        from .grading.feedback import render
+        from .results import ResultStore
+
+        resources = dict(resources or {})
+        info = resources["nbgrader"]
+        course = Course(_course_root(self), info["assignment"])
+        with GradebookAccess(info["db_url"], course.assignment) as gradebook:
+            store = ResultStore(gradebook, course.state / "results", load_secret(course.secret_file))
+            result = store.result(info["student"])
+        if result is None:
+            raise JudgeFailure(f"{info['student']} has no grade for {course.assignment}: autograde it first")
+        result.notebook_json = nbformat.writes(nb)
+        resources["output_extension"] = ".html"
+        return render(result, course.assignment), resources
+
+
+def tidy(assignment=None, student=None, notebooks=()) -> None:
+    """After Autograde and GenerateFeedback: autograded/ and feedback/ keep what ``grade`` writes there (the
+    notebook, its page, timestamp.txt, submission_secret.txt), not the helper files nbgrader copies along."""
+    for notebook in notebooks:
+        path = Path(notebook)
+        root, student_id, assignment_id = path.parents[3], path.parents[1].name, path.parent.name
+        keep = {f"{path.stem}.ipynb", f"{path.stem}.html", *KEPT}
+        for step in ("autograded", "feedback"):
+            folder = root / step / student_id / assignment_id
+            if not folder.is_dir():
+                continue
+            for entry in folder.iterdir():
+                if entry.name not in keep and (entry.is_file() or entry.is_symlink()):
+                    with contextlib.suppress(OSError):
+                        entry.unlink()
