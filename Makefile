@@ -22,6 +22,15 @@ setup: $(VENV)/.installed
 demo: setup
 	$(PY) -m autograder demo
 
+## Students on their own: the student's folder of an edition, outside the course (never over earlier work).
+EDITION ?= en
+PRACTICE_SUFFIX := $(if $(filter zh,$(EDITION)),_zh,)
+PRACTICE ?= $(HOME)/planar-practice$(if $(filter zh,$(EDITION)),-zh,)
+practice: setup
+	@if [ -e "$(PRACTICE)" ]; then echo "$(PRACTICE) exists already: your work is there (remove it to start again)"; \
+	else cp -r release/planar_data_classification$(PRACTICE_SUFFIX) "$(PRACTICE)" && \
+	echo "the assignment is in $(PRACTICE): .venv/bin/jupyter lab $(PRACTICE)/planar_data_classification$(PRACTICE_SUFFIX).ipynb"; fi
+
 ## All tests: unit and end-to-end tests, then nbval on the stored-output notebooks.
 test: setup
 	$(PY) -m pytest tests $(NBVAL)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy.special import expit
 
 __all__ = [
     "sigmoid",
@@ -22,12 +23,10 @@ __all__ = [
 def sigmoid(z):
     """Logistic function 1 / (1 + exp(-z)), elementwise, without overflow warnings.
 
-    For z >= 0 this is the textbook formula; for z < 0 it uses the equal form
-    exp(z) / (1 + exp(z)), so exp never sees a large positive argument.
+    SciPy's ``expit`` (installed with scikit-learn) computes it stably for any z, in one
+    pass: exp never sees a large positive argument.
     """
-    z = np.asarray(z, dtype=float)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return expit(np.asarray(z, dtype=float))
 
 
 def load_planar_dataset(m: int = 400, petals: float = 4.0):
@@ -156,14 +155,40 @@ def gradient_check(
     if problem is not None:
         print(say("cost_first", problem=problem))
         return None
+    try:
+        return _check_gradients(
+            forward_propagation, compute_cost, backward_propagation, parameters, X, Y, epsilon, threshold
+        )
+    except _CheckStopped as stopped:  # it runs before the test cell: it names the problem and lets Run All go on
+        print(say("check_stopped", reason=str(stopped)))
+        return None
+
+
+class _CheckStopped(Exception):
+    """A function the check calls cannot be used yet; the message says which and why."""
+
+
+def _call(name: str, function, *args):
+    from public_tests import say
+
+    try:
+        return function(*args)
+    except NotImplementedError:
+        raise _CheckStopped(say("not_implemented", name=name)) from None
+    except Exception as error:  # noqa: BLE001 - any failure: the test cell below shows it in full
+        raise _CheckStopped(f"{name} raised {type(error).__name__}: {str(error)[:200]}") from None
+
+
+def _check_gradients(forward_propagation, compute_cost, backward_propagation, parameters, X, Y, epsilon, threshold):
+    from public_tests import say
 
     def cost_at(params):
-        A2, _ = forward_propagation(X, params)
-        return float(np.squeeze(compute_cost(A2, Y, params)))
+        A2, _ = _call("forward_propagation", forward_propagation, X, params)
+        return float(np.squeeze(_call("compute_cost", compute_cost, A2, Y, params)))
 
     params = {name: np.array(value, dtype=float) for name, value in parameters.items()}
-    _, cache = forward_propagation(X, params)
-    grads = backward_propagation(params, cache, X, Y)
+    _, cache = _call("forward_propagation", forward_propagation, X, params)
+    grads = _call("backward_propagation", backward_propagation, params, cache, X, Y)
     differences = {}
     for name in ("W1", "b1", "W2", "b2"):
         numeric = np.zeros_like(params[name])
@@ -175,9 +200,12 @@ def gradient_check(
             minus = cost_at(params)
             params[name][index] = original
             numeric[index] = (plus - minus) / (2 * epsilon)
-        analytic = np.asarray(grads["d" + name], dtype=float)
+        try:
+            analytic = np.asarray(grads["d" + name], dtype=float)
+        except (KeyError, TypeError, ValueError) as error:
+            raise _CheckStopped(f"backward_propagation's d{name} cannot be read ({type(error).__name__})") from None
         if analytic.shape != numeric.shape:
-            raise ValueError(f"d{name} has shape {analytic.shape}, expected {numeric.shape}")
+            raise _CheckStopped(f"d{name} has shape {analytic.shape}, expected {numeric.shape}")
         scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
         differences[name] = float(np.linalg.norm(analytic - numeric) / scale) if scale else 0.0
         line = "gradient_line_ok" if differences[name] < threshold else "gradient_line_bad"

@@ -33,3 +33,14 @@ GRADED_FUNCTIONS = (
     "nn_model",
     "predict",
 )
+# Column names for tables too narrow for the full ones (the grade summary, summary.html).
+SHORT_NAMES = {
+    "layer_sizes": "size",
+    "initialize_parameters": "init",
+    "forward_propagation": "fwd",
+    "compute_cost": "cost",
+    "backward_propagation": "bwd",
+    "update_parameters": "upd",
+    "nn_model": "model",
+    "predict": "pred",
+}

@@ -19,24 +19,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from . import ASSIGNMENT, GRADED_FUNCTIONS
+from . import ASSIGNMENT, GRADED_FUNCTIONS, SHORT_NAMES
 from .course import CourseError, db_url_from_config, default_assignment
 from .pipeline import RunSummary, run
 from .results import Outcome
 from .settings import GradingError, Limits, Settings, sandbox_limits
 
 EXIT_OK, EXIT_GRADER, EXIT_NOT_GRADED, EXIT_INTERRUPTED = 0, 2, 3, 130
-
-SHORT_NAMES = {
-    "layer_sizes": "size",
-    "initialize_parameters": "init",
-    "forward_propagation": "fwd",
-    "compute_cost": "cost",
-    "backward_propagation": "bwd",
-    "update_parameters": "upd",
-    "nn_model": "model",
-    "predict": "pred",
-}
 
 
 def _add_grading_options(parser: argparse.ArgumentParser) -> None:
@@ -248,6 +237,9 @@ _SHORT = (
     ("memory limit", "memory limit"),
     ("files not read", "files skipped"),
     ("unverified", "UNVERIFIED"),
+    ("test cells changed", "tests edited"),
+    ("code that reaches for the grading", "tampering?"),
+    ("right on the visible case only", "visible only"),
 )
 
 

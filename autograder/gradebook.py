@@ -233,6 +233,10 @@ class GradebookAccess:
             if student is None:
                 student = Student(id=result.student)
                 session.add(student)
+            if student.last_name is None and student.first_name is None:
+                # formgrader shows "last, first" and "None, None" for a student without names: the id instead,
+                # until the roster is imported (nbgrader db student import); names already there are kept
+                student.last_name, student.first_name = result.student, ""
             submission = self._submissions().filter(SubmittedAssignment.student_id == result.student).one_or_none()
             if submission is None:
                 with session.no_autoflush:  # build the whole tree, then add it at once

@@ -63,6 +63,21 @@ def _feedback_mode(part) -> int:
     return 0o644
 
 
+def _inert(notebook, release=None):
+    """A notebook of the student's that nothing grades, made safe to show: no outputs (they never ran
+    here), no grading markup, markdown and raw cells as text unless they are the release's own."""
+    from .sandbox.outputs import safe_cell
+
+    trusted = {c.get("id"): c.source for c in release.cells if c.cell_type == "markdown"} if release else {}
+    for cell in notebook.cells:
+        cell.get("metadata", {}).pop("nbgrader", None)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        else:
+            safe_cell(cell, trusted.get(cell.get("id")))
+    return notebook
+
+
 class SubmissionExporter(NotebookExporter):
     """nbgrader's notebook exporter, which reads any file: what is not a notebook becomes an empty one."""
 
@@ -103,6 +118,10 @@ class JudgeSubmission(NbGraderPreprocessor):
         from .pipeline import job_for
 
         info = resources["nbgrader"]
+        if info["notebook"] != info["assignment"]:  # another notebook of the assignment (the appendix): no grade
+            resources["autograder"] = None
+            release = Course(_course_root(self), info["assignment"]).step("release") / f"{info['notebook']}.ipynb"
+            return _inert(nb, nbformat.read(release, as_version=4) if release.is_file() else None), resources
         settings = self.settings(_course_root(self), info["assignment"])
         course = settings.course
         secret = load_secret(course.secret_file)
@@ -124,6 +143,8 @@ class RecordVerdicts(NbGraderPreprocessor):
         from .results import ResultStore
 
         judged = resources["autograder"]
+        if judged is None:
+            return nb, resources
         result, submission = judged["result"], judged["submission"]
         info = resources["nbgrader"]
         course = Course(_course_root(self), info["assignment"])
@@ -139,29 +160,33 @@ class FeedbackExporter(HTMLExporter):
 
     def from_notebook_node(self, nb, resources=None, **kw):
         from .gradebook import GradebookAccess
-        from .grading.feedback import render
+        from .grading.feedback import markdown_of, render, render_ungraded
         from .results import ResultStore
 
         resources = dict(resources or {})
+        resources["output_extension"] = ".html"
         info = resources["nbgrader"]
         course = Course(_course_root(self), info["assignment"])
+        release = course.step("release") / f"{info['notebook']}.ipynb"
+        trusted = markdown_of(release.read_text(encoding="utf-8")) if release.is_file() else frozenset()
+        if info["notebook"] != course.assignment:
+            return render_ungraded(nb, info["notebook"], trusted), resources
         with GradebookAccess(info["db_url"], course.assignment) as gradebook:
             store = ResultStore(gradebook, course.state / "results", load_secret(course.secret_file))
             result = store.result(info["student"])
         if result is None:
             raise JudgeFailure(f"{info['student']} has no grade for {course.assignment}: autograde it first")
         result.notebook_json = nbformat.writes(nb)
-        resources["output_extension"] = ".html"
-        return render(result, course.assignment), resources
+        return render(result, course.assignment, trusted), resources
 
 
 def tidy(assignment=None, student=None, notebooks=()) -> None:
     """After Autograde and GenerateFeedback: autograded/ and feedback/ keep what ``grade`` writes there (the
     notebook, its page, timestamp.txt, submission_secret.txt), not the helper files nbgrader copies along."""
-    for notebook in notebooks:
-        path = Path(notebook)
+    paths = [Path(notebook) for notebook in notebooks]
+    keep = {*KEPT, *(f"{path.stem}{suffix}" for path in paths for suffix in (".ipynb", ".html"))}
+    for path in paths:
         root, student_id, assignment_id = path.parents[3], path.parents[1].name, path.parent.name
-        keep = {f"{path.stem}.ipynb", f"{path.stem}.html", *KEPT}
         for step in ("autograded", "feedback"):
             folder = root / step / student_id / assignment_id
             if not folder.is_dir():

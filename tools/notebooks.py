@@ -52,7 +52,7 @@ __all__ = [
 KEPT_CELL_METADATA = ("nbgrader", "tags")
 NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
+    "language_info": {"name": "python"},  # until the notebook runs (see normalize)
 }
 
 
@@ -78,7 +78,12 @@ def _coalesce(outputs: list) -> list:
 def normalize(notebook: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     """The stored form of an executed notebook (a copy); raises NotebookError on bad cells."""
     notebook = copy.deepcopy(notebook)
+    # The kernel's own language_info as the kernel reported it when the notebook ran: JupyterLab writes it
+    # into the notebook on opening, so anything less makes every student's notebook "unsaved" at once.
+    language = notebook.metadata.get("language_info", {})
     notebook.metadata = copy.deepcopy(NOTEBOOK_METADATA)
+    if language.get("name") == "python" and "version" in language:
+        notebook.metadata["language_info"] = dict(language)
     seen = set()
     for cell in notebook.cells:
         if not cell.get("id"):

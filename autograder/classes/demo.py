@@ -104,24 +104,25 @@ def answers_of(solutions: dict[str, str]) -> dict[str, dict | str]:
     }
 
 
-def build_demo_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
-    """Lay out the demo course in ``folder`` and return its absolute path."""
+def build_demo_course(folder: Path, assignment: str = ASSIGNMENT, root: Path = COURSE_ROOT) -> Path:
+    """Lay out the demo course in ``folder`` (its students handing in ``assignment``, either edition) and
+    return its absolute path."""
     folder = Path(folder).resolve()
     if folder == root.resolve() or (folder / ".git").exists():
         raise ValueError(f"refusing to build the demo in {folder}: it looks like a real course")
     shutil.rmtree(folder, ignore_errors=True)
     new_course(folder, root)
-    release, solutions = course_notebooks(ASSIGNMENT, root)
+    release, solutions = course_notebooks(assignment, root)
     for student, answers in answers_of(solutions).items():
         notebook = fill_answers(release, answers)
         if student == "finn":
             notebook.cells = [c for c in notebook.cells if not (grade_id(c) or "").startswith("test_")]
             notebook.cells.insert(3, nbformat.v4.new_code_cell(TAMPERING, id="my-helpers"))
-        path = write_submission(notebook, folder, student, ASSIGNMENT)
+        path = write_submission(notebook, folder, student, assignment)
         (path.parent / "timestamp.txt").write_text(TIMESTAMP)
-    dev = folder / "submitted" / "dev" / ASSIGNMENT
+    dev = folder / "submitted" / "dev" / assignment
     dev.mkdir(parents=True)
     text = nbformat.writes(fill_answers(release, solutions))
-    (dev / f"{ASSIGNMENT}.ipynb").write_text(text[: len(text) // 2])
+    (dev / f"{assignment}.ipynb").write_text(text[: len(text) // 2])
     (dev / "timestamp.txt").write_text(TIMESTAMP)
     return folder

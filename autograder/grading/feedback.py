@@ -5,10 +5,16 @@ template, with the scores and comments its ``GetGrades`` step would read from th
 gradebook filled in from the result instead, so workers never open the gradebook
 and no separate nbgrader run is needed. The autograded notebook it renders holds
 the release's (visible) test cells only, never the hidden tests.
+
+The page reads well offline (it is a file a student opens, often without network):
+the equations of the course's own text are MathML, which browsers draw themselves,
+instead of TeX for MathJax from a CDN; nothing is loaded from anywhere; the
+verdicts wrap instead of scrolling sideways.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import html
 import os
@@ -49,13 +55,83 @@ def markdown_literal(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def render(result: SubmissionResult, assignment: str) -> str:
+def render(result: SubmissionResult, assignment: str, trusted_markdown: frozenset = frozenset()) -> str:
     """The HTML feedback of one graded submission: nbgrader's page of the notebook, or, for a notebook
-    nbconvert will not render (whatever nbformat accepts can be handed in), a page of the verdicts alone."""
+    nbconvert will not render (whatever nbformat accepts can be handed in), a page of the verdicts alone.
+
+    ``trusted_markdown``: the release's markdown cells (``markdown_of``), whose equations become MathML;
+    a student's own markdown is shown as text.
+    """
     try:
-        return _notebook_page(result, assignment)
+        return _notebook_page(result, assignment, trusted_markdown)
     except Exception as error:  # noqa: BLE001 - any notebook gets a page
         return _verdicts_page(result, assignment, f"{type(error).__name__}: {str(error)[:200]}")
+
+
+def render_ungraded(notebook, name: str, trusted_markdown: frozenset = frozenset()) -> str:
+    """The page of a notebook of the assignment that has nothing graded (the appendix)."""
+    notebook = _with_mathml(copy.deepcopy(notebook), trusted_markdown)
+    resources = {"nbgrader": {"notebook": name, "score": 0, "max_score": 0, "late_penalty": 0}}
+    body, _ = _exporter().from_notebook_node(notebook, resources=resources)
+    return offline(body)
+
+
+def markdown_of(notebook_json: str) -> frozenset:
+    """The markdown cells of a notebook of the course's own (the release), as they are trusted to render."""
+    notebook = nbformat.reads(notebook_json, as_version=4)
+    return frozenset(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+
+
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+_TAG = re.compile(r"\\tag\{([^{}]*)\}")
+
+
+def _mathml(text: str) -> str:
+    """The TeX of ``text`` ($...$ and $$...$$) as MathML (a formula latex2mathml cannot read stays TeX)."""
+    from latex2mathml.converter import convert
+
+    def one(match):
+        tex, display = (match.group(1), "block") if match.group(1) is not None else (match.group(2), "inline")
+        tag = _TAG.search(tex) if display == "block" else None
+        try:
+            formula = convert(_TAG.sub("", tex).strip(), display=display)
+        except Exception:  # noqa: BLE001 - shown as the TeX it is
+            return match.group(0)
+        if display == "inline":
+            return formula
+        number = f'<span class="equation-tag">({html.escape(tag.group(1))})</span>' if tag else ""
+        return f'<div class="equation">{formula}{number}</div>'
+
+    return _MATH.sub(one, text)
+
+
+def _with_mathml(notebook, trusted_markdown: frozenset):
+    """The course's own markdown cells with their equations as MathML (never a student's: MathML from
+    untrusted TeX could carry links and markup)."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source in trusted_markdown:
+            cell.source = _mathml(cell.source)
+    return notebook
+
+
+_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+OFFLINE_CSS = """<style>
+/* autograder: verdicts and outputs wrap instead of scrolling sideways; MathML equations as blocks */
+div.output_subarea pre, div.output_area pre, div.output_text pre, div.output_error pre, .panel-footer div {
+  white-space: pre-wrap !important; overflow-wrap: anywhere; word-break: normal; }
+div.output_subarea { max-width: 100%; overflow-x: visible; }
+div.equation { position: relative; display: flex; justify-content: center; align-items: center;
+  margin: 0.5em 0; padding: 0 3em; overflow-x: auto; overflow-y: hidden; }
+div.equation .equation-tag { position: absolute; right: 0; }
+math { font-size: 1.15em; }
+</style>
+"""
+
+
+def offline(page: str) -> str:
+    """A page that loads nothing from the network: MathJax's CDN script removed, the wrapping styles added."""
+    page = _MATHJAX.sub("", page)
+    return page.replace("</head>", OFFLINE_CSS + "</head>", 1)
 
 
 def _verdicts_page(result: SubmissionResult, assignment: str, why: str) -> str:
@@ -77,8 +153,8 @@ def _verdicts_page(result: SubmissionResult, assignment: str, why: str) -> str:
     )
 
 
-def _notebook_page(result: SubmissionResult, assignment: str) -> str:
-    notebook = nbformat.reads(result.notebook_json, as_version=4)
+def _notebook_page(result: SubmissionResult, assignment: str, trusted_markdown: frozenset) -> str:
+    notebook = _with_mathml(nbformat.reads(result.notebook_json, as_version=4), trusted_markdown)
     functions = {f.name: f for f in result.functions}
     for cell in notebook.cells:
         cell_id = grade_id(cell) or ""
@@ -96,4 +172,4 @@ def _notebook_page(result: SubmissionResult, assignment: str) -> str:
         "nbgrader": {"notebook": assignment, "score": result.total, "max_score": result.max_total, "late_penalty": 0}
     }
     body, _ = _exporter().from_notebook_node(notebook, resources=resources)
-    return body
+    return offline(body)

@@ -40,8 +40,10 @@ from .refserver import ReferenceFailure, ReferenceProcess
 from .submission import (
     SubmissionProblem,
     attempted,
+    changed_tests,
     find_notebook,
     is_test,
+    machinery_touched,
     read_notebook,
     release_from_source,
     restore,
@@ -112,6 +114,7 @@ class Grader:
         self.wall_deadline = 0.0
         self.definitions: list = []  # student cells that ran, replayed after a restart
         self.problems: list[str] = []
+        self.visible_only: list[str] = []  # functions right on the visible case and wrong on a hidden one
         self.language = verdict.language(job.course.assignment)
 
     def say(self, text_id: str, **fields) -> str:
@@ -218,6 +221,8 @@ class Grader:
         )
         failure = session.failure() or (None if session.complete() else self._no_report(name, execution, session))
         seconds = time.monotonic() - started
+        if session.visible_only():
+            self.visible_only.append(name)
         if failure is None:
             return FunctionResult(name, points, points, Outcome.PASSED, "", seconds)
         if failure.outcome in (Outcome.TIMEOUT, Outcome.KERNEL_DIED, Outcome.MEMORY):
@@ -400,6 +405,12 @@ class ProbeSession:
     def failure(self) -> Verdict | None:
         return next((v for v in self.verdicts if v is not None), None)
 
+    def visible_only(self) -> bool:
+        """Right on the visible case, wrong on a hidden one."""
+        if not self.cases or self.cases[0].hidden or not self.verdicts or self.verdicts[0] is not None:
+            return False
+        return any(v is not None for v in self.verdicts[1:])
+
     def pending_label(self) -> str:
         """The label of the case that has no report yet."""
         return self.labels[len(self.verdicts)] if self.sent and len(self.verdicts) < len(self.labels) else self.name
@@ -538,9 +549,9 @@ def grade(job: Job) -> SubmissionResult:
     result.seconds = time.monotonic() - started
     result.submission = job.identity
     if job.feedback and result.graded and result.notebook_json is not None:
-        from .feedback import render
+        from .feedback import markdown_of, render
 
-        result.feedback_html = render(result, job.course.assignment)
+        result.feedback_html = render(result, job.course.assignment, markdown_of(job.course.release_notebook))
     return result
 
 
@@ -566,6 +577,12 @@ def _grade(job: Job, release, points: dict, sandboxed: bool, timestamp: str | No
             attempted_=False,
         )
     notebook = restore(student_notebook, release)
+    changed = changed_tests(student_notebook, release)
+    if changed:
+        notes.append(f"test cells changed (graded with the release's): {', '.join(changed[:4])}")
+    touched = machinery_touched(notebook, release)
+    if touched:
+        notes.append(f"code that reaches for the grading machinery: {'; '.join(touched[:3])}")
     workdir = Path(tempfile.mkdtemp(prefix="submission-", dir=scratch_dir()))
     try:
         _prepare_workdir(workdir, files, job.course.helpers)
@@ -577,6 +594,11 @@ def _grade(job: Job, release, points: dict, sandboxed: bool, timestamp: str | No
         shutil.rmtree(workdir, ignore_errors=True)
     write_verdicts(notebook, results, grader.language)
     problems = notes + grader.problems
+    if grader.visible_only:
+        problems.append(
+            f"right on the visible case only: {', '.join(grader.visible_only)} (answers fitted to the example, "
+            "or a bug that other sizes show)"
+        )
     return SubmissionResult(
         job.student,
         "; ".join(dict.fromkeys(problems)) or "ok",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import nbformat
 
@@ -121,6 +122,59 @@ def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> n
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return notebook
+
+
+def changed_tests(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:
+    """The release's test cells the student edited or removed (restored before grading), as "test_x edited"."""
+    theirs = {}
+    for cell in student.cells:
+        theirs.setdefault(grade_id(cell), cell)
+    changes = []
+    for cell in release.cells:
+        cell_id = grade_id(cell) or ""
+        if not (is_test(cell) and cell_id.startswith("test_")):
+            continue
+        mine = theirs.get(cell_id)
+        if mine is None:
+            changes.append(f"{cell_id} removed")
+        elif mine.source.strip() != cell.source.strip():
+            changes.append(f"{cell_id} edited")
+    return changes
+
+
+# What student code has no reason to touch in this course: the grading machinery and the test functions.
+_MACHINERY = (
+    ("input_transformers", "IPython's input transformers"),
+    ("run_cell", "IPython's run_cell"),
+    ("showtraceback", "IPython's showtraceback"),
+    ("set_custom_exc", "IPython's exception handler"),
+    ("excepthook", "sys.excepthook"),
+    ("builtins", "the builtins"),
+    ("public_tests", "the visible tests' module"),
+    ("autograder", "the grader"),
+    ("get_ipython().kernel", "the kernel's channels"),
+)
+_TEST_REDEFINED = re.compile(r"(\bdef\s+\w+_test\b|\b\w+_test\s*=(?!=)|globals\(\)\s*\[)")
+
+
+def machinery_touched(notebook: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:
+    """Cells of the student's whose code reaches for the grading machinery: what the instructor should look at.
+
+    A hint, not a verdict (the sandbox and the judge make such code harmless): "cell added-0: IPython's run_cell".
+    The release's own cells, as they were handed out, are not the student's.
+    """
+    handed_out = {cell.source.strip() for cell in release.cells if cell.cell_type == "code"}
+    found = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or is_test(cell) or cell.source.strip() in handed_out:
+            continue
+        touched = {what for needle, what in _MACHINERY if needle in cell.source}
+        if _TEST_REDEFINED.search(cell.source):
+            touched.add("the visible test functions")
+        touched = sorted(touched)
+        if touched:
+            found.append(f"cell {cell.get('id', '?')}: {', '.join(touched)}")
+    return found
 
 
 def attempted(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> bool:

@@ -21,7 +21,7 @@ import jinja2
 
 from public_tests import MISTAKES
 
-from .. import GRADED_FUNCTIONS
+from .. import GRADED_FUNCTIONS, SHORT_NAMES
 from ..course import Skipped
 from ..results import Outcome, SubmissionResult, write_atomically
 
@@ -58,6 +58,32 @@ def class_statistics(results: list[SubmissionResult]) -> dict[str, float]:
     return stats
 
 
+OUTCOME_LABELS = {
+    Outcome.FAILED: "wrong result (no classic mistake recognised)",
+    Outcome.ERROR: "raised an error, or called another function wrongly",
+    Outcome.MISSING: "not defined in the notebook (deleted, renamed, or its cell never ran)",
+    Outcome.TIMEOUT: "did not finish in time (an endless loop?)",
+    Outcome.KERNEL_DIED: "killed the kernel",
+    Outcome.MEMORY: "ran out of memory",
+}
+
+# Advice for the notes a status can carry (beside "ok"), first match first.
+ADVICE = (
+    ("unverified", None),
+    (
+        "code that reaches for the grading machinery",
+        "read the cells the status names: the sandbox kept them "
+        "harmless and the grade counts only what the judge saw, but the student may need a word",
+    ),
+    ("test cells changed", "the release's tests were restored and graded; the student's edits are in submitted/"),
+    (
+        "right on the visible case only",
+        "compare those functions with the visible test's expected values: "
+        "answers fitted to the example score nothing on the hidden cases",
+    ),
+)
+
+
 def common_mistakes(results: list[SubmissionResult]) -> dict[str, list[tuple[str, int, list[str]]]]:
     """function -> [(what went wrong, how many students, who)], most frequent first.
 
@@ -74,9 +100,7 @@ def common_mistakes(results: list[SubmissionResult]) -> dict[str, list[tuple[str
             if function.mistake and function.mistake in MISTAKES:
                 label = MISTAKES[function.mistake][0].format(key="a gradient").split(":")[0]
             else:
-                label = {Outcome.FAILED: "wrong result (no classic mistake recognised)"}.get(
-                    function.outcome, str(function.outcome)
-                )
+                label = OUTCOME_LABELS.get(function.outcome, str(function.outcome))
             found[function.name][label] += 1
             who[(function.name, label)].append(result.student)
     return {
@@ -125,11 +149,9 @@ def needs_attention(results: list[SubmissionResult], skipped: list) -> list[Atte
         elif result.status.startswith(("malformed", "missing")):
             found.append(Attention(result.student, result.status, "ask the student to submit the notebook again"))
         elif result.status != "ok":
-            found.append(
-                Attention(
-                    result.student, result.status, "look at the autograded notebook; the student's feedback explains it"
-                )
-            )
+            advice = [todo for needle, todo in ADVICE[1:] if needle in result.status]
+            todo = "; ".join(advice) or "look at the autograded notebook; the student's feedback explains it"
+            found.append(Attention(result.student, result.status, todo))
     for folder in skipped:
         found.append(
             Attention(
@@ -182,6 +204,7 @@ def write_reports(
         assignment=assignment,
         generated=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
         functions=GRADED_FUNCTIONS,
+        short_names=SHORT_NAMES,
         stats=class_statistics(results),
         rates=pass_rates(results),
         histogram=_histogram(results),

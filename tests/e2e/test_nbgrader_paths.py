@@ -57,6 +57,8 @@ def build(folder: Path) -> Path:
     write_submission(fill_answers(release, answers), course, "correct", ASSIGNMENT)
     wrong = answers["compute_cost"].replace("    cost = -np.sum(logprobs) / m", "    cost = 0.5")
     write_submission(fill_answers(release, dict(answers, compute_cost=wrong)), course, "wrong", ASSIGNMENT)
+    # the appendix comes back too, as students submit the whole folder: ungraded, shown inert
+    shutil.copy(course / "release" / ASSIGNMENT / "appendix.ipynb", course / "submitted" / "correct" / ASSIGNMENT)
     for student in STUDENTS:
         folder = course / "submitted" / student / ASSIGNMENT
         (folder / "timestamp.txt").write_text("2026-11-27 10:00:00.000000 UTC")
@@ -128,11 +130,22 @@ def check_judged(course: Path, expected: dict) -> None:
         assert page(course, student).stat().st_mode & 0o777 == 0o644
         for step in ("autograded", "feedback"):
             kept = {p.name for p in (course / step / student / ASSIGNMENT).iterdir()}
-            assert kept - {f"{ASSIGNMENT}.ipynb", f"{ASSIGNMENT}.html"} == {"timestamp.txt", "submission_secret.txt"}
+            kept -= {f"{ASSIGNMENT}.ipynb", f"{ASSIGNMENT}.html", "appendix.ipynb", "appendix.html"}
+            assert kept == {"timestamp.txt", "submission_secret.txt"}
+
+
+def check_appendix(course: Path) -> None:
+    """The appendix a student handed back is graded by nothing and shown inert: no outputs, no markup of theirs."""
+    import nbformat
+
+    notebook = nbformat.read(course / "autograded" / "correct" / ASSIGNMENT / "appendix.ipynb", as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+    assert all("nbgrader" not in cell.metadata for cell in notebook.cells)
 
 
 def check_grade_vouches(course: Path, expected: dict) -> None:
-    """A grade run afterwards grades nothing again and reports the same scores, every row "ok"."""
+    """A grade run afterwards grades nothing again and reports the same scores and statuses (the tamperer's
+    flagged for the instructor, the others "ok")."""
     result = autograder(course)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "graded 0 submission(s)" in result.stdout
@@ -142,7 +155,10 @@ def check_grade_vouches(course: Path, expected: dict) -> None:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     for student in STUDENTS:
         assert float(rows[student]["total"]) == sum(score for score, _ in expected[student].values())
-        assert rows[student]["status"] == "ok"
+        status = rows[student]["status"]
+        assert (
+            status.startswith("code that reaches for the grading machinery") if student == "tamper" else status == "ok"
+        )
 
 
 def test_nbgrader_autograde_gives_the_judges_grades(tmp_path, expected):
@@ -150,6 +166,7 @@ def test_nbgrader_autograde_gives_the_judges_grades(tmp_path, expected):
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     nbgrader(course, "autograde", ASSIGNMENT)
     check_judged(course, expected)
+    check_appendix(course)
     before = page(course, "wrong").read_bytes()
     nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
     assert page(course, "wrong").read_bytes() == before  # Generate Feedback keeps the judge's page

@@ -56,7 +56,7 @@ def test_wrong_entry_is_located(reference):
     with pytest.raises(
         AssertionError,
         match=r'parameters\["W1"\]\[2, 1\]: got 0\.49158253, '
-        r"expected -0\.00841747 \(off by 0\.5\)",
+        r"expected -0\.00841747 \(0\.5 too high\)",
     ):
         run("initialize_parameters", initialize_parameters)
 
