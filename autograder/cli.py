@@ -99,6 +99,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow a tcp:// scheduler: anyone who can reach it runs code on its workers",
     )
     _add_grading_options(grade)
+    watch = commands.add_parser(
+        "watch", help="grade each submission as it reaches the exchange and release its feedback (a service)"
+    )
+    watch.add_argument("--course", type=Path, default=Path("."), help="the nbgrader course directory (default: .)")
+    watch.add_argument(
+        "--assignment",
+        action="append",
+        metavar="ID",
+        help="watch this assignment (repeat for several; default: every assignment in source/)",
+    )
+    watch.add_argument("--limit", type=int, default=4, help="gradings per student in any window (default 4)")
+    watch.add_argument(
+        "--window", type=float, default=3600.0, metavar="SECONDS", help="the rate limit's window (default 3600)"
+    )
+    watch.add_argument(
+        "--policy",
+        choices=("latest", "best"),
+        default="latest",
+        help="which submission the gradebook keeps: the latest, as nbgrader does (default), or the best",
+    )
+    watch.add_argument(
+        "--interval", type=float, default=2.0, metavar="SECONDS", help="between looks at the exchange (default 2)"
+    )
+    watch.add_argument("--status", action="store_true", help="print the service's queue and stop")
+    _add_grading_options(watch)
     demo = commands.add_parser("demo", help="grade a bundled demo class in build/demo")
     demo.add_argument("--dir", type=Path, default=Path("build") / "demo", help="where to build the demo course")
     _add_grading_options(demo)
@@ -115,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--scaling", action="store_true", help="instead: time grade alone on classes of growing size, with peak memory"
+    )
+    bench.add_argument(
+        "--watch",
+        action="store_true",
+        help="instead: seconds from a submission reaching the exchange to its feedback (watch), one and 50 at once",
     )
     bench.add_argument(
         "--notebook",
@@ -330,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         from .classes.bench import main as bench
         from .classes.bench import notebook, paths, scaling, variants
+        from .classes.bench import watch as watch_bench
 
         if args.variants:
             return variants(args.students, args.workers, args.dir.resolve())
@@ -339,9 +370,13 @@ def main(argv: list[str] | None = None) -> int:
             return paths(args.dir.resolve())
         if args.notebook:
             return notebook()
+        if args.watch:
+            return watch_bench(args.dir.resolve())
         return bench(
             args.students, args.workers, args.dir.resolve(), stock=not args.skip_stock, sandbox=not args.no_sandbox
         )
+    if args.command == "watch":
+        return watch(args, console)
     try:
         if args.command == "demo":
             from .classes.demo import build_demo_course
@@ -362,6 +397,34 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "stats", None):
         write_stats(args.stats, summary)
     return EXIT_NOT_GRADED if summary.not_graded else EXIT_OK
+
+
+def watch(args, console: Console) -> int:
+    from .watch import POLICIES, Watcher, WatchSettings, exchange_of, print_status
+
+    if args.status:
+        return print_status(args.course.resolve())
+    try:
+        course = args.course.resolve()
+        source = course / "source"
+        assignments = tuple(args.assignment or sorted(p.name for p in source.iterdir() if p.is_dir()))
+        if not assignments:
+            raise GradingError(f"no assignment in {source}")
+        if min(args.limit, args.window, args.interval) <= 0 or args.policy not in POLICIES:
+            raise GradingError("--limit, --window and --interval must be positive")
+        settings = settings_from(args, course, assignments[0])
+        exchange, course_id = exchange_of(course)
+        if not (exchange / course_id / "inbound").is_dir():
+            raise GradingError(
+                f"no inbound folder {exchange / course_id / 'inbound'}: release an assignment first "
+                "(nbgrader release_assignment), or set c.Exchange.root in nbgrader_config.py"
+            )
+    except GradingError as error:
+        console.print(Text("error: ", style="bold red") + Text(str(error)), soft_wrap=True)
+        return EXIT_GRADER
+    return Watcher(
+        WatchSettings(settings, assignments, exchange, course_id, args.limit, args.window, args.policy, args.interval)
+    ).serve()
 
 
 def write_stats(path: Path, summary: RunSummary) -> None:

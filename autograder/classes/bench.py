@@ -378,3 +378,103 @@ def notebook(assignment: str = ASSIGNMENT, rounds: int = 5) -> int:
     for seconds, cell_id in sorted(cells, reverse=True)[:12]:
         print(f"  {cell_id:<28} {seconds:6.2f} s  {seconds / unit:5.1f} trainings")
     return 0 if total / unit <= 16 else 1
+
+
+def watch(folder: Path, single: int = 8, burst: int = 50) -> int:
+    """Feedback on submit: seconds from a submission reaching the exchange to its feedback being there.
+
+    A course with an exchange of its own and ``python -m autograder watch`` running beside it;
+    submissions are written into the exchange's inbound folder as ``nbgrader submit`` writes them
+    (appearing at once, by a rename), first one at a time, each after the previous one's feedback,
+    then ``burst`` at once. The feedback is there when the page named for the submission's secret
+    (``release_feedback``'s name) holds its grade.
+    """
+    import secrets as secrets_module
+    import statistics
+
+    from nbgrader.utils import notebook_hash
+
+    course = build_class(folder / "watch", 0)
+    exchange = folder / "watch-exchange"
+    shutil.rmtree(exchange, ignore_errors=True)
+    exchange.mkdir(parents=True)
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
+    _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    _nbgrader(course, "release_assignment", ASSIGNMENT)
+    inbound = exchange / "planar-classification" / "inbound"
+    feedback = exchange / "planar-classification" / "feedback"
+    release, solutions = course_notebooks(ASSIGNMENT)
+    notebooks = {kind: fill_answers(release, answers) for kind, answers in answers_of(solutions).items() if kind in MIX}
+    service = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "watch",
+            "--course",
+            str(course),
+            "--interval",
+            "0.5",
+            "--limit",
+            "1000",
+            "--workers",
+            str(os.cpu_count() or 1),
+        ],  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=nbgrader_cli.environment(),
+    )
+    import nbformat
+
+    def hand_in(number: int) -> tuple[float, Path]:
+        kind = MIX[number % len(MIX)]
+        student = f"{kind}-{number:04d}"
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()) + f".{number:06d} UTC"
+        secret = secrets_module.token_hex(64)
+        staging = folder / f"staging-{number}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        nbformat.write(notebooks[kind], staging / f"{ASSIGNMENT}.ipynb")
+        (staging / "timestamp.txt").write_text(stamp)
+        (staging / "submission_secret.txt").write_text(secret)
+        staging.rename(inbound / f"{student}+{ASSIGNMENT}+{stamp}+{secrets_module.token_hex(4)}")
+        return time.monotonic(), feedback / f"{notebook_hash(secret=secret, notebook_id=ASSIGNMENT)}.html"
+
+    def arrived(page: Path) -> bool:
+        try:
+            return "Score:" in page.read_text(errors="replace")
+        except OSError:
+            return False
+
+    def wait(handed: list[tuple[float, Path]], patience: float = 900) -> list[float]:
+        seconds = [None] * len(handed)
+        deadline = time.monotonic() + patience
+        while None in seconds and time.monotonic() < deadline:
+            for index, (began, page) in enumerate(handed):
+                if seconds[index] is None and arrived(page):
+                    seconds[index] = time.monotonic() - began
+            time.sleep(0.05)
+        if None in seconds:
+            raise RuntimeError(f"feedback did not arrive for {seconds.count(None)} submission(s)")
+        return seconds
+
+    def describe(name: str, seconds: list[float]) -> None:
+        ordered = sorted(seconds)
+        p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+        print(
+            f"{name:<28} median {statistics.median(ordered):5.1f} s   95th percentile {p95:5.1f} s   "
+            f"(fastest {ordered[0]:.1f}, slowest {ordered[-1]:.1f})"
+        )
+
+    try:
+        print(f"feedback on submit: python -m autograder watch, {os.cpu_count()} core(s)")
+        wait([hand_in(9999)])  # the first round starts the service's imports: not counted
+        one_at_a_time = [wait([hand_in(number)])[0] for number in range(single)]
+        burst_seconds = wait([hand_in(single + number) for number in range(burst)])
+    finally:
+        service.terminate()
+        service.wait(timeout=120)
+    describe(f"one at a time ({single})", one_at_a_time)
+    describe(f"a burst of {burst}", burst_seconds)
+    return 0

@@ -1,0 +1,499 @@
+"""Feedback on submit: a service that grades each submission as it reaches the exchange.
+
+``python -m autograder watch`` runs beside the course (the instructor's machine, or a
+JupyterHub service). Every few seconds it looks at the exchange's inbound folder, as
+``nbgrader collect`` would, and for each new submission, in the order they came:
+
+1. collects it into ``submitted/<student>/<assignment>/`` (as ``collect --update`` does);
+2. grades it with the judge (``pipeline.run``: the sandbox, the gradebook, the reports);
+3. releases its feedback into the exchange under the submission's own name, as
+   ``release_feedback`` does, so ``nbgrader fetch_feedback`` (and JupyterLab's
+   Assignments tab) shows it within seconds.
+
+A student gets at most ``limit`` gradings in any ``window`` seconds: a submission over
+the limit is kept, a page saying when it will be graded is released in its place, and
+it is graded when its turn comes. Which submission counts is the instructor's choice:
+the latest, as nbgrader does, or the best so far.
+
+Nothing is lost and nothing is graded twice, whatever stops the service: the gradebook
+is the record of what is graded (a submission recorded there is only released, never
+graded again), and a journal beside it (``.autograder/watch/journal.jsonl``) keeps
+which submissions are done and when, for the rate limit. A grader fault leaves the
+submission pending ("not graded", retried on a later round), never a zero. SIGTERM
+finishes the round under way and stops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import html
+import json
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from nbgrader.utils import notebook_hash, parse_utc
+
+from .course import Course, load_config, load_secret, printable, sqlite_path, student_id_problem
+from .results import write_atomically
+from .settings import GradingError, Settings
+
+DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"
+POLICIES = ("latest", "best")
+QUEUED_MARK = "<!-- autograder: queued -->"
+
+
+@dataclasses.dataclass(frozen=True)
+class Inbound:
+    """One submission in the exchange's inbound folder, as ``nbgrader submit`` left it."""
+
+    student: str
+    assignment: str
+    when: datetime.datetime  # when it was submitted (from the folder's name)
+    folder: Path
+    timestamp: str  # the text of its timestamp.txt: what names the submission (course.submission_name)
+    secret: str  # its submission_secret.txt: what names its feedback in the exchange
+
+    @property
+    def identity(self) -> str:
+        return f"timestamp:{self.timestamp}"
+
+
+@dataclasses.dataclass
+class WatchSettings:
+    """What the service is asked to do; the grading itself is ``grading`` (``grade``'s settings)."""
+
+    grading: Settings
+    assignments: tuple[str, ...]
+    exchange: Path
+    course_id: str
+    limit: int = 4  # gradings per student ...
+    window: float = 3600.0  # ... in any window of this many seconds
+    policy: str = "latest"  # or "best"
+    interval: float = 2.0  # seconds between looks at the exchange
+    log: Path | None = None  # the event log (default: .autograder/watch/watch.log)
+
+    @property
+    def state(self) -> Path:
+        return self.grading.course_dir / ".autograder" / "watch"
+
+    @property
+    def inbound(self) -> Path:
+        return self.exchange / self.course_id / "inbound"
+
+    @property
+    def outbound_feedback(self) -> Path:
+        return self.exchange / self.course_id / "feedback"
+
+
+def exchange_of(course_dir: Path) -> tuple[Path, str]:
+    """The exchange folder and the course id of the course's nbgrader_config.py (nbgrader's defaults)."""
+    config = load_config(course_dir)
+    root = config.get("Exchange", {}).get("root", DEFAULT_EXCHANGE)
+    course_id = config.get("CourseDirectory", {}).get("course_id", "")
+    if not course_id:
+        raise GradingError("nbgrader_config.py sets no c.CourseDirectory.course_id: the exchange needs one")
+    return Path(root), course_id
+
+
+class Journal:
+    """What the service did, one JSON line per event, appended and flushed to the disk as it happens."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.entries: list[dict] = []
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    self.entries.append(json.loads(line))
+                except ValueError:
+                    continue  # a line cut by a crash
+
+    def add(self, **entry) -> None:
+        entry["at"] = time.time()
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.entries.append(entry)
+
+    def done(self, assignment: str, student: str) -> set[str]:
+        """The submissions of a student that were graded and released."""
+        return {
+            e["identity"]
+            for e in self.entries
+            if e.get("event") == "graded" and e.get("assignment") == assignment and e.get("student") == student
+        }
+
+    def gradings_since(self, assignment: str, student: str, since: float) -> list[float]:
+        return sorted(
+            e["at"]
+            for e in self.entries
+            if e.get("event") == "graded"
+            and e.get("assignment") == assignment
+            and e.get("student") == student
+            and e["at"] >= since
+        )
+
+    def best(self, assignment: str, student: str) -> dict | None:
+        """The best graded submission of a student so far (the earliest of equal totals)."""
+        graded = [
+            e
+            for e in self.entries
+            if e.get("event") == "graded" and e.get("assignment") == assignment and e.get("student") == student
+        ]
+        return max(graded, key=lambda e: (e["total"], -e["at"]), default=None)
+
+
+class Watcher:
+    def __init__(self, settings: WatchSettings):
+        self.settings = settings
+        self.journal = Journal(settings.state / "journal.jsonl")
+        self.log_path = settings.log or settings.state / "watch.log"
+        self.stopping = False
+        self.retry_after: dict[tuple[str, str], float] = {}  # (assignment, identity) -> when to try again
+        self.queued_pages: set[str] = set()  # identities whose "queued" page is out
+
+    # -- what is in the exchange ------------------------------------------------------------------
+    def inbound(self) -> list[Inbound]:
+        """Every readable submission of the watched assignments, oldest first."""
+        found = []
+        try:
+            entries = list(os.scandir(self.settings.inbound))
+        except OSError:
+            return []
+        for entry in entries:
+            parts = entry.name.rsplit("+", 3) if "+" in entry.name else []
+            if len(parts) < 3:
+                continue
+            student, assignment = parts[0], parts[1]
+            if assignment not in self.settings.assignments or student_id_problem(student):
+                continue
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            try:
+                when = parse_utc(parts[2])
+                folder = Path(entry.path)
+                timestamp = (folder / "timestamp.txt").read_text(encoding="utf-8").strip()[:100]
+                secret = (folder / "submission_secret.txt").read_text(encoding="utf-8").strip()
+            except (OSError, ValueError, TypeError, OverflowError):
+                continue  # still being written, or not nbgrader's: looked at again next round
+            if timestamp and secret:
+                found.append(Inbound(student, assignment, when, folder, timestamp, secret))
+        return sorted(found, key=lambda s: (s.when, s.student))
+
+    def pending(self, now: float) -> tuple[list[Inbound], list[tuple[Inbound, float]]]:
+        """(submissions to grade now, [(submission, when its turn comes)]): each student's oldest not done."""
+        ready, waiting = [], []
+        by_student: dict[tuple[str, str], list[Inbound]] = {}
+        for submission in self.inbound():
+            by_student.setdefault((submission.assignment, submission.student), []).append(submission)
+        for (assignment, student), submissions in sorted(by_student.items()):
+            done = self.journal.done(assignment, student)
+            todo = [s for s in submissions if s.identity not in done]
+            if not todo:
+                continue
+            submission = todo[0]
+            if self.retry_after.get((assignment, submission.identity), 0) > now:
+                continue
+            recent = self.journal.gradings_since(assignment, student, now - self.settings.window)
+            if len(recent) < self.settings.limit:
+                ready.append(submission)
+            else:
+                waiting.append((submission, recent[len(recent) - self.settings.limit] + self.settings.window))
+        return ready, waiting
+
+    # -- one round --------------------------------------------------------------------------------
+    def round(self) -> int:
+        """Grade what is due; tell the others when; return how many submissions were graded."""
+        now = time.time()
+        ready, waiting = self.pending(now)
+        for submission, when in waiting:
+            if submission.identity not in self.queued_pages:
+                self.release_queued(submission, when)
+        self.write_status(ready, waiting)
+        graded = 0
+        for assignment in self.settings.assignments:
+            batch = [s for s in ready if s.assignment == assignment]
+            if batch and not self.stopping:
+                graded += self.grade(assignment, batch)
+        return graded
+
+    def grade(self, assignment: str, batch: list[Inbound]) -> int:
+        """Collect and grade a batch in one run; each submission's feedback goes out as soon as it is recorded."""
+        from .pipeline import run
+
+        course = Course(self.settings.grading.course_dir, assignment)
+        recorded = self.recorded(course, batch)
+        by_student = {s.student: s for s in batch}
+        finished: list[tuple[Inbound, object]] = []
+
+        def finish(submission: Inbound, result) -> None:
+            if result is None or not result.graded:
+                why = result.status if result is not None else "no result"
+                self.event("not graded", submission, detail=f"{why[:300]}; tried again later")
+                self.retry_after[(assignment, submission.identity)] = time.time() + self.settings.interval * 10
+                return
+            score = f"{result.total:g}/{result.max_total:g}"
+            if submission.identity in recorded:
+                score += " (recorded before the service stopped; not graded again)"
+            self.event("graded", submission, detail=score)
+            self.release(course, submission)
+            self.journal.add(
+                event="graded",
+                assignment=assignment,
+                student=submission.student,
+                identity=submission.identity,
+                total=result.total,
+            )
+            finished.append((submission, result))
+
+        for submission in batch:
+            if submission.identity in recorded:  # recorded before a crash stopped the service: released, not regraded
+                finish(submission, recorded[submission.identity])
+            else:
+                self.collect(course, submission)
+                self.event("seen", submission)
+        to_grade = [s for s in batch if s.identity not in recorded]
+        if to_grade:
+            settings = dataclasses.replace(
+                self.settings.grading,
+                assignment=assignment,
+                students=tuple(s.student for s in to_grade),
+                regrade=True,
+            )
+
+            def progress(event, done, total, result) -> None:
+                if event == "graded" and result is not None and result.student in by_student:
+                    finish(by_student.pop(result.student), result)
+
+            self.log(f"grading {len(to_grade)} submission(s) of {assignment}: {', '.join(s.student for s in to_grade)}")
+            try:
+                run(settings, progress)
+            except GradingError as error:
+                self.log(f"the grader could not run ({error}); tried again in {self.settings.interval * 10:g} s")
+            for student in [s.student for s in to_grade if s.student in by_student]:
+                finish(by_student.pop(student), None)  # not graded: pending, tried again
+        if self.settings.policy == "best":  # after the run: putting the best back grades again
+            for submission, result in finished:
+                self.keep_best(course, submission, result.total)
+        return len(finished)
+
+    def recorded(self, course: Course, batch: list[Inbound]) -> dict:
+        """Submissions of the batch already in the gradebook (as the grader's own record): identity -> result."""
+        from .course import submission_identity
+        from .gradebook import GradebookError, open_gradebook
+        from .results import ResultStore
+
+        identities = {}
+        for student in {s.student for s in batch}:
+            identity = submission_identity(course.step("submitted", student))
+            if identity is not None:
+                identities[student] = identity
+        path = sqlite_path(self.settings.grading.db_url)
+        if not identities or (path is not None and not path.exists()):
+            return {}
+        try:
+            gradebook = open_gradebook(self.settings.grading.db_url, course)
+        except (GradingError, GradebookError):
+            return {}
+        try:
+            store = ResultStore(gradebook, course.state / "results", load_secret(course.secret_file))
+            verified = store.verified(identities)
+            found = {}
+            for submission in batch:
+                if submission.student in verified and identities.get(submission.student) == submission.identity:
+                    found[submission.identity] = store.result(submission.student)
+            return found
+        finally:
+            gradebook.close()
+
+    # -- the exchange and the course ----------------------------------------------------------------
+    def collect(self, course: Course, submission: Inbound) -> None:
+        """Copy the submission into submitted/, replacing what was there (``collect --update``)."""
+        target = course.step("submitted", submission.student)
+        staging = target.with_name(f".{target.name}.collecting")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(submission.folder, staging, symlinks=True)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+
+    def release(self, course: Course, submission: Inbound) -> None:
+        """The feedback page, where ``fetch_feedback`` looks for this submission's (``release_feedback``'s name)."""
+        page = course.step("feedback", submission.student) / f"{submission.assignment}.html"
+        if not page.is_file():
+            return
+        name = notebook_hash(secret=submission.secret, notebook_id=submission.assignment)
+        self._publish(name, page.read_bytes())
+        self.event("feedback released", submission)
+
+    def release_queued(self, submission: Inbound, when: float) -> None:
+        """In place of the feedback, until it is graded: when that will be, and why."""
+        at = datetime.datetime.fromtimestamp(when, tz=datetime.timezone.utc)
+        minutes = self.settings.window / 60
+        zh = submission.assignment.endswith("_zh")
+        text = (
+            f"你在 {submission.timestamp} 提交的作业正在排队：每位学生每 {minutes:g} 分钟最多评分 "
+            f"{self.settings.limit} 次。它将在 {at:%Y-%m-%d %H:%M} UTC 左右评分，届时反馈会替换本页。"
+            if zh
+            else f"Your submission of {submission.timestamp} is queued: each student gets at most "
+            f"{self.settings.limit} gradings every {minutes:g} minutes. It will be graded at about "
+            f"{at:%Y-%m-%d %H:%M} UTC, and its feedback will replace this page."
+        )
+        page = (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'>{QUEUED_MARK}"
+            f"<title>{html.escape(submission.assignment)}</title></head>"
+            f"<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>"
+            f"<h1>{html.escape(submission.assignment)}</h1><p>{html.escape(text)}</p></body></html>"
+        )
+        self._publish(notebook_hash(secret=submission.secret, notebook_id=submission.assignment), page.encode())
+        self.queued_pages.add(submission.identity)
+        self.event("rate-limited", submission, detail=f"graded at about {at:%H:%M:%S} UTC")
+
+    def _publish(self, name: str, data: bytes) -> None:
+        folder = self.settings.outbound_feedback
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(folder / f"{name}.html", data, 0o644)
+
+    def recover_best(self) -> None:
+        """On start, under the "best" policy: a service stopped between a worse grading and putting the best one
+        back leaves submitted/ holding the worse; the best is put back now."""
+        from .course import submission_identity
+
+        students = {(e["assignment"], e["student"]) for e in self.journal.entries if e.get("event") == "graded"}
+        for assignment, student in sorted(students):
+            best = self.journal.best(assignment, student)
+            course = Course(self.settings.grading.course_dir, assignment)
+            archive = self.settings.state / "best" / assignment / student
+            if best and archive.is_dir() and submission_identity(course.step("submitted", student)) != best["identity"]:
+                latest = max(
+                    (e for e in self.journal.entries if e.get("event") == "graded" and e.get("student") == student),
+                    key=lambda e: e["at"],
+                )
+                self.keep_best(course, Inbound(student, assignment, None, archive, "", ""), latest["total"])
+
+    def keep_best(self, course: Course, submission: Inbound, total: float) -> None:
+        """Under the "best" policy: a worse submission got its feedback; the gradebook keeps the best one."""
+        best = self.journal.best(submission.assignment, submission.student)
+        archive = self.settings.state / "best" / submission.assignment / submission.student
+        if best is None or best["identity"] == submission.identity:
+            shutil.rmtree(archive, ignore_errors=True)
+            shutil.copytree(course.step("submitted", submission.student), archive)
+            return
+        if total >= best["total"] or not archive.is_dir():
+            return
+        from .pipeline import run
+
+        self.log(f"{submission.student}: keeps the grade of their best submission ({best['total']:g})")
+        target = course.step("submitted", submission.student)
+        shutil.rmtree(target)
+        shutil.copytree(archive, target)
+        settings = dataclasses.replace(
+            self.settings.grading, assignment=submission.assignment, students=(submission.student,), regrade=True
+        )
+        summary = run(settings)  # the same submission, the same seed: the same grade, recorded again
+        kept = next((r for r in summary.results if r.student == submission.student), None)
+        if kept is not None and kept.graded:
+            self.log(f"{submission.student}: the gradebook holds their best submission again ({kept.total:g})")
+        else:
+            self.log(f"{submission.student}: their best submission could not be graded again; tried next time")
+
+    # -- what an instructor reads -------------------------------------------------------------------
+    def event(self, what: str, submission: Inbound, detail: str = "") -> None:
+        self.log(
+            f"{what}: {printable(submission.student)} {submission.assignment} (submitted {submission.timestamp})"
+            + (f": {detail}" if detail else "")
+        )
+
+    def log(self, line: str) -> None:
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = f"{stamp} {line}"
+        print(text, flush=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+
+    def write_status(self, ready: list[Inbound], waiting: list[tuple[Inbound, float]]) -> None:
+        status = {
+            "updated": time.time(),
+            "pid": os.getpid(),
+            "policy": self.settings.policy,
+            "limit": self.settings.limit,
+            "window": self.settings.window,
+            "queue": [
+                {"student": s.student, "assignment": s.assignment, "submitted": s.timestamp, "graded at": None}
+                for s in ready
+            ]
+            + [
+                {"student": s.student, "assignment": s.assignment, "submitted": s.timestamp, "graded at": when}
+                for s, when in waiting
+            ],
+        }
+        write_atomically(self.settings.state / "status.json", json.dumps(status, indent=1).encode())
+
+    # -- the service --------------------------------------------------------------------------------
+    def serve(self) -> int:
+        """Rounds until SIGTERM or SIGINT; the round under way is finished first."""
+
+        def stop(signum, frame):
+            self.stopping = True
+            self.log(f"stopping ({signal.Signals(signum).name}): the round under way finishes first")
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        s = self.settings
+        self.log(
+            f"watching {s.inbound} for {', '.join(s.assignments)}: at most {s.limit} gradings per student every "
+            f"{s.window:g} s, the {s.policy} submission counts"
+        )
+        if s.policy == "best":
+            self.recover_best()
+        while not self.stopping:
+            self.round()
+            deadline = time.monotonic() + s.interval
+            while not self.stopping and time.monotonic() < deadline:
+                time.sleep(min(0.2, s.interval))
+        self.log("stopped")
+        return 0
+
+
+def print_status(course_dir: Path) -> int:
+    """The queue as the running service last wrote it."""
+    path = Path(course_dir) / ".autograder" / "watch" / "status.json"
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, ValueError):
+        print(f"no status: the service has not run in {course_dir} ({path} is missing)")
+        return 1
+    age = time.time() - status["updated"]
+    alive = _alive(status.get("pid"))
+    print(
+        f"service {'running' if alive else 'NOT running'} (pid {status.get('pid')}); status of {age:.0f} s ago; "
+        f"at most {status['limit']} gradings per student every {status['window']:g} s; the {status['policy']} "
+        "submission counts"
+    )
+    if not status["queue"]:
+        print("queue: empty")
+    for item in status["queue"]:
+        when = (
+            "now"
+            if item["graded at"] is None
+            else datetime.datetime.fromtimestamp(item["graded at"], tz=datetime.timezone.utc).strftime(
+                "%Y-%m-%d %H:%M:%S UTC"
+            )
+        )
+        print(f"  {item['student']:<20} {item['assignment']:<32} submitted {item['submitted']}  graded {when}")
+    return 0
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+        return True
+    except (OSError, TypeError, ValueError):
+        return False

@@ -1,0 +1,231 @@
+"""Feedback on submit, end to end: an exchange in a temporary folder, students submitting with their own
+configuration, the service grading each submission as it arrives and releasing its feedback.
+
+Every command is the real one (`nbgrader release_assignment`, `submit`, `fetch_feedback`; `python -m
+autograder watch` as a separate process), so what is tested is what a class gets: feedback fetched by
+the student, the rate limit with its "queued" page, and the service killed with SIGKILL in the middle
+of a grading and started again, after which each submission is graded once, with the right score.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import ASSIGNMENT, nbgrader_cli
+from autograder.classes.synthetic import course_notebooks, fill_answers, new_course
+
+COURSE_ID = "planar-classification"
+
+
+@pytest.fixture()
+def classroom(tmp_path):
+    """(course, exchange, a function that makes a student submit answers): the instructor has released."""
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    exchange.chmod(0o777)
+    course = new_course(tmp_path / "course")
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
+    for command in (["generate_assignment", ASSIGNMENT, "--force"], ["release_assignment", ASSIGNMENT]):
+        result = nbgrader_cli.run(*command, cwd=course, timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+    release, answers = course_notebooks()
+
+    def submit(student: str, changes: dict | None = None) -> Path:
+        """The student's own folder and configuration, their answers, `nbgrader submit`."""
+        import nbformat
+
+        home = tmp_path / "students" / student
+        (home / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
+        (home / "nbgrader_config.py").write_text(
+            f"c = get_config()\nc.CourseDirectory.course_id = {COURSE_ID!r}\nc.Exchange.root = {str(exchange)!r}\n"
+            f"c.Exchange.cache = {str(home / 'cache')!r}\n"  # each student's own (one OS user plays them all here)
+        )
+        nbformat.write(
+            fill_answers(release, dict(answers, **(changes or {}))), home / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        )
+        result = nbgrader_cli.run("submit", ASSIGNMENT, "--student", student, cwd=home, timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return home
+
+    return course, exchange, submit
+
+
+def service(course: Path, *options: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "watch",
+            "--course",
+            str(course),
+            "--interval",
+            "0.5",
+            "--workers",
+            "2",
+            *options,
+        ],  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=nbgrader_cli.environment(),
+    )
+
+
+def log(course: Path) -> str:
+    path = course / ".autograder" / "watch" / "watch.log"
+    return path.read_text() if path.exists() else ""
+
+
+def wait_for(condition, timeout: float = 180, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}")
+        time.sleep(0.3)
+
+
+def fetched(home: Path, student: str) -> list[str]:
+    """The feedback pages the student has, after `nbgrader fetch_feedback`."""
+    result = nbgrader_cli.run("fetch_feedback", ASSIGNMENT, "--student", student, cwd=home, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [p.read_text() for p in sorted((home / ASSIGNMENT / "feedback").glob("*/*.html"))]
+
+
+def graded_lines(course: Path, student: str) -> list[str]:
+    return [line for line in log(course).splitlines() if " graded: " in line and f": {student} " in line]
+
+
+def test_each_submission_is_graded_as_it_arrives_and_its_feedback_fetched(classroom):
+    course, exchange, submit = classroom
+    watcher = service(course)
+    try:
+        alice = submit("alice")
+        bob = submit("bob", {"compute_cost": "def compute_cost(A2, Y, parameters):\n    return 0.5\n"})
+        wait_for(lambda: len(graded_lines(course, "bob")) == 1 and len(graded_lines(course, "alice")) == 1, what="both")
+        wait_for(lambda: log(course).count("feedback released") == 2, what="their feedback")
+        assert "Score: 100.0 / 100.0" in fetched(alice, "alice")[0]
+        assert "Score: 90.0 / 100.0" in fetched(bob, "bob")[0]
+        watcher.send_signal(signal.SIGTERM)
+        assert watcher.wait(timeout=120) == 0  # SIGTERM: the round finishes, the service stops cleanly
+    finally:
+        watcher.kill()
+    status = subprocess.run(
+        [sys.executable, "-m", "autograder", "watch", "--course", str(course), "--status"],
+        capture_output=True,
+        text=True,
+        env=nbgrader_cli.environment(),
+    )
+    assert "NOT running" in status.stdout and "queue: empty" in status.stdout
+    lines = log(course).splitlines()
+    assert any(" seen: alice " in line for line in lines) and any(" graded: alice " in line for line in lines)
+
+
+def test_a_student_over_the_limit_is_told_when_and_graded_then(classroom):
+    course, exchange, submit = classroom
+    watcher = service(course, "--limit", "1", "--window", "20")
+    try:
+        carol = submit("carol", {"compute_cost": "def compute_cost(A2, Y, parameters):\n    return 0.5\n"})
+        wait_for(lambda: len(graded_lines(course, "carol")) == 1, what="the first grading")
+        submit("carol")  # the fix, at once: over the limit of one grading in 20 s
+        wait_for(lambda: "rate-limited: carol" in log(course), what="the rate limit")
+        pages = fetched(carol, "carol")
+        assert any("is queued" in page and "graded at about" in page for page in pages)
+        status = subprocess.run(
+            [sys.executable, "-m", "autograder", "watch", "--course", str(course), "--status"],
+            capture_output=True,
+            text=True,
+            env=nbgrader_cli.environment(),
+        )
+        assert "carol" in status.stdout and "graded 20" in status.stdout  # the queue, with the time
+        began = time.monotonic()
+        wait_for(lambda: len(graded_lines(course, "carol")) == 2, timeout=240, what="the second grading")
+        assert time.monotonic() - began > 5  # it waited for its turn
+        pages = fetched(carol, "carol")
+        assert any("Score: 100.0 / 100.0" in page for page in pages)
+        assert not any("is queued" in page for page in pages)  # the queued page was replaced
+    finally:
+        watcher.kill()
+
+
+def recorded(course: Path) -> int:
+    """Submissions the gradebook holds a whole grade of (the grader writes each in one transaction)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(course / "gradebook.db", timeout=1) as db:
+            return db.execute(
+                "SELECT COUNT(*) FROM submitted_assignment s WHERE NOT EXISTS (SELECT 1 FROM grade g JOIN "
+                "submitted_notebook n ON g.notebook_id = n.id WHERE n.assignment_id = s.id AND g.auto_score IS NULL)"
+            ).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.parametrize("moment", ["grading", "recorded"])
+def test_the_service_killed_mid_grading_grades_each_submission_once(classroom, moment):
+    """SIGKILL as a grading starts, or once the first submission is in the gradebook (before the service has
+    written down that it is done): after a restart each submission is recorded once, with its score."""
+    course, exchange, submit = classroom
+    homes = {student: submit(student) for student in ("dan", "eve")}
+    watcher = service(course)
+    if moment == "grading":
+        wait_for(lambda: "grading " in log(course), what="a grading to start")
+    else:
+        wait_for(lambda: recorded(course) >= 1, what="a first record")
+    os.kill(watcher.pid, signal.SIGKILL)
+    watcher.wait()
+    time.sleep(1)
+    watcher = service(course)  # started again, as systemd would
+    try:
+        wait_for(
+            lambda: (
+                all(len(graded_lines(course, s)) >= 1 for s in homes) and log(course).count("feedback released") >= 2
+            ),
+            what="both graded after the restart",
+        )
+        time.sleep(3)  # a few more rounds: nothing is graded again
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        watcher.wait(timeout=120)
+    journal = [
+        json.loads(line) for line in (course / ".autograder" / "watch" / "journal.jsonl").read_text().splitlines()
+    ]
+    for student, home in homes.items():
+        assert [e["student"] for e in journal if e["event"] == "graded"].count(student) == 1
+        assert "Score: 100.0 / 100.0" in fetched(home, student)[0]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert sorted((s.student_id, s.score) for s in gradebook.assignment_submissions(ASSIGNMENT)) == [
+            ("dan", 100),
+            ("eve", 100),
+        ]
+
+
+def test_under_the_best_policy_a_worse_submission_gets_feedback_and_the_gradebook_keeps_the_best(classroom):
+    course, exchange, submit = classroom
+    watcher = service(course, "--policy", "best")
+    try:
+        frank = submit("frank")
+        wait_for(lambda: len(graded_lines(course, "frank")) == 1, what="the first grading")
+        submit("frank", {"compute_cost": "def compute_cost(A2, Y, parameters):\n    return 0.5\n"})
+        wait_for(lambda: len(graded_lines(course, "frank")) == 2, what="the second grading")
+        wait_for(lambda: "the gradebook holds their best submission again (100)" in log(course), what="the best kept")
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        watcher.wait(timeout=120)
+    pages = fetched(frank, "frank")
+    assert sorted("Score: 100.0 / 100.0" in p for p in pages) == [False, True]  # feedback on both submissions
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert [s.score for s in gradebook.assignment_submissions(ASSIGNMENT)] == [100]
+    csv = (course / "reports" / ASSIGNMENT / "grades.csv").read_text()
+    assert "frank,100," in csv
