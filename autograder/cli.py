@@ -9,7 +9,6 @@ when interrupted (grades recorded so far are kept).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -21,25 +20,31 @@ from rich.text import Text
 
 from . import ASSIGNMENT, GRADED_FUNCTIONS, SHORT_NAMES
 from .course import CourseError, db_url_from_config, default_assignment
+from .course import assignments as course_assignments
 from .pipeline import RunSummary, run
-from .results import Outcome
-from .settings import GradingError, Limits, Settings, sandbox_limits
+from .results import Kind, Outcome
+from .sandbox import SandboxLimits
+from .settings import DEFAULT_WORKERS, GradingError, Limits, Settings, sandbox_limits
+from .watch import POLICIES, WatchSettings
 
 EXIT_OK, EXIT_GRADER, EXIT_NOT_GRADED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
 
 def _add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: one per core)"
+        "--workers", type=int, default=DEFAULT_WORKERS, help="submissions graded at once (default: one per core)"
     )
     parser.add_argument(
         "--cell-timeout",
         type=float,
-        default=10.0,
-        help="seconds one student cell, or one function's test cases, may run (default 10)",
+        default=Limits.cell_timeout,
+        help="seconds one student cell, or one function's test cases, may run (default %(default)g)",
     )
     parser.add_argument(
-        "--submission-timeout", type=float, default=120.0, help="seconds one submission may take in all (default 120)"
+        "--submission-timeout",
+        type=float,
+        default=Limits.submission_timeout,
+        help="seconds one submission may take in all (default %(default)g)",
     )
     parser.add_argument(
         "--regrade", action="store_true", help="grade again what is already graded (all, or the --student ones)"
@@ -58,9 +63,9 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--memory-limit",
         type=int,
-        default=2048,
+        default=SandboxLimits.memory_mb,
         metavar="MB",
-        help="address space of one sandboxed kernel (default 2048 MB)",
+        help="address space of one sandboxed kernel (default %(default)d MB)",
     )
 
 
@@ -109,18 +114,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="watch this assignment (repeat for several; default: every assignment in source/)",
     )
-    watch.add_argument("--limit", type=int, default=4, help="gradings per student in any window (default 4)")
     watch.add_argument(
-        "--window", type=float, default=3600.0, metavar="SECONDS", help="the rate limit's window (default 3600)"
+        "--limit",
+        type=int,
+        default=WatchSettings.limit,
+        help="gradings per student in any window (default %(default)d)",
+    )
+    watch.add_argument(
+        "--window",
+        type=float,
+        default=WatchSettings.window,
+        metavar="SECONDS",
+        help="the rate limit's window (default %(default)g)",
     )
     watch.add_argument(
         "--policy",
-        choices=("latest", "best"),
-        default="latest",
+        choices=POLICIES,
+        default=WatchSettings.policy,
         help="which submission the gradebook keeps: the latest, as nbgrader does (default), or the best",
     )
     watch.add_argument(
-        "--interval", type=float, default=2.0, metavar="SECONDS", help="between looks at the exchange (default 2)"
+        "--interval",
+        type=float,
+        default=WatchSettings.interval,
+        metavar="SECONDS",
+        help="between looks at the exchange (default %(default)g)",
     )
     watch.add_argument("--status", action="store_true", help="print the service's queue and stop")
     _add_grading_options(watch)
@@ -129,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_grading_options(demo)
     bench = commands.add_parser("bench", help="time stock nbgrader autograde against grade on a synthetic class")
     bench.add_argument("--students", type=int, default=12, help="class size (default 12)")
-    bench.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="workers for grade")
+    bench.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="workers for grade")
     bench.add_argument("--dir", type=Path, default=Path("build") / "bench", help="where to build the classes")
     bench.add_argument("--skip-stock", action="store_true", help="time grade only")
     bench.add_argument("--no-sandbox", action="store_true", help="time grade without the sandbox")
@@ -255,31 +273,30 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-_SHORT = (
-    ("not graded", "NOT GRADED"),
-    ("not attempted", "not attempted"),
-    ("malformed notebook", "malformed"),
-    ("missing notebook", "no notebook"),
-    ("missing submission", "no notebook"),
-    ("misnamed notebook", "misnamed"),
-    ("timeout", "timeout"),
-    ("kernel died", "kernel died"),
-    ("memory limit", "memory limit"),
-    ("files not read", "files skipped"),
-    ("unverified", "UNVERIFIED"),
-    ("test cells changed", "tests edited"),
-    ("code that reaches for the grading", "tampering?"),
-    ("right on the visible case only", "visible only"),
-)
+# One or two words per kind of problem, for the table; the whole status is printed below it.
+SHORT = {
+    Kind.NOT_GRADED: "NOT GRADED",
+    Kind.UNVERIFIED: "UNVERIFIED",
+    Kind.NOT_ATTEMPTED: "not attempted",
+    Kind.MALFORMED: "malformed",
+    Kind.MISSING_NOTEBOOK: "no notebook",
+    Kind.MISNAMED: "misnamed",
+    Kind.FILES_NOT_READ: "files skipped",
+    Kind.TIMEOUT: "timeout",
+    Kind.KERNEL_DIED: "kernel died",
+    Kind.MEMORY: "memory limit",
+    Kind.PROTOCOL: "protocol",
+    Kind.TESTS_CHANGED: "tests edited",
+    Kind.MACHINERY: "tampering?",
+    Kind.VISIBLE_ONLY: "visible only",
+}
 
 
 def short_status(result) -> str:
-    """One or two words for the table; the whole status is printed below it."""
-    if result.status == "ok":
+    """One or two words for the table (its first kind of problem, and how many more)."""
+    words = list(dict.fromkeys(SHORT[p.kind] for p in result.problems))
+    if not words:
         return "ok"
-    problems = [p.strip() for p in result.status.split(";") if p.strip()]
-    words = [next((short for prefix, short in _SHORT if p.startswith(prefix)), "see note") for p in problems]
-    words = list(dict.fromkeys(words)) or ["see note"]
     return words[0] + (f" +{len(words) - 1}" if len(words) > 1 else "")
 
 
@@ -400,14 +417,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def watch(args, console: Console) -> int:
-    from .watch import POLICIES, Watcher, WatchSettings, exchange_of, print_status
+    from .watch import Watcher, exchange_of, print_status
 
     if args.status:
         return print_status(args.course.resolve())
     try:
         course = args.course.resolve()
-        source = course / "source"
-        assignments = tuple(args.assignment or sorted(p.name for p in source.iterdir() if p.is_dir()))
+        source, names = course_assignments(course)
+        assignments = tuple(args.assignment or names)
         if not assignments:
             raise GradingError(f"no assignment in {source}")
         if min(args.limit, args.window, args.interval) <= 0 or args.policy not in POLICIES:

@@ -35,16 +35,62 @@ class CourseError(Exception):
     """The course cannot be graded as laid out; the message says why and what to do."""
 
 
+STEPS = ("source", "release", "submitted", "autograded", "feedback")
+DEFAULT_STRUCTURE = "{nbgrader_step}/{student_id}/{assignment_id}"
+
+
 @dataclasses.dataclass(frozen=True)
 class Course:
-    """Paths of one assignment in an nbgrader course directory."""
+    """One assignment in an nbgrader course directory, laid out as its nbgrader_config.py says.
+
+    Paths come from nbgrader's own ``CourseDirectory`` (its ``format_path`` and its
+    ``<step>_directory`` settings); ``Course.of`` reads them from the course's config.
+    Plain data, so a course travels to a worker.
+    """
 
     root: Path
     assignment: str
+    folders: tuple[tuple[str, str], ...] = ()  # (step, folder) where the config renames a step's folder
+    groupshared: bool = False  # c.CourseDirectory.groupshared: files for the group to write as well
+
+    def __post_init__(self):
+        object.__setattr__(self, "root", Path(os.path.abspath(self.root)))  # as nbgrader's CourseDirectory.root
+
+    @classmethod
+    def of(cls, root: Path | str, assignment: str, config=None) -> Course:
+        """The course at ``root`` as configured (``config``: a traitlets Config; default: the course's file)."""
+        from nbgrader.coursedir import CourseDirectory
+
+        config = load_config(Path(root)) if config is None else config
+        return cls.from_directory(CourseDirectory(config=config, root=str(root)), assignment)
+
+    @classmethod
+    def from_directory(cls, directory, assignment: str) -> Course:
+        """The assignment in an nbgrader ``CourseDirectory`` (an nbgrader command's ``coursedir``)."""
+        if directory.directory_structure != DEFAULT_STRUCTURE:
+            raise CourseError(
+                f"c.CourseDirectory.directory_structure is {directory.directory_structure!r}: the grader reads "
+                f"courses laid out as nbgrader's default, {DEFAULT_STRUCTURE!r}"
+            )
+        folders = tuple((step, getattr(directory, f"{step}_directory")) for step in STEPS)
+        renamed = tuple((step, folder) for step, folder in folders if folder != step)
+        return cls(Path(directory.root), assignment, renamed, bool(directory.groupshared))
+
+    @property
+    def feedback_mode(self) -> int:
+        """nbgrader's permissions for feedback files: readable by all (release_feedback copies the mode)."""
+        return 0o664 if self.groupshared else 0o644
+
+    def folder(self, step: str) -> Path:
+        """The folder of one step (``root/submitted``, say), holding one folder per student or assignment."""
+        return self.root / dict(self.folders).get(step, step)
 
     def step(self, name: str, student: str | None = None) -> Path:
         """``root/<step>/<student>/<assignment>`` (or ``root/<step>/<assignment>`` without a student)."""
-        return self.root / name / student / self.assignment if student else self.root / name / self.assignment
+        from nbgrader.coursedir import CourseDirectory
+
+        folder = dict(self.folders).get(name, name)
+        return Path(CourseDirectory(root=str(self.root)).format_path(folder, student or ".", self.assignment))
 
     @property
     def source_notebook(self) -> Path:
@@ -65,17 +111,6 @@ class Course:
     @property
     def secret_file(self) -> Path:
         return self.root / STATE_DIR / "secret"
-
-
-def points(notebook) -> dict[str, float]:
-    """Points of each graded function, from a notebook's test cells (grade id ``test_<function>``)."""
-    found = {}
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        grade_id = meta.get("grade_id", "")
-        if meta.get("grade") and not meta.get("solution") and grade_id.startswith("test_"):
-            found[grade_id.removeprefix("test_")] = float(meta.get("points", 0))
-    return found
 
 
 def sqlite_path(db_url: str) -> Path | None:
@@ -124,7 +159,7 @@ class Skipped:
 
 def discover(course: Course) -> tuple[list[str], list[Skipped]]:
     """Students with a submission of the assignment, and folders that were skipped."""
-    submitted = course.root / "submitted"
+    submitted = course.folder("submitted")
     students, skipped = [], []
     try:
         entries = sorted(os.scandir(submitted), key=lambda e: e.name)
@@ -389,13 +424,18 @@ def db_url_from_config(course_dir: Path, config=None) -> str:
     return url
 
 
+def assignments(course_dir: Path) -> tuple[Path, list[str]]:
+    """The course's source folder, and the assignments in it."""
+    source = Course.of(course_dir, "").folder("source")
+    return source, sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
+
+
 def default_assignment(course_dir: Path) -> str:
     """The only assignment in source/, or else the only one that has submissions."""
-    source = Path(course_dir) / "source"
-    names = sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
+    source, names = assignments(course_dir)
     if len(names) == 1:
         return names[0]
-    submitted = [name for name in names if any((Path(course_dir) / "submitted").glob(f"*/{name}"))]
+    submitted = [name for name in names if any(Course.of(course_dir, name).folder("submitted").glob(f"*/{name}"))]
     if len(submitted) == 1:
         return submitted[0]
     raise CourseError(

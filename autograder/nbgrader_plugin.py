@@ -32,6 +32,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer
 
 from .course import Course, db_url_from_config, load_secret, read_submission
+from .sandbox import SandboxLimits
 from .settings import Limits, Settings, sandbox_limits
 
 KEPT = ("timestamp.txt", "submission_secret.txt")
@@ -41,26 +42,14 @@ class JudgeFailure(Exception):
     """The judge could not grade this submission (the grader's side): nothing is recorded for it."""
 
 
-def _course_root(part) -> Path:
-    """The course directory of the converter a preprocessor or exporter belongs to."""
+def _course(part, assignment: str) -> Course:
+    """The assignment in the course directory of the converter a preprocessor or exporter belongs to."""
     while part is not None:
         coursedir = getattr(part, "coursedir", None)
         if coursedir is not None:
-            return Path(coursedir.root)
+            return Course.from_directory(coursedir, assignment)
         part = getattr(part, "parent", None)
-    from nbgrader.coursedir import CourseDirectory
-
-    return Path(CourseDirectory().root)
-
-
-def _feedback_mode(part) -> int:
-    """nbgrader's permissions for feedback files: readable by all (release_feedback copies the mode)."""
-    while part is not None:
-        coursedir = getattr(part, "coursedir", None)
-        if coursedir is not None:
-            return 0o664 if coursedir.groupshared else 0o644
-        part = getattr(part, "parent", None)
-    return 0o644
+    raise RuntimeError("this preprocessor runs only inside an nbgrader converter (autograde, generate_feedback)")
 
 
 def _inert(notebook, release=None):
@@ -97,16 +86,19 @@ class JudgeSubmission(NbGraderPreprocessor):
     submission_timeout = Float(Limits.submission_timeout, help="CPU seconds one submission may use in all").tag(
         config=True
     )
-    memory_limit = Integer(2048, help="address space of one sandboxed kernel, in MB").tag(config=True)
+    memory_limit = Integer(SandboxLimits.memory_mb, help="address space of one sandboxed kernel, in MB").tag(
+        config=True
+    )
     sandbox = Bool(True, help="run the student's kernel in the sandbox (off: WITHOUT isolation)").tag(config=True)
     warm_kernels = Bool(True, help="fork kernels from a process that imported the libraries already").tag(config=True)
 
-    def settings(self, root: Path, assignment: str) -> Settings:
+    def settings(self, course: Course) -> Settings:
         limits = Limits(self.cell_timeout, self.submission_timeout)
         return Settings(
-            course_dir=root,
-            assignment=assignment,
-            db_url=db_url_from_config(root),
+            course_dir=course.root,
+            assignment=course.assignment,
+            layout=course,
+            db_url=db_url_from_config(course.root),
             workers=1,
             limits=limits,
             sandbox=sandbox_limits(limits, self.memory_limit) if self.sandbox else None,
@@ -120,10 +112,10 @@ class JudgeSubmission(NbGraderPreprocessor):
         info = resources["nbgrader"]
         if info["notebook"] != info["assignment"]:  # another notebook of the assignment (the appendix): no grade
             resources["autograder"] = None
-            release = Course(_course_root(self), info["assignment"]).step("release") / f"{info['notebook']}.ipynb"
+            release = _course(self, info["assignment"]).step("release") / f"{info['notebook']}.ipynb"
             return _inert(nb, nbformat.read(release, as_version=4) if release.is_file() else None), resources
-        settings = self.settings(_course_root(self), info["assignment"])
-        course = settings.course
+        course = _course(self, info["assignment"])
+        settings = self.settings(course)
         secret = load_secret(course.secret_file)
         submission = read_submission(course.step("submitted", info["student"]))
         job = job_for(settings, CourseBundle.from_course(course), secret, info["student"], submission)
@@ -139,7 +131,7 @@ class RecordVerdicts(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         from .gradebook import GradebookAccess
-        from .pipeline import _agree_with_nbgrader, _write_files
+        from .pipeline import _write_files
         from .results import ResultStore
 
         judged = resources["autograder"]
@@ -147,9 +139,8 @@ class RecordVerdicts(NbGraderPreprocessor):
             return nb, resources
         result, submission = judged["result"], judged["submission"]
         info = resources["nbgrader"]
-        course = Course(_course_root(self), info["assignment"])
-        _agree_with_nbgrader(result)
-        _write_files(course, result, submission.secret if submission else None, _feedback_mode(self))
+        course = _course(self, info["assignment"])
+        _write_files(course, result, submission.secret if submission else None)
         with GradebookAccess(info["db_url"], course.assignment) as gradebook:
             ResultStore(gradebook, course.state / "results", judged["secret"]).record(result)
         return nb, resources
@@ -166,7 +157,7 @@ class FeedbackExporter(HTMLExporter):
         resources = dict(resources or {})
         resources["output_extension"] = ".html"
         info = resources["nbgrader"]
-        course = Course(_course_root(self), info["assignment"])
+        course = _course(self, info["assignment"])
         release = course.step("release") / f"{info['notebook']}.ipynb"
         trusted = markdown_of(release.read_text(encoding="utf-8")) if release.is_file() else frozenset()
         if info["notebook"] != course.assignment:

@@ -31,9 +31,7 @@ from .course import (
     CourseError,
     Skipped,
     discover,
-    load_config,
     load_secret,
-    points,
     read_submission,
     seed_for,
     sqlite_path,
@@ -41,6 +39,7 @@ from .course import (
     submission_name,
 )
 from .grading.judge import Job, grade
+from .markup import points
 from .preflight import check_course, check_disk, check_gradebook_location, check_sandbox, prepare_worker
 from .results import ResultStore, SubmissionResult, not_graded, write_atomically
 from .settings import GradingError, Settings
@@ -68,12 +67,10 @@ class RunSummary:
 # -- writing results --------------------------------------------------------------------------------
 
 
-def _write_files(
-    course: Course, result: SubmissionResult, submission_secret: bytes | None, feedback_mode: int = 0o644
-) -> None:
+def _write_files(course: Course, result: SubmissionResult, submission_secret: bytes | None) -> None:
     """The autograded notebook and the feedback page, with the files nbgrader's feedback steps need.
 
-    The feedback has nbgrader's permissions (``feedback_mode``: 0644, or 0664 for a group-shared course):
+    The feedback has nbgrader's permissions (``Course.feedback_mode``: 0644, or 0664 for a group-shared course):
     ``release_feedback`` copies them into the exchange, where the student must be able to read the page.
     """
     autograded = course.step("autograded", result.student)
@@ -86,24 +83,11 @@ def _write_files(
             write_atomically(autograded / name, data)
     if result.feedback_html is not None:
         feedback = course.step("feedback", result.student)
-        write_atomically(feedback / f"{course.assignment}.html", result.feedback_html.encode("utf-8"), feedback_mode)
+        write_atomically(
+            feedback / f"{course.assignment}.html", result.feedback_html.encode("utf-8"), course.feedback_mode
+        )
         for name, data in extras.items():
-            write_atomically(feedback / name, data, feedback_mode)
-
-
-def _agree_with_nbgrader(result: SubmissionResult) -> None:
-    """The scores the gradebook gets are nbgrader's reading of the autograded notebook (they agree by
-    construction; if they ever did not, nbgrader's rule wins and the function's message says so)."""
-    if result.notebook_json is None:
-        return
-    from .grading.submission import scores_by_nbgrader
-
-    by_nbgrader = scores_by_nbgrader(result.notebook_json)
-    for function in result.functions:
-        score = by_nbgrader.get(function.name, function.score)
-        if score != function.score:
-            function.detail += f" (scored {score:g} by nbgrader's rule, not {function.score:g})"
-            function.score = score
+            write_atomically(feedback / name, data, course.feedback_mode)
 
 
 def _log_not_graded(course: Course, result: SubmissionResult) -> None:
@@ -242,9 +226,7 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
 
         csv_path = _written(lambda: write_csv(course.reports / "grades.csv", results, skipped), "grades.csv")
 
-        report = _written(
-            lambda: write_reports(course.reports, results, skipped, course.root, course.assignment), "summary.html"
-        )
+        report = _written(lambda: write_reports(course.reports, results, skipped, course), "summary.html")
     return RunSummary(
         results,
         summary["graded"],
@@ -294,16 +276,14 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
     graded = 0
     limit = 2 * max(1, settings.workers) + 1
     point_values = points(nbformat.reads(bundle.release_notebook, as_version=4))
-    feedback_mode = 0o664 if load_config(course.root).get("CourseDirectory", {}).get("groupshared") else 0o644
     if on_progress:
         on_progress("start", 0, total, None)
 
     def finished(result: SubmissionResult) -> None:
         nonlocal graded
         if result.graded:
-            _agree_with_nbgrader(result)
             try:
-                _write_files(course, result, secrets_of.get(result.student), feedback_mode)
+                _write_files(course, result, secrets_of.get(result.student))
                 store.record(result)
             except OSError as error:
                 raise _disk_error(error, f"the results of {result.student}") from error

@@ -17,8 +17,9 @@ from pathlib import Path
 import nbformat
 
 from . import GRADED_FUNCTIONS
-from .course import Course, points, sqlite_path
+from .course import Course, sqlite_path
 from .grading.judge import CourseBundle, reference_for
+from .markup import points
 from .sandbox import SandboxLimits
 from .settings import GradingError, Settings
 
@@ -49,7 +50,8 @@ def check_reference(bundle: CourseBundle, reference=None) -> None:
 
     Run in each worker, on the reference process it grades with; GradingError says what is wrong.
     """
-    from public_tests import EXPECTED, WrongResult, check_result
+    from public_tests import EXPECTED
+    from test_utils import WrongResult, check_result
 
     from .grading.cases import visible_case
     from .grading.refserver import ReferenceFailure, ReferenceProcess

@@ -65,10 +65,47 @@ class FunctionResult:
         self.detail = _bounded(self.detail, MAX_DETAIL_CHARS)
 
 
+class Kind(str, enum.Enum):
+    """What kind of thing happened to a submission, beside its scores: what the reports sort by."""
+
+    NOT_GRADED = "not graded"  # the grader failed: nothing recorded, graded again on the next run
+    UNVERIFIED = "unverified"  # a record the grader cannot vouch for and cannot grade again
+    NOT_ATTEMPTED = "not attempted"
+    MALFORMED = "malformed notebook"
+    MISSING_NOTEBOOK = "missing notebook"
+    MISNAMED = "misnamed notebook"
+    FILES_NOT_READ = "files not read"
+    TIMEOUT = "timeout"
+    KERNEL_DIED = "kernel died"
+    MEMORY = "memory limit"
+    PROTOCOL = "grading protocol broken"
+    TESTS_CHANGED = "test cells changed"
+    MACHINERY = "reaches for the grading machinery"
+    VISIBLE_ONLY = "right on the visible case only"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One thing that happened to a submission: its kind, and the sentence that says it in full."""
+
+    kind: Kind
+    text: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", Kind(self.kind))
+        object.__setattr__(self, "text", _bounded(self.text, MAX_STATUS_CHARS))
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclasses.dataclass
 class SubmissionResult:
     student: str
-    status: str  # "ok", or what went wrong in plain words
+    problems: list[Problem]  # what happened beside the scores, in order (none: "ok")
     functions: list[FunctionResult]
     seconds: float = 0.0
     notebook_json: str | None = None  # the autograded notebook
@@ -80,7 +117,15 @@ class SubmissionResult:
     submission: str | None = None  # which submission was graded (course.submission_name), to tell a newer one
 
     def __post_init__(self):
-        self.status = _bounded(self.status, MAX_STATUS_CHARS)
+        self.problems = [p if isinstance(p, Problem) else Problem(**p) for p in self.problems]
+
+    @property
+    def status(self) -> str:
+        """The problems in plain words, "ok" when there are none (the CSV's status, the summary's)."""
+        return "; ".join(dict.fromkeys(p.text for p in self.problems)) or "ok"
+
+    def has(self, *kinds: Kind) -> bool:
+        return any(p.kind in kinds for p in self.problems)
 
     @property
     def total(self) -> float:
@@ -93,7 +138,7 @@ class SubmissionResult:
     @property
     def complete(self) -> bool:
         """Graded in full: every function judged, nothing the instructor must look at."""
-        return self.graded and self.attempted and self.status == "ok"
+        return self.graded and self.attempted and not self.problems
 
     def details(self) -> dict:
         """The JSON-ready form kept next to the gradebook (no notebook, no feedback)."""
@@ -102,12 +147,14 @@ class SubmissionResult:
         data.pop("feedback_html")
         for function in data["functions"]:
             function["outcome"] = str(function["outcome"])
+        data["problems"] = [{"kind": str(p.kind), "text": p.text} for p in self.problems]
         return data
 
     @classmethod
     def from_details(cls, data: dict) -> SubmissionResult:
         data = dict(data)
         data["functions"] = [FunctionResult(**f) for f in data["functions"]]
+        data["problems"] = [Problem(**p) for p in data["problems"]]
         return cls(**data)
 
 
@@ -128,7 +175,12 @@ def not_graded(
         for name, value in points.items()
     ]
     return SubmissionResult(
-        student, f"not graded: {reason}", functions, timestamp=timestamp, sandboxed=sandboxed, graded=False
+        student,
+        [Problem(Kind.NOT_GRADED, f"not graded: {reason}")],
+        functions,
+        timestamp=timestamp,
+        sandboxed=sandboxed,
+        graded=False,
     )
 
 
@@ -258,7 +310,12 @@ def _unverified(student: str, cells: dict, problem: str) -> SubmissionResult:
     ]
     return SubmissionResult(
         student,
-        f"unverified: {problem}; these scores are the gradebook's, not the grader's. "
-        f"`python -m autograder grade --regrade --student {student}` grades it",
+        [
+            Problem(
+                Kind.UNVERIFIED,
+                f"unverified: {problem}; these scores are the gradebook's, not the grader's. "
+                f"`python -m autograder grade --regrade --student {student}` grades it",
+            )
+        ],
         functions,
     )

@@ -8,6 +8,7 @@ here, not in the command line.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .sandbox import SandboxLimits
 # A kernel's processes together may use this much more CPU time than the submission's budget
 # (start-up, probes, the student's cells): past it the sandbox's own limit ends the kernel.
 CPU_MARGIN_SECONDS = 60
+DEFAULT_WORKERS = max(1, os.cpu_count() or 1)  # submissions graded at once: one per core
 
 
 class GradingError(Exception):
@@ -45,7 +47,7 @@ class Settings:
     course_dir: Path
     assignment: str
     db_url: str
-    workers: int = max(1, os.cpu_count() or 1)
+    workers: int = DEFAULT_WORKERS
     limits: Limits = dataclasses.field(default_factory=Limits)
     sandbox: SandboxLimits | None = dataclasses.field(default_factory=SandboxLimits)  # None: no isolation
     secret_file: Path | None = None
@@ -55,7 +57,9 @@ class Settings:
     scheduler: str | None = None  # a Dask scheduler address: grade on that cluster
     security: object | None = None  # distributed.Security for a tls:// scheduler
     warm_kernels: bool = True
+    layout: Course | None = None  # the course as an nbgrader command sees it; None: as course_dir's config says
 
-    @property
+    @functools.cached_property
     def course(self) -> Course:
-        return Course(self.course_dir, self.assignment)
+        """The assignment's course, laid out as its nbgrader_config.py says (read once)."""
+        return self.layout or Course.of(self.course_dir, self.assignment)

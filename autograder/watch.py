@@ -227,7 +227,7 @@ class Watcher:
         """Collect and grade a batch in one run; each submission's feedback goes out as soon as it is recorded."""
         from .pipeline import run
 
-        course = Course(self.settings.grading.course_dir, assignment)
+        course = Course.of(self.settings.grading.course_dir, assignment)
         recorded = self.recorded(course, batch)
         by_student = {s.student: s for s in batch}
         finished: list[tuple[Inbound, object]] = []
@@ -368,7 +368,7 @@ class Watcher:
         students = {(e["assignment"], e["student"]) for e in self.journal.entries if e.get("event") == "graded"}
         for assignment, student in sorted(students):
             best = self.journal.best(assignment, student)
-            course = Course(self.settings.grading.course_dir, assignment)
+            course = Course.of(self.settings.grading.course_dir, assignment)
             archive = self.settings.state / "best" / assignment / student
             if best and archive.is_dir() and submission_identity(course.step("submitted", student)) != best["identity"]:
                 latest = max(

@@ -19,7 +19,7 @@ import nbformat
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.classes.synthetic import fill_answers, write_submission
-from autograder.grading.reference import grade_id
+from autograder.markup import grade_id
 
 from .conftest import POINTS
 from .idioms import IDIOMS

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import nbgrader_cli
-from tools import mistakes, translate
+from tools import fingerprints, translate
 from tools.paths import (
     ASSIGNMENT,
     ASSIGNMENTS,
@@ -206,12 +206,12 @@ def main(argv: list[str] | None = None) -> int:
                 write(normalize(execute(path), path.name), path)
                 print(f"executed and stored {path.relative_to(ROOT)}")
         elif args.command == "release":
-            mistakes.write()
+            fingerprints.write()
             for assignment in ASSIGNMENTS:
                 generate_release(assignment, out_dir=ROOT / "release" / assignment)
                 print(f"generated release/{assignment}")
         else:
-            problems = storage_differences() + translate.check() + mistakes.check()
+            problems = storage_differences() + translate.check() + fingerprints.check()
             problems += [p for assignment in ASSIGNMENTS for p in release_differences(assignment)]
             for problem in problems:
                 print(f"error: {problem}", file=sys.stderr)

@@ -4,12 +4,15 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import ASSIGNMENT as ASSIGNMENT  # the tools name it from here
+from autograder import EDITIONS
+from autograder.course import Course
+
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "planar_data_classification"
 # Every edition is its own nbgrader assignment; the Chinese one is generated (tools.translate).
-ASSIGNMENTS = [ASSIGNMENT, f"{ASSIGNMENT}_zh"]
-SOURCE = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-SOURCE_ZH = ROOT / "source" / ASSIGNMENTS[1] / f"{ASSIGNMENTS[1]}.ipynb"
+ASSIGNMENTS = list(EDITIONS)
+SOURCE = Course(ROOT, ASSIGNMENTS[0]).source_notebook
+SOURCE_ZH = Course(ROOT, ASSIGNMENTS[1]).source_notebook
 # English notebooks, executed to store their outputs; translations copy them.
 EXECUTED_NOTEBOOKS = [SOURCE, *sorted((ROOT / "notebooks").glob("*.ipynb"))]
 # Translations whose outputs differ (the tests speak the edition's language): executed after translating.

@@ -13,7 +13,9 @@ from pathlib import Path
 import nbformat
 
 from .. import ASSIGNMENT
-from ..grading.reference import COURSE_ROOT, grade_id
+from ..course import Course
+from ..grading.reference import COURSE_ROOT
+from ..markup import grade_id
 from .synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 TIMESTAMP = "2026-11-20 17:00:00.000000 UTC"
@@ -120,7 +122,7 @@ def build_demo_course(folder: Path, assignment: str = ASSIGNMENT, root: Path = C
             notebook.cells.insert(3, nbformat.v4.new_code_cell(TAMPERING, id="my-helpers"))
         path = write_submission(notebook, folder, student, assignment)
         (path.parent / "timestamp.txt").write_text(TIMESTAMP)
-    dev = folder / "submitted" / "dev" / assignment
+    dev = Course(folder, assignment).step("submitted", "dev")
     dev.mkdir(parents=True)
     text = nbformat.writes(fill_answers(release, solutions))
     (dev / f"{assignment}.ipynb").write_text(text[: len(text) // 2])

@@ -15,7 +15,8 @@ import nbformat
 
 from .. import ASSIGNMENT, GRADED_FUNCTIONS
 from ..course import Course
-from ..grading.reference import COURSE_ROOT, grade_id, solution_cells
+from ..grading.reference import COURSE_ROOT
+from ..markup import answers, grade_id
 
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 
@@ -61,7 +62,7 @@ def course_notebooks(assignment: str = ASSIGNMENT, root: Path = COURSE_ROOT):
 
 def solution_answers(source_notebook: nbformat.NotebookNode) -> dict[str, str]:
     """Answer-cell sources of the instructor notebook, without the solution markers."""
-    return {cell_id: _SOLUTION_MARKERS.sub("", source) for cell_id, source in solution_cells(source_notebook).items()}
+    return {cell_id: _SOLUTION_MARKERS.sub("", source) for cell_id, source in answers(source_notebook).items()}
 
 
 def fill_answers(release_notebook: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
@@ -79,7 +80,7 @@ def fill_answers(release_notebook: nbformat.NotebookNode, answers: dict[str, str
 
 def write_submission(notebook: nbformat.NotebookNode, course_dir: Path, student: str, assignment: str) -> Path:
     """Place a notebook where nbgrader expects a collected submission."""
-    folder = Path(course_dir) / "submitted" / student / assignment
+    folder = Course(course_dir, assignment).step("submitted", student)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{assignment}.ipynb"
     nbformat.write(notebook, path)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from public_tests import HELPERS, check_result
+from test_utils import HELPERS, check_result
 
 from .. import GRADED_FUNCTIONS
 
@@ -342,9 +342,9 @@ def expected_result(name: str, case: Case, reference: Mapping[str, Callable]) ->
     return reference[name](*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
 
 
-def compare_result(name: str, got: Any, expected: Any, case: Case | None = None) -> None:
-    """Raise public_tests.WrongResult saying how ``got`` differs from the reference's ``expected``.
+def compare_result(name: str, got: Any, expected: Any, case: Case | None = None, language: str = "en") -> None:
+    """Raise test_utils.WrongResult saying how ``got`` differs from the reference's ``expected``.
 
-    The same comparison as the visible tests' (``public_tests.check_result``).
+    The same comparison as the visible tests' (``test_utils.check_result``).
     """
-    check_result(name, got, expected, case.args if case else (), case.kwargs if case else {})
+    check_result(name, got, expected, case.args if case else (), case.kwargs if case else {}, language=language)

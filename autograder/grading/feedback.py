@@ -22,8 +22,8 @@ import re
 
 import nbformat
 
+from ..markup import grade_id, is_test
 from ..results import SubmissionResult
-from .reference import grade_id
 
 _NBGRADER = os.path.dirname(__import__("nbgrader").__file__)
 TEMPLATES = os.path.join(_NBGRADER, "server_extensions", "formgrader", "templates")
@@ -157,17 +157,14 @@ def _notebook_page(result: SubmissionResult, assignment: str, trusted_markdown: 
     notebook = _with_mathml(nbformat.reads(result.notebook_json, as_version=4), trusted_markdown)
     functions = {f.name: f for f in result.functions}
     for cell in notebook.cells:
-        cell_id = grade_id(cell) or ""
-        meta = cell.get("metadata", {}).get("nbgrader")
-        if not meta:
-            continue
-        function = functions.get(cell_id.removeprefix("test_"))
+        function = functions.get((grade_id(cell) or "").removeprefix("test_"))
         if function is None:
             continue
-        if meta.get("grade"):
-            meta["score"], meta["points"] = function.score, function.points
-        if meta.get("solution"):
-            meta["comment"] = markdown_literal(function.message or ("Passed." if function.score else ""))
+        markup = cell.metadata.nbgrader
+        if is_test(cell):
+            markup["score"], markup["points"] = function.score, function.points
+        elif markup.get("solution"):
+            markup["comment"] = markdown_literal(function.message or ("Passed." if function.score else ""))
     resources = {
         "nbgrader": {"notebook": assignment, "score": result.total, "max_score": result.max_total, "late_penalty": 0}
     }

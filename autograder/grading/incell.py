@@ -13,7 +13,7 @@ import io
 import os
 from collections.abc import Callable
 
-from public_tests import call_student, say
+from test_utils import call_student, course_language, say
 
 from .cases import USES_HELPERS, compare_result, draw_cases, expected_result, with_helpers
 from .reference import load_reference
@@ -39,12 +39,13 @@ def check_hidden_cases(name: str, function: Callable) -> None:
     reference = load_reference()
     target = with_helpers(function, {helper: reference[helper] for helper in USES_HELPERS.get(name, ())})
     cases = draw_cases(name, _seed())
+    language = course_language()
     for number, case in enumerate(cases, start=1):
         with contextlib.redirect_stdout(io.StringIO()):  # what a hidden case prints stays hidden
             expected = expected_result(name, case, reference)
-            got = call_student(target, *copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+            got = call_student(language, target, *copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
         try:
-            compare_result(name, got, expected, case)
+            compare_result(name, got, expected, case, language)
         except AssertionError as error:
             raise AssertionError(f"hidden case {number} ({case.description}): {error}") from None
-    print(say("hidden_passed", name=name, count=len(cases)))
+    print(say("hidden_passed", language, name=name, count=len(cases)))

@@ -24,17 +24,18 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from public_tests import WrongResult, check_result
+from test_utils import WrongResult, check_result
 
 from .. import GRADED_FUNCTIONS
 from ..course import Course, Submission
-from ..course import points as test_points
-from ..results import FunctionResult, Outcome, SubmissionResult, not_graded
+from ..markup import is_test
+from ..markup import points as test_points
+from ..results import FunctionResult, Kind, Outcome, Problem, SubmissionResult, not_graded
 from ..sandbox import Execution, GradingKernel, SandboxLimits, scratch_dir
 from ..settings import Limits
-from . import codec, verdict
+from . import codec, wording
 from .cases import USES_HELPERS, Case, HelperCallRejected, check_helper_call, draw_cases, visible_case
-from .mistakes import fingerprints
+from .fingerprints import fingerprints
 from .probe import CALL, NEXT, REPORT, STOP, Report, case_payload, parse_helper_call, parse_report, probe_source
 from .refserver import ReferenceFailure, ReferenceProcess
 from .submission import (
@@ -42,7 +43,6 @@ from .submission import (
     attempted,
     changed_tests,
     find_notebook,
-    is_test,
     machinery_touched,
     read_notebook,
     release_from_source,
@@ -95,6 +95,9 @@ class Job:
     identity: str | None = None  # which submission this is (course.submission_name), kept with its result
 
 
+OUTCOME_KINDS = {Outcome.TIMEOUT: Kind.TIMEOUT, Outcome.KERNEL_DIED: Kind.KERNEL_DIED, Outcome.MEMORY: Kind.MEMORY}
+
+
 class GraderFault(Exception):
     """Grading failed on the grader's side; the submission is not graded (the message says why)."""
 
@@ -113,12 +116,12 @@ class Grader:
         self.kernel: GradingKernel | None = None
         self.wall_deadline = 0.0
         self.definitions: list = []  # student cells that ran, replayed after a restart
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
         self.visible_only: list[str] = []  # functions right on the visible case and wrong on a hidden one
-        self.language = verdict.language(job.course.assignment)
+        self.language = wording.language(job.course.assignment)
 
     def say(self, text_id: str, **fields) -> str:
-        return verdict.say(self.language, text_id, **fields)
+        return wording.say(self.language, text_id, **fields)
 
     def _budget(self) -> float:
         """Seconds of CPU time the next cell or probe may use (0 when the submission's are spent).
@@ -171,16 +174,16 @@ class Grader:
                 self.definitions.append(cell.source)
             elif result.status == "timeout":
                 cell.outputs.append(_note(self.say("cell_stopped", seconds=self.job.limits.cell_timeout)))
-                self.problems.append(f"timeout in cell {cell.get('id', '?')}")
+                self.problems.append(Problem(Kind.TIMEOUT, f"timeout in cell {cell.get('id', '?')}"))
                 if not self.kernel.alive():  # it did not come back from the interrupt
                     self._restart()
             elif result.status == "protocol":  # the cell forged messages: the kernel was ended
                 cell.outputs.append(_note(self.say("cell_protocol")))
-                self.problems.append(f"grading protocol broken in cell {cell.get('id', '?')}")
+                self.problems.append(Problem(Kind.PROTOCOL, f"grading protocol broken in cell {cell.get('id', '?')}"))
                 self._restart()
             else:  # the cell killed the kernel: start again without it
                 cell.outputs.append(_note(self.say("cell_died")))
-                self.problems.append(f"kernel died in cell {cell.get('id', '?')}")
+                self.problems.append(Problem(Kind.KERNEL_DIED, f"kernel died in cell {cell.get('id', '?')}"))
                 self._restart()
 
     def _restart(self) -> None:
@@ -226,7 +229,7 @@ class Grader:
         if failure is None:
             return FunctionResult(name, points, points, Outcome.PASSED, "", seconds)
         if failure.outcome in (Outcome.TIMEOUT, Outcome.KERNEL_DIED, Outcome.MEMORY):
-            self.problems.append(f"{failure.outcome} in {name}")
+            self.problems.append(Problem(OUTCOME_KINDS[failure.outcome], f"{failure.outcome} in {name}"))
         if not self.kernel.alive() or failure.outcome in (Outcome.KERNEL_DIED, Outcome.MEMORY):
             self._restart()
         return FunctionResult(
@@ -275,7 +278,7 @@ class Grader:
                 f"{label}: {got.type_name}",
             )
         try:
-            check_result(name, got, expected, case.args, case.kwargs, self._fingerprints(name, case))
+            check_result(name, got, expected, case.args, case.kwargs, self._fingerprints(name, case), self.language)
         except WrongResult as error:
             text = error.brief if hidden else error.message
             hint = self.say("hint", hint=error.hint) if error.hint else ""
@@ -531,8 +534,7 @@ def grade(job: Job) -> SubmissionResult:
     sandboxed = job.sandbox is not None
     timestamp = job.submission.timestamp if job.submission else None
     try:
-        with verdict.speaking(verdict.language(job.course.assignment)):
-            result = _grade(job, release, points, sandboxed, timestamp)
+        result = _grade(job, release, points, sandboxed, timestamp)
     except GraderFault as fault:
         result = not_graded(job.student, str(fault), points, sandboxed, timestamp)
     except Exception as error:  # noqa: BLE001 - the grader's own bug: reported, never a zero
@@ -557,20 +559,20 @@ def grade(job: Job) -> SubmissionResult:
 
 def _grade(job: Job, release, points: dict, sandboxed: bool, timestamp: str | None) -> SubmissionResult:
     files = job.submission.files if job.submission else None
-    notes = [job.submission.note()] if job.submission and job.submission.note() else []
+    notes = [Problem(Kind.FILES_NOT_READ, job.submission.note())] if job.submission and job.submission.note() else []
     try:
         name, misnamed = find_notebook(files, job.course.assignment)
         student_notebook = read_notebook(files[name])
     except SubmissionProblem as problem:
-        return _unrunnable(job, release, points, str(problem), notes, sandboxed, timestamp)
+        return _unrunnable(job, release, points, problem.problem, notes, sandboxed, timestamp)
     if misnamed:
-        notes.insert(0, misnamed)
+        notes.insert(0, Problem(Kind.MISNAMED, misnamed))
     if not attempted(student_notebook, release):
         return _unrunnable(
             job,
             release,
             points,
-            "not attempted: the release notebook came back unchanged",
+            Problem(Kind.NOT_ATTEMPTED, "not attempted: the release notebook came back unchanged"),
             notes,
             sandboxed,
             timestamp,
@@ -579,10 +581,12 @@ def _grade(job: Job, release, points: dict, sandboxed: bool, timestamp: str | No
     notebook = restore(student_notebook, release)
     changed = changed_tests(student_notebook, release)
     if changed:
-        notes.append(f"test cells changed (graded with the release's): {', '.join(changed[:4])}")
+        notes.append(
+            Problem(Kind.TESTS_CHANGED, f"test cells changed (graded with the release's): {', '.join(changed[:4])}")
+        )
     touched = machinery_touched(notebook, release)
     if touched:
-        notes.append(f"code that reaches for the grading machinery: {'; '.join(touched[:3])}")
+        notes.append(Problem(Kind.MACHINERY, f"code that reaches for the grading machinery: {'; '.join(touched[:3])}"))
     workdir = Path(tempfile.mkdtemp(prefix="submission-", dir=scratch_dir()))
     try:
         _prepare_workdir(workdir, files, job.course.helpers)
@@ -596,12 +600,15 @@ def _grade(job: Job, release, points: dict, sandboxed: bool, timestamp: str | No
     problems = notes + grader.problems
     if grader.visible_only:
         problems.append(
-            f"right on the visible case only: {', '.join(grader.visible_only)} (answers fitted to the example, "
-            "or a bug that other sizes show)"
+            Problem(
+                Kind.VISIBLE_ONLY,
+                f"right on the visible case only: {', '.join(grader.visible_only)} (answers fitted to the example, "
+                "or a bug that other sizes show)",
+            )
         )
     return SubmissionResult(
         job.student,
-        "; ".join(dict.fromkeys(problems)) or "ok",
+        list(dict.fromkeys(problems)),
         results,
         notebook_json=nbformat.writes(notebook),
         timestamp=timestamp,
@@ -613,19 +620,19 @@ def _unrunnable(
     job: Job,
     release,
     points: dict,
-    reason: str,
-    notes: list,
+    reason: Problem,
+    notes: list[Problem],
     sandboxed: bool,
     timestamp: str | None,
     attempted_: bool = True,
 ) -> SubmissionResult:
     """Zero for every function, with the reason in every test cell so the feedback explains it."""
-    functions = [FunctionResult(name, value, 0.0, Outcome.NOT_RUN, reason) for name, value in points.items()]
+    functions = [FunctionResult(name, value, 0.0, Outcome.NOT_RUN, reason.text) for name, value in points.items()]
     notebook = restore(release, release)
-    write_verdicts(notebook, functions, verdict.language(job.course.assignment))
+    write_verdicts(notebook, functions, wording.language(job.course.assignment))
     return SubmissionResult(
         job.student,
-        "; ".join([reason, *notes]),
+        [reason, *notes],
         functions,
         notebook_json=nbformat.writes(notebook),
         timestamp=timestamp,

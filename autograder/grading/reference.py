@@ -18,6 +18,7 @@ from planar_utils import sigmoid
 
 from .. import ASSIGNMENT, GRADED_FUNCTIONS
 from ..course import Course
+from ..markup import answers
 
 COURSE_ROOT = Path(__file__).resolve().parents[2]  # the course this package ships in (autograder/grading/..)
 
@@ -25,21 +26,6 @@ COURSE_ROOT = Path(__file__).resolve().parents[2]  # the course this package shi
 def source_notebook(course_dir: Path | str = COURSE_ROOT, assignment: str = ASSIGNMENT) -> Path:
     """Path of the instructor notebook ``source/<assignment>/<assignment>.ipynb``."""
     return Course(Path(course_dir), assignment).source_notebook
-
-
-def grade_id(cell) -> str | None:
-    """The nbgrader grade id of a cell, or None for a cell without nbgrader markup."""
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def solution_cells(notebook: nbformat.NotebookNode) -> dict[str, str]:
-    """Map grade id -> source of every autograded-answer code cell."""
-    cells = {}
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("solution") and not meta.get("grade"):
-            cells[meta["grade_id"]] = cell.source
-    return cells
 
 
 def load_reference(path: Path | str | None = None) -> types.MappingProxyType:
@@ -67,7 +53,7 @@ def load_reference_text(text: str, name: str = "the source notebook") -> types.M
     except Exception as error:  # noqa: BLE001 - any reason the notebook cannot be read
         raise ReferenceBroken(f"{name} cannot be read: {str(error).splitlines()[0][:200]}") from None
     namespace: dict = {"np": np, "sigmoid": sigmoid, "__name__": "reference"}
-    for grade_id, source in solution_cells(notebook).items():
+    for grade_id, source in answers(notebook).items():
         try:
             exec(compile(source, f"<solution cell {grade_id}>", "exec"), namespace)
         except SyntaxError as error:

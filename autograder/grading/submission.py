@@ -15,16 +15,21 @@ import re
 import nbformat
 
 from .. import GRADED_FUNCTIONS
-from ..results import FunctionResult, Outcome
+from ..markup import checked_function, clean, grade_id, is_test
+from ..results import FunctionResult, Kind, Outcome, Problem
 from ..sandbox.outputs import safe_cell
-from . import verdict
-from .reference import grade_id
+from . import wording
 
 SKIP_TAG = "explore"  # cells tagged so are exploration, not needed for grading
 
 
 class SubmissionProblem(Exception):
-    """The submission cannot be run at all; the message is the status (the student's doing)."""
+    """The submission cannot be run at all (the student's doing); ``problem`` says what, typed."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        kind = Kind.MALFORMED if text.startswith("malformed") else Kind.MISSING_NOTEBOOK
+        self.problem = Problem(kind, text)
 
 
 # -- reading the submission ----------------------------------------------------------------
@@ -71,6 +76,7 @@ def read_notebook(raw: bytes | None) -> nbformat.NotebookNode:
         raise SubmissionProblem("malformed notebook: nested too deeply to be a notebook") from None
     except Exception as error:  # noqa: BLE001 - any schema problem is the submission's
         raise SubmissionProblem(f"malformed notebook: {str(error).splitlines()[0][:200]}") from None
+    clean(notebook)  # markup that is not nbgrader's is no markup: restore puts the release's back
     return notebook
 
 
@@ -131,9 +137,9 @@ def changed_tests(student: nbformat.NotebookNode, release: nbformat.NotebookNode
         theirs.setdefault(grade_id(cell), cell)
     changes = []
     for cell in release.cells:
-        cell_id = grade_id(cell) or ""
-        if not (is_test(cell) and cell_id.startswith("test_")):
+        if checked_function(cell) is None:
             continue
+        cell_id = grade_id(cell)
         mine = theirs.get(cell_id)
         if mine is None:
             changes.append(f"{cell_id} removed")
@@ -183,11 +189,6 @@ def attempted(student: nbformat.NotebookNode, release: nbformat.NotebookNode) ->
     return any(cell.source.strip() not in release_code for cell in student.cells if cell.cell_type == "code")
 
 
-def is_test(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return bool(meta.get("grade")) and not meta.get("solution")
-
-
 def skipped(cell) -> bool:
     return SKIP_TAG in cell.get("metadata", {}).get("tags", [])
 
@@ -196,20 +197,21 @@ def write_verdicts(notebook, results: list[FunctionResult], language: str = "en"
     """Put each verdict into its test cell: its output says why, and it is what nbgrader scores.
 
     A passed function's cell prints; a failed one's holds an error, so nbgrader's
-    ``determine_grade`` gives the first full points and the second 0, which is the score
-    set here; the main process checks the two agree before recording (``scores_by_nbgrader``).
+    ``determine_grade`` gives the first full points and the second 0: the score set here,
+    checked against nbgrader's rule cell by cell (a disagreement is the grader's fault).
     """
+    from nbgrader.utils import determine_grade
 
     by_name = {r.name: r for r in results}
     for cell in notebook.cells:
-        cell_id = grade_id(cell) or ""
-        if not (is_test(cell) and cell_id.startswith("test_")):
+        name = checked_function(cell)
+        if name is None:
             continue
-        result = by_name[cell_id[len("test_") :]]
+        result = by_name[name]
         if result.outcome == Outcome.PASSED:
             cell.outputs = [
                 nbformat.v4.new_output(
-                    "stream", name="stdout", text=verdict.say(language, "passed", name=result.name) + "\n"
+                    "stream", name="stdout", text=wording.say(language, "passed", name=result.name) + "\n"
                 )
             ]
         else:
@@ -226,18 +228,13 @@ def write_verdicts(notebook, results: list[FunctionResult], language: str = "en"
                 )
             ]
         result.score = result.points if result.outcome == Outcome.PASSED else 0.0
+        by_nbgrader = float(determine_grade(cell)[0] or 0.0)
+        if by_nbgrader != result.score:
+            raise ScoresDisagree(f"{name}: the grader says {result.score}, nbgrader's rule {by_nbgrader}")
 
 
-def scores_by_nbgrader(notebook_json: str) -> dict[str, float]:
-    """What nbgrader's own rule (``determine_grade``) makes of each test cell of an autograded notebook."""
-    from nbgrader.utils import determine_grade
-
-    scores = {}
-    for cell in nbformat.reads(notebook_json, as_version=4).cells:
-        cell_id = grade_id(cell) or ""
-        if is_test(cell) and cell_id.startswith("test_"):
-            scores[cell_id.removeprefix("test_")] = float(determine_grade(cell)[0] or 0.0)
-    return scores
+class ScoresDisagree(Exception):
+    """The notebook written would make nbgrader score a function differently from the grader (a grader bug)."""
 
 
 def release_from_source(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import jinja2
 
-from public_tests import MISTAKES
+from test_utils import MISTAKES
 
 from .. import GRADED_FUNCTIONS, SHORT_NAMES
-from ..course import Skipped
-from ..results import Outcome, SubmissionResult, write_atomically
+from ..course import Course, Skipped
+from ..results import Kind, Outcome, SubmissionResult, write_atomically
 
 TEMPLATE = "summary.html.j2"
 
@@ -67,21 +67,16 @@ OUTCOME_LABELS = {
     Outcome.MEMORY: "ran out of memory",
 }
 
-# Advice for the notes a status can carry (beside "ok"), first match first.
-ADVICE = (
-    ("unverified", None),
-    (
-        "code that reaches for the grading machinery",
-        "read the cells the status names: the sandbox kept them "
-        "harmless and the grade counts only what the judge saw, but the student may need a word",
-    ),
-    ("test cells changed", "the release's tests were restored and graded; the student's edits are in submitted/"),
-    (
-        "right on the visible case only",
-        "compare those functions with the visible test's expected values: "
-        "answers fitted to the example score nothing on the hidden cases",
-    ),
-)
+# What to do about each kind of problem a graded submission can carry.
+ADVICE = {
+    Kind.MACHINERY: "read the cells the status names: the sandbox kept them harmless and the grade counts only what "
+    "the judge saw, but the student may need a word",
+    Kind.TESTS_CHANGED: "the release's tests were restored and graded; the student's edits are in submitted/",
+    Kind.VISIBLE_ONLY: "compare those functions with the visible test's expected values: answers fitted to the "
+    "example score nothing on the hidden cases",
+    Kind.MALFORMED: "ask the student to submit the notebook again",
+    Kind.MISSING_NOTEBOOK: "ask the student to submit the notebook again",
+}
 
 
 def common_mistakes(results: list[SubmissionResult]) -> dict[str, list[tuple[str, int, list[str]]]]:
@@ -98,7 +93,7 @@ def common_mistakes(results: list[SubmissionResult]) -> dict[str, list[tuple[str
             if function.outcome == Outcome.PASSED or function.outcome == Outcome.NOT_RUN:
                 continue
             if function.mistake and function.mistake in MISTAKES:
-                label = MISTAKES[function.mistake][0].format(key="a gradient").split(":")[0]
+                label = MISTAKES[function.mistake]["en"].format(key="a gradient").split(":")[0]
             else:
                 label = OUTCOME_LABELS.get(function.outcome, str(function.outcome))
             found[function.name][label] += 1
@@ -129,7 +124,7 @@ def needs_attention(results: list[SubmissionResult], skipped: list) -> list[Atte
                     "run the same command again; it grades exactly the submissions not graded",
                 )
             )
-        elif result.status.startswith("unverified"):
+        elif result.has(Kind.UNVERIFIED):
             found.append(
                 Attention(
                     result.student,
@@ -146,10 +141,8 @@ def needs_attention(results: list[SubmissionResult], skipped: list) -> list[Atte
                     "the student handed in the notebook they received: check they submitted the right file",
                 )
             )
-        elif result.status.startswith(("malformed", "missing")):
-            found.append(Attention(result.student, result.status, "ask the student to submit the notebook again"))
-        elif result.status != "ok":
-            advice = [todo for needle, todo in ADVICE[1:] if needle in result.status]
+        elif result.problems:
+            advice = list(dict.fromkeys(ADVICE[p.kind] for p in result.problems if p.kind in ADVICE))
             todo = "; ".join(advice) or "look at the autograded notebook; the student's feedback explains it"
             found.append(Attention(result.student, result.status, todo))
     for folder in skipped:
@@ -180,21 +173,19 @@ def _link(folder: Path, target: Path) -> str | None:
     return urllib.parse.quote(os.path.relpath(target, folder))
 
 
-def write_reports(
-    folder: Path, results: list[SubmissionResult], skipped: list, course_root: Path, assignment: str
-) -> Path:
+def write_reports(folder: Path, results: list[SubmissionResult], skipped: list, course: Course) -> Path:
     """Write summary.html into ``folder``; return its path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    assignment = course.assignment
     rows = []
     for result in sorted(results, key=lambda r: r.student):
-        base = Path(course_root)
         rows.append(
             {
                 "result": result,
                 "scores": {f.name: f for f in result.functions},
-                "feedback": _link(folder, base / "feedback" / result.student / assignment / f"{assignment}.html"),
-                "notebook": _link(folder, base / "autograded" / result.student / assignment / f"{assignment}.ipynb"),
+                "feedback": _link(folder, course.step("feedback", result.student) / f"{assignment}.html"),
+                "notebook": _link(folder, course.step("autograded", result.student) / f"{assignment}.ipynb"),
             }
         )
     environment = jinja2.Environment(

@@ -149,18 +149,19 @@ def gradient_check(
     Otherwise prints one line per parameter and returns {name: relative difference},
     where the relative difference is |analytic - numeric| / (|analytic| + |numeric|).
     """
-    from public_tests import cost_problem, say
+    from test_utils import cost_problem, course_language, say
 
-    problem = cost_problem(compute_cost, Y, parameters)
+    language = course_language()  # the edition's, beside the notebook
+    problem = cost_problem(compute_cost, Y, parameters, language)
     if problem is not None:
-        print(say("cost_first", problem=problem))
+        print(say("cost_first", language, problem=problem))
         return None
     try:
         return _check_gradients(
-            forward_propagation, compute_cost, backward_propagation, parameters, X, Y, epsilon, threshold
+            forward_propagation, compute_cost, backward_propagation, parameters, X, Y, epsilon, threshold, language
         )
     except _CheckStopped as stopped:  # it runs before the test cell: it names the problem and lets Run All go on
-        print(say("check_stopped", reason=str(stopped)))
+        print(say("check_stopped", language, reason=str(stopped)))
         return None
 
 
@@ -168,27 +169,29 @@ class _CheckStopped(Exception):
     """A function the check calls cannot be used yet; the message says which and why."""
 
 
-def _call(name: str, function, *args):
-    from public_tests import say
+def _call(name: str, function, *args, language: str = "en"):
+    from test_utils import say
 
     try:
         return function(*args)
     except NotImplementedError:
-        raise _CheckStopped(say("not_implemented", name=name)) from None
+        raise _CheckStopped(say("not_implemented", language, name=name)) from None
     except Exception as error:  # noqa: BLE001 - any failure: the test cell below shows it in full
         raise _CheckStopped(f"{name} raised {type(error).__name__}: {str(error)[:200]}") from None
 
 
-def _check_gradients(forward_propagation, compute_cost, backward_propagation, parameters, X, Y, epsilon, threshold):
-    from public_tests import say
+def _check_gradients(
+    forward_propagation, compute_cost, backward_propagation, parameters, X, Y, epsilon, threshold, language
+):
+    from test_utils import say
 
     def cost_at(params):
-        A2, _ = _call("forward_propagation", forward_propagation, X, params)
-        return float(np.squeeze(_call("compute_cost", compute_cost, A2, Y, params)))
+        A2, _ = _call("forward_propagation", forward_propagation, X, params, language=language)
+        return float(np.squeeze(_call("compute_cost", compute_cost, A2, Y, params, language=language)))
 
     params = {name: np.array(value, dtype=float) for name, value in parameters.items()}
-    _, cache = _call("forward_propagation", forward_propagation, X, params)
-    grads = _call("backward_propagation", backward_propagation, params, cache, X, Y)
+    _, cache = _call("forward_propagation", forward_propagation, X, params, language=language)
+    grads = _call("backward_propagation", backward_propagation, params, cache, X, Y, language=language)
     differences = {}
     for name in ("W1", "b1", "W2", "b2"):
         numeric = np.zeros_like(params[name])
@@ -209,5 +212,5 @@ def _check_gradients(forward_propagation, compute_cost, backward_propagation, pa
         scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
         differences[name] = float(np.linalg.norm(analytic - numeric) / scale) if scale else 0.0
         line = "gradient_line_ok" if differences[name] < threshold else "gradient_line_bad"
-        print(say(line, name=name, difference=differences[name], threshold=threshold))
+        print(say(line, language, name=name, difference=differences[name], threshold=threshold))
     return differences

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import public_tests
+import test_utils
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.classes.synthetic import course_notebooks, fill_answers, solution_answers
 from autograder.grading.cases import USES_HELPERS, draw_cases, with_helpers
@@ -36,18 +37,18 @@ def mistaken(mistake, reference):
 
 
 def test_every_mistake_has_words_in_both_languages():
-    assert set(MISTAKES) == set(public_tests.MISTAKES)
-    for english, chinese in public_tests.MISTAKES.values():
+    assert set(MISTAKES) == set(test_utils.MISTAKES)
+    for english, chinese in (texts.values() for texts in test_utils.MISTAKES.values()):
         assert english and chinese and english != chinese
 
 
 @pytest.mark.parametrize("mistake", sorted(m for m, (_, _, visible) in MISTAKES.items() if visible))
 def test_the_visible_test_names_the_mistake(mistake, reference):
     name, function = mistaken(mistake, reference)
-    with contextlib.redirect_stdout(io.StringIO()), pytest.raises(public_tests.WrongResult) as failure:
+    with contextlib.redirect_stdout(io.StringIO()), pytest.raises(test_utils.WrongResult) as failure:
         public_tests.TESTS[name](function)
     assert failure.value.mistake == mistake
-    assert public_tests.MISTAKES[mistake][0].split("{key}")[-1] in failure.value.hint
+    assert test_utils.MISTAKES[mistake]["en"].split("{key}")[-1] in failure.value.hint
     lines = failure.value._render_traceback_()
     assert len(lines) == 2 and "hint" in lines[1]
 
@@ -64,10 +65,10 @@ def test_the_grader_names_the_mistake_on_hidden_cases(mistake, reference):
             return reference[helper](*args, **kwargs)
 
         try:
-            public_tests.check_result(
+            test_utils.check_result(
                 name, got, expected, case.args, case.kwargs, fingerprints(name, case.args, case.kwargs, call)
             )
-        except public_tests.WrongResult as failure:
+        except test_utils.WrongResult as failure:
             assert failure.mistake == mistake, (failure.brief, failure.mistake)
             assert not any(
                 str(v) in failure.brief
@@ -162,7 +163,7 @@ def test_in_the_notebook_a_failing_test_is_a_few_lines_that_name_the_mistake(mis
         assert error.ename == "WrongResult", (name, error.ename, error.evalue)
         text = "\n".join(error.traceback)
         assert len(error.traceback) == 2 and "public_tests.py" not in text, text
-        hint = public_tests.MISTAKES[mistake][0].split("{key}")[-1]
+        hint = test_utils.MISTAKES[mistake]["en"].split("{key}")[-1]
         assert hint in text, (mistake, text)
 
 

@@ -92,7 +92,17 @@ def test_same_code_gets_the_same_scores_in_either_edition(tmp_path):
     assert len(scores[ZH]["perfect"]) == len(GRADED_FUNCTIONS)
 
 
-@pytest.mark.parametrize("name", ["planar_utils.py", "testCases.py", "public_tests.py"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "planar_utils.py",
+        "testCases.py",
+        "public_tests.py",
+        "test_utils.py",
+        "test_messages.json",
+        "test_fingerprints.json",
+    ],
+)
 def test_chinese_source_links_the_same_helpers(name):
     assert (ROOT / "source" / ZH / name).resolve() == (ROOT / name).resolve()
 
@@ -107,15 +117,17 @@ def test_the_chinese_notebook_prints_its_tests_in_chinese():
 
 def test_chinese_sentences_take_full_width_punctuation():
     """In the catalogues and in every Chinese message of the tests and the grader; code and math keep ASCII."""
-    import public_tests
-    from autograder.grading import verdict
+    import test_utils
+    from autograder.grading import wording
 
     for _, catalogue_path, _ in translate.EDITIONS["zh"]:
         for cell_id, entry in translate.load_catalogue(catalogue_path).items():
             assert translate.fullwidth_punctuation(entry["text"]) == entry["text"], cell_id
-    for table in (public_tests.MESSAGES, public_tests.MISTAKES, verdict.TEXTS):
-        for key, (_, chinese) in table.items():
-            assert translate.fullwidth_punctuation(chinese) == chinese, key
+    for table in (test_utils.MESSAGES, test_utils.MISTAKES):
+        for key, texts in table.items():
+            assert translate.fullwidth_punctuation(texts["zh"]) == texts["zh"], key
+    for key, (_, chinese) in wording.TEXTS.items():
+        assert translate.fullwidth_punctuation(chinese) == chinese, key
     assert (
         translate.fullwidth_punctuation("代价 (6):见 `np.sum(x, axis=1)`, $f(x, y)$")
         == "代价（6）：见 `np.sum(x, axis=1)`，$f(x, y)$"

@@ -10,6 +10,7 @@ from autograder.course import (
     MAX_FILE_BYTES,
     MAX_NOTEBOOK_BYTES,
     Course,
+    CourseError,
     discover,
     read_submission,
     seed_for,
@@ -143,3 +144,23 @@ def test_each_new_submission_draws_new_cases_and_the_same_one_the_same():
     assert seed_for(secret, A, "alice", "timestamp:1") != seed_for(secret, A, "alice", "timestamp:2")
     assert seed_for(secret, A, "alice", "timestamp:1") != seed_for(secret, A, "bob", "timestamp:1")
     assert seed_for(secret, f"{A}_zh", "alice", "t") == seed_for(secret, A, "alice", "t")
+
+
+def test_the_layout_is_nbgraders_as_the_course_config_sets_it(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.submitted_directory = 'collected'\nc.CourseDirectory.groupshared = True\n"
+    )
+    course = Course.of(tmp_path, A)
+    assert course.step("submitted", "bob") == tmp_path / "collected" / "bob" / A
+    assert course.step("release") == tmp_path / "release" / A and course.folder("submitted") == tmp_path / "collected"
+    assert course.feedback_mode == 0o664 and Course.of(tmp_path / "elsewhere", A).feedback_mode == 0o644
+    submission_folder(course, "bob")
+    assert discover(course) == (["bob"], [])
+
+
+def test_a_layout_the_grader_cannot_read_is_refused_with_the_setting_named(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.directory_structure = '{student_id}/{nbgrader_step}/{assignment_id}'\n"
+    )
+    with pytest.raises(CourseError, match="directory_structure"):
+        Course.of(tmp_path, A)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import public_tests
+import test_utils
 from autograder.grading import codec
 from autograder.grading.cases import USES_HELPERS, draw_cases, visible_case, with_helpers
 from planar_utils import sigmoid
@@ -42,7 +43,7 @@ def test_idiom_passes_the_graders_check_across_the_kernel_boundary(reference, id
     for case in cases:
         got = codec.loads(codec.dumps(function(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))))
         expected = reference[name](*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-        public_tests.check_result(name, got, expected, case.args, case.kwargs)
+        test_utils.check_result(name, got, expected, case.args, case.kwargs)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_numpy_scalar_cost_passes_where_it_failed_before(reference):
     """A cost returned as np.float64 (the walk-through's np.squeeze) was decoded as a 1-element array."""
     A2, Y, parameters = public_tests.compute_cost_test_case()
     got = codec.loads(codec.dumps(np.squeeze(reference["compute_cost"](A2, Y, parameters) * np.ones((1, 1)))))
-    public_tests.check_result("compute_cost", got, reference["compute_cost"](A2, Y, parameters))
+    test_utils.check_result("compute_cost", got, reference["compute_cost"](A2, Y, parameters))
 
 
 def test_mappings_and_tuple_subclasses_cross_as_dicts_and_tuples():

@@ -27,7 +27,7 @@ def gradebook(tmp_path):
 def result(student, failing=()):
     return SubmissionResult(
         student,
-        "ok",
+        [],
         [
             FunctionResult(
                 name,

@@ -17,7 +17,7 @@ import itertools
 import numpy as np
 import pytest
 
-import public_tests
+import test_utils
 from autograder import GRADED_FUNCTIONS
 from autograder.classes.synthetic import course_notebooks
 from autograder.grading import codec
@@ -72,7 +72,7 @@ def verdict(name: str, function, reference, seed: int) -> str:
         try:
             with np.errstate(all="ignore"):
                 got = codec.loads(codec.dumps(target(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))))
-            public_tests.check_result(name, got, expected, case.args, case.kwargs)
+            test_utils.check_result(name, got, expected, case.args, case.kwargs)
         except Exception:  # noqa: BLE001 - raising, or a wrong result: the function loses its points
             return "wrong"
     return "right"

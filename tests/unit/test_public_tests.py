@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import public_tests
+import test_utils
 from autograder.grading.cases import with_helpers
 
 
@@ -161,7 +162,7 @@ def test_nn_model_is_checked_with_the_helpers_it_is_given(reference):
         namespace,
     )
     with pytest.raises(
-        public_tests.HelperFails, match=r"nn_model calls your forward_propagation, whose test above fails: fix it first"
+        test_utils.HelperFails, match=r"nn_model calls your forward_propagation, whose test above fails: fix it first"
     ):
         run("nn_model", namespace["nn_model"])
     run("nn_model", with_helpers(namespace["nn_model"], {"forward_propagation": reference["forward_propagation"]}))

@@ -1,15 +1,15 @@
 """The instructor's summary page: statistics, pass rates, who needs attention, common mistakes, escaping."""
 
-from autograder.course import Skipped
+from autograder.course import Course, Skipped
 from autograder.reports import class_statistics, common_mistakes, needs_attention, pass_rates, write_reports
-from autograder.results import FunctionResult, Outcome, SubmissionResult, not_graded
+from autograder.results import FunctionResult, Kind, Outcome, Problem, SubmissionResult, not_graded
 
 from ..conftest import POINTS
 
 NAMES = list(POINTS)
 
 
-def submission(student, failing=(), status="ok", seconds=1.0, mistake=None, attempted=True, outcome=Outcome.FAILED):
+def submission(student, failing=(), problems=(), seconds=1.0, mistake=None, attempted=True, outcome=Outcome.FAILED):
     functions = [
         FunctionResult(
             name,
@@ -21,7 +21,7 @@ def submission(student, failing=(), status="ok", seconds=1.0, mistake=None, atte
         )
         for name, points in POINTS.items()
     ]
-    return SubmissionResult(student, status, functions, seconds, attempted=attempted)
+    return SubmissionResult(student, list(problems), functions, seconds, attempted=attempted)
 
 
 CLASS = [
@@ -35,10 +35,17 @@ CLASS = [
     ),
     submission("d", failing=("compute_cost",), mistake={"compute_cost": "cost_no_mean"}),
     submission(
-        "<script>alert(1)</script>", failing=tuple(NAMES), status="malformed <b>notebook</b>", outcome=Outcome.NOT_RUN
+        "<script>alert(1)</script>",
+        failing=tuple(NAMES),
+        problems=[Problem(Kind.MALFORMED, "malformed <b>notebook</b>")],
+        outcome=Outcome.NOT_RUN,
     ),
     submission(
-        "untouched", failing=tuple(NAMES), status="not attempted: unchanged", attempted=False, outcome=Outcome.NOT_RUN
+        "untouched",
+        failing=tuple(NAMES),
+        problems=[Problem(Kind.NOT_ATTEMPTED, "not attempted: unchanged")],
+        attempted=False,
+        outcome=Outcome.NOT_RUN,
     ),
     not_graded("e", "the grading kernel could not start", dict(POINTS)),
 ]
@@ -78,7 +85,7 @@ def test_the_page_is_complete_and_escapes_student_text(tmp_path):
     (tmp_path / "feedback" / "a" / "x").mkdir(parents=True)
     (tmp_path / "feedback" / "a" / "x" / "x.html").write_text("feedback")
     page = write_reports(
-        tmp_path / "reports" / "x", CLASS, [Skipped("alice\\n", "not a valid student id")], tmp_path, "x"
+        tmp_path / "reports" / "x", CLASS, [Skipped("alice\\n", "not a valid student id")], Course(tmp_path, "x")
     ).read_text()
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "malformed &lt;b&gt;notebook&lt;/b&gt;" in page

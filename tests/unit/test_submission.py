@@ -4,18 +4,19 @@ import json
 
 import nbformat
 import pytest
+from nbgrader.utils import determine_grade
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.grading.reference import grade_id
 from autograder.grading.submission import (
+    ScoresDisagree,
     SubmissionProblem,
     attempted,
     find_notebook,
     read_notebook,
     restore,
-    scores_by_nbgrader,
     write_verdicts,
 )
+from autograder.markup import checked_function, grade_id, points
 from autograder.results import FunctionResult, Outcome
 
 from ..conftest import POINTS, ROOT
@@ -99,6 +100,32 @@ def test_the_students_markdown_is_made_inert(release):
     assert "<script>" not in text and "javascript:" not in text
 
 
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "x",
+        5,
+        [1],
+        None,
+        {"grade_id": 5},
+        {"grade_id": ["a"], "grade": True},
+        {"grade": "yes"},
+        {"points": float("nan")},
+    ],
+)
+def test_markup_that_is_not_nbgraders_is_dropped_and_the_release_restored(release, markup):
+    data = json.loads(RELEASE.read_text(encoding="utf-8"))
+    for cell in data["cells"]:
+        if (cell["metadata"].get("nbgrader") or {}).get("grade_id") in ("compute_cost", "test_compute_cost"):
+            cell["metadata"]["nbgrader"] = markup
+    student = read_notebook(json.dumps(data).encode())
+    restored = restore(student, release)
+    assert points(restored) == points(release)
+    assert sorted(grade_id(c) for c in restored.cells if checked_function(c)) == sorted(
+        grade_id(c) for c in release.cells if checked_function(c)
+    )
+
+
 def test_untouched_release_is_not_attempted(release):
     assert not attempted(release, release)
     student = nbformat.from_dict(json.loads(json.dumps(release)))
@@ -115,4 +142,16 @@ def test_verdicts_are_what_nbgrader_scores(release):
     write_verdicts(notebook, results)
     expected = {r.name: r.points if r.outcome == Outcome.PASSED else 0.0 for r in results}
     assert {r.name: r.score for r in results} == expected
-    assert scores_by_nbgrader(nbformat.writes(notebook)) == expected
+    by_nbgrader = {
+        checked_function(cell): float(determine_grade(cell)[0] or 0.0)
+        for cell in notebook.cells
+        if checked_function(cell) is not None
+    }
+    assert by_nbgrader == expected
+
+
+def test_a_verdict_nbgrader_would_score_otherwise_is_the_graders_fault(release):
+    notebook = restore(release, release)
+    results = [FunctionResult(name, points * 2, 0, Outcome.PASSED) for name, points in POINTS.items()]
+    with pytest.raises(ScoresDisagree, match="the grader says"):
+        write_verdicts(notebook, results)

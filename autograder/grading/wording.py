@@ -2,16 +2,12 @@
 
 Everything a student reads about their grade (the test cells of the autograded
 notebook, the feedback page, the gradebook's comments) is written here or by
-``public_tests`` (the same comparison and diagnoses as the visible tests). For a
+``test_utils`` (the same comparison and diagnoses as the visible tests). For a
 hidden case these words are all the student gets: which case, by its sizes, and
 what kind of failure.
 """
 
 from __future__ import annotations
-
-import contextlib
-
-import public_tests
 
 from .. import EDITIONS
 
@@ -85,14 +81,3 @@ def language(assignment: str) -> str:
 
 def say(language_: str, text_id: str, **fields) -> str:
     return TEXTS[text_id][language_ == "zh"].format(**fields)
-
-
-@contextlib.contextmanager
-def speaking(language_: str):
-    """public_tests' messages in ``language_`` meanwhile (it speaks its course folder's language)."""
-    before = public_tests.LANGUAGE
-    public_tests.LANGUAGE = language_
-    try:
-        yield
-    finally:
-        public_tests.LANGUAGE = before

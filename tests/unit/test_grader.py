@@ -1,0 +1,215 @@
+"""The grader's conversation with a kernel, against a fake kernel (as nbclient tests its executor).
+
+``FakeKernel`` runs code in this process with ``input()`` wired to the grader's answers,
+as a real kernel's stdin channel is: the probes, the stand-ins and the judging are the
+real ones, so what is tested here in milliseconds is the protocol and the verdicts, and
+the real sandbox is left to the end-to-end tests. A cell can end the fake kernel
+(``die()``), spin past its budget (``spin()``) or break the protocol (``forge()``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import copy
+import io
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import ASSIGNMENT, GRADED_FUNCTIONS
+from autograder.classes.synthetic import course_notebooks, fill_answers
+from autograder.grading.judge import CourseBundle, Grader, Job
+from autograder.grading.submission import restore
+from autograder.results import Kind, Outcome, Problem
+from autograder.sandbox.kernel import Execution
+from autograder.settings import Limits
+from planar_utils import sigmoid
+
+from ..conftest import POINTS
+
+
+# KeyboardInterrupt: what a probe lets through (an interrupt), as a real kernel's death or timeout is not
+# something the code in it can catch.
+class _Died(KeyboardInterrupt):
+    pass
+
+
+class _Spun(KeyboardInterrupt):
+    pass
+
+
+class _Forged(KeyboardInterrupt):
+    pass
+
+
+class FakeKernel:
+    """A kernel in this process: ``execute`` runs code with ``input`` answered by ``on_input``."""
+
+    def __init__(self):
+        self.namespace: dict = {}
+        self.running = False
+        self.starts = 0
+        self.executed: list[str] = []
+
+    def start(self) -> None:
+        self.namespace = {"np": np, "sigmoid": sigmoid, "die": self._die, "spin": self._spin, "forge": self._forge}
+        self.running = True
+        self.starts += 1
+
+    def restart(self) -> None:
+        self.start()
+
+    def shutdown(self) -> None:
+        self.running = False
+
+    close = shutdown
+
+    def alive(self) -> bool:
+        return self.running
+
+    def cpu_seconds(self) -> float:
+        return 0.0
+
+    @staticmethod
+    def _die():
+        raise _Died
+
+    @staticmethod
+    def _spin():
+        raise _Spun
+
+    @staticmethod
+    def _forge():
+        raise _Forged
+
+    def execute(self, code, timeout, on_input=None, keep_outputs=True) -> Execution:
+        if not self.running:
+            return Execution("died", [], "DeadKernel", "the kernel is not running")
+        self.executed.append(code)
+        saved = builtins.input
+        builtins.input = lambda prompt="": on_input(prompt) if on_input else ""
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(compile(code, "<cell>", "exec"), self.namespace)
+        except _Died:
+            self.running = False
+            return Execution("died", [], "DeadKernel", "the kernel died")
+        except _Spun:
+            return Execution("timeout", [], "Timeout", f"stopped after {timeout:g} s", timeout)
+        except _Forged:
+            self.running = False
+            return Execution("protocol", [], "ProtocolError", "an unreadable message on iopub (ValueError)")
+        except Exception as error:  # noqa: BLE001
+            return Execution("error", [], type(error).__name__, str(error))
+        finally:
+            builtins.input = saved
+        text = out.getvalue()
+        outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)] if text and keep_outputs else []
+        return Execution("ok", outputs)
+
+
+class LocalReference:
+    def __init__(self, reference):
+        self.reference = reference
+
+    def call(self, name, args, kwargs=None, timeout=None):
+        with np.errstate(all="ignore"):
+            return self.reference[name](*copy.deepcopy(args), **copy.deepcopy(kwargs or {}))
+
+
+@pytest.fixture(scope="module")
+def course():
+    release, solutions = course_notebooks()
+    return release, solutions
+
+
+def grade(course, reference, changes=None, cells=()):
+    """Grade a notebook with these answers (and these cells added) against the fake kernel: (results, grader)."""
+    release, solutions = course
+    notebook = fill_answers(release, dict(solutions, **(changes or {})))
+    for offset, code in enumerate(cells):
+        notebook.cells.insert(3 + offset, nbformat.v4.new_code_cell(code, id=f"added-{offset}"))
+    kernel = FakeKernel()
+    job = Job("student", 11, CourseBundle(ASSIGNMENT, "", "", {}), None, Limits(cell_timeout=5, submission_timeout=60))
+    grader = Grader(job, LocalReference(reference), lambda: kernel, dict(POINTS))
+    results = grader.run(restore(notebook, release))
+    return {r.name: r for r in results}, grader, kernel
+
+
+def test_correct_answers_pass_every_function(course, reference):
+    results, grader, _ = grade(course, reference)
+    assert {name: r.outcome for name, r in results.items()} == dict.fromkeys(GRADED_FUNCTIONS, Outcome.PASSED)
+    assert sum(r.score for r in results.values()) == 100 and grader.problems == []
+
+
+def test_a_wrong_function_fails_alone_with_the_grader_saying_why(course, reference):
+    wrong = course[1]["compute_cost"].replace("    cost = -np.sum(logprobs) / m", "    cost = -np.sum(logprobs)")
+    results, _, _ = grade(course, reference, {"compute_cost": wrong})
+    cost = results["compute_cost"]
+    assert (cost.outcome, cost.score) == (Outcome.FAILED, 0) and cost.mistake == "cost_no_mean"
+    assert cost.message.startswith("the visible case: cost is 2.079176283, expected 0.693058761")
+    assert all(r.outcome == Outcome.PASSED for name, r in results.items() if name != "compute_cost")
+
+
+def test_a_bug_only_other_sizes_show_fails_on_a_hidden_case_in_the_graders_words(course, reference):
+    fixed = course[1]["update_parameters"].replace("- learning_rate *", "- 1.2 *")
+    results, grader, _ = grade(course, reference, {"update_parameters": fixed})
+    update = results["update_parameters"]
+    assert update.outcome == Outcome.FAILED and update.message.startswith("hidden case 2 (n_x=6, n_h=2")
+    assert "got" not in update.message and "expected 0" not in update.message  # no value of a hidden case
+    assert grader.visible_only == ["update_parameters"]
+
+
+def test_a_missing_function_and_an_exception_are_named(course, reference):
+    results, _, _ = grade(
+        course,
+        reference,
+        {
+            "layer_sizes": "def not_layer_sizes(X, Y):\n    return 1\n",
+            "predict": "def predict(parameters, X):\n    raise KeyError('the secret inputs ' + str(X[0, 0]))\n",
+        },
+    )
+    assert results["layer_sizes"].outcome == Outcome.MISSING
+    predict = results["predict"]
+    assert predict.outcome == Outcome.ERROR and "KeyError" in predict.message
+    assert "the secret inputs" in predict.message  # the visible case shows the student's own error in full
+
+
+def test_a_kernel_killed_by_a_function_is_restarted_with_the_definitions_and_the_rest_graded(course, reference):
+    dies = course[1]["forward_propagation"].replace("    A2 = sigmoid(Z2)", "    die()")
+    results, grader, kernel = grade(course, reference, {"forward_propagation": dies})
+    assert results["forward_propagation"].outcome == Outcome.KERNEL_DIED
+    assert results["nn_model"].outcome == Outcome.PASSED and results["predict"].outcome == Outcome.PASSED
+    assert kernel.starts == 2 and Problem(Kind.KERNEL_DIED, "kernel died in forward_propagation") in grader.problems
+
+
+def test_a_function_over_its_budget_times_out_and_costs_only_itself(course, reference):
+    spins = course[1]["layer_sizes"].replace("    n_h = 4", "    spin()")
+    results, grader, _ = grade(course, reference, {"layer_sizes": spins})
+    assert results["layer_sizes"].outcome == Outcome.TIMEOUT
+    assert sum(r.score for r in results.values()) == 95
+
+
+def test_a_cell_that_breaks_the_protocol_is_skipped_and_the_kernel_replaced(course, reference):
+    results, grader, kernel = grade(course, reference, cells=["forge()\n"])
+    assert all(r.outcome == Outcome.PASSED for r in results.values())
+    assert kernel.starts == 2 and [p.kind for p in grader.problems] == [Kind.PROTOCOL]
+
+
+def test_a_forged_report_counts_for_nothing(course, reference):
+    forged = course[1]["compute_cost"].replace(
+        "    cost = -np.sum(logprobs) / m",
+        '    input(\'\\x00autograder-report:\' + \'{"status":"returned","value":0.6930587610394646}\')\n    cost = 0.5',
+    )
+    results, _, _ = grade(course, reference, {"compute_cost": forged})
+    assert results["compute_cost"].score == 0
+
+
+def test_a_stand_in_refuses_a_call_the_real_one_could_not_get(course, reference):
+    wrong = course[1]["nn_model"].replace("initialize_parameters(n_x, n_h, n_y)", "initialize_parameters(n_x, 4, n_y)")
+    results, _, _ = grade(course, reference, {"nn_model": wrong})
+    model = results["nn_model"]
+    assert model.outcome == Outcome.ERROR and "called initialize_parameters wrongly" in model.message
