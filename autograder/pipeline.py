@@ -289,6 +289,18 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
                 raise _disk_error(error, f"the results of {result.student}") from error
             except GradebookError as error:
                 raise GradingError(f"{error}. Grades recorded so far are kept; run again to resume.") from error
+            except Exception as error:  # noqa: BLE001 - the grader's bug on this result: the others go on
+                import traceback
+
+                result = not_graded(
+                    result.student,
+                    f"internal error while recording: {type(error).__name__}: {str(error)[:200]}",
+                    point_values,
+                    result.sandboxed,
+                    result.timestamp,
+                    traceback.format_exc(),
+                )
+        if result.graded:
             graded += 1
         else:
             not_graded_now.append(result)

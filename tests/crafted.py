@@ -457,6 +457,66 @@ STUDENTS = {
         },
         expected=scores(nn_model=0),
     ),
+    "attack-surrogates": dict(  # text JSON carries and UTF-8 cannot write, in every channel a kernel has
+        cells=[
+            # ipykernel's own packer cannot send them; one that writes JSON's escapes can
+            "import json, sys\n"
+            "get_ipython().kernel.session.pack = lambda o: json.dumps(o, default=str).encode()\n"
+            "print('out \\ud800')\nprint('err \\udfff', file=sys.stderr)\nsys.stdout.flush(); sys.stderr.flush()\n"
+            "raise ValueError('\\ud800')\n"
+        ],
+        answers=lambda s: {
+            "layer_sizes": "def layer_sizes(X, Y):\n    raise ValueError('bad \\ud800 value')\n",
+            "forward_propagation": s["forward_propagation"].replace(
+                "    A2 = sigmoid(Z2)",
+                "    A2 = sigmoid(Z2)\n    if X.shape[1] != 3:\n        raise ValueError('hidden \\udfff')",
+            ),
+            "update_parameters": s["update_parameters"].replace(
+                "    return parameters",
+                "    return {'\\ud800': 1.0} if parameters['W1'].shape != (4, 2) else parameters",
+            ),
+        },
+        expected=scores(layer_sizes=0, forward_propagation=0, update_parameters=0),
+    ),
+    "attack-socket-link": dict(  # its sockets' paths made links to a socket of the host's, for the grader to follow
+        # (before: about 400 connections from the grader, as root, in 2 s)
+        cells=[
+            "import os, time\n"
+            "from ipykernel.kernelapp import IPKernelApp\n"
+            "runtime = os.path.dirname(IPKernelApp.instance().abs_connection_file)\n"
+            "swapped = 0\n"
+            "for name in sorted(os.listdir(runtime)):\n"
+            "    if name.startswith('ipc-'):\n"
+            "        os.unlink(os.path.join(runtime, name))\n"
+            "        os.symlink('{HOST_SOCKET}', os.path.join(runtime, name))\n"
+            "        swapped += 1\n"
+            "IPKernelApp.instance().heartbeat.socket.close(linger=0)\n"
+            "get_ipython().kernel.control_stream.socket.close(linger=0)  # the grader's end reconnects\n"
+            "time.sleep(2)\n"
+            "print('swapped', swapped)\n"
+        ],
+        expected=scores(),
+    ),
+    "attack-hidden-leak": dict(  # keeps a hidden case's inputs, for a later visible case's message to show
+        answers=lambda s: {
+            "compute_cost": s["compute_cost"].replace(
+                "    m = Y.shape[1]",
+                "    global kept\n    kept = globals().get('kept', []) + [A2.round(6).tolist()]\n    m = Y.shape[1]",
+            ),
+            "layer_sizes": "def layer_sizes(X, Y):\n    raise ValueError('kept ' + repr(globals().get('kept', [])))\n",
+            "predict": "def predict(parameters, X):\n    raise ValueError('kept ' + repr(globals().get('kept', [])))\n",
+        },
+        expected=scores(layer_sizes=0, predict=0),
+    ),
+    "attack-error-flood": dict(  # error outputs past every allowance, cheap to send
+        cells=[
+            "k = get_ipython().kernel\n"
+            "for _ in range(20_000):\n"
+            "    k.session.send(k.iopub_socket, 'error', {'ename': 'E', 'evalue': '', 'traceback': []},\n"
+            "                   parent=k.get_parent('shell'), ident=b'error')\n"
+        ],
+        expected=scores(),
+    ),
     "attack-outlive": dict(  # clear the parent-death signal, leave a thread and a process running
         cells=[
             "import ctypes, subprocess, threading, time\n"
@@ -566,7 +626,9 @@ def _edit_tests(nb, source):
     return nb
 
 
-def build(course: Path, release: nbformat.NotebookNode, solutions: dict, port: int, bystander: int = 1) -> None:
+def build(
+    course: Path, release: nbformat.NotebookNode, solutions: dict, port: int, bystander: int = 1, host_socket: str = ""
+) -> None:
     """Write every crafted student's submission into ``course/submitted``."""
     for student, spec in STUDENTS.items():
         folder = course / "submitted" / student / ASSIGNMENT
@@ -586,6 +648,7 @@ def build(course: Path, release: nbformat.NotebookNode, solutions: dict, port: i
                 code.replace("{COURSE}", str(course))
                 .replace("{PORT}", str(port))
                 .replace("{BYSTANDER}", str(bystander))
+                .replace("{HOST_SOCKET}", host_socket)
             )
             notebook.cells.insert(3 + offset, nbformat.v4.new_code_cell(code, id=f"added-{offset}"))
         for cell in notebook.cells:  # answers may hold placeholders too

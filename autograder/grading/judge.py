@@ -140,7 +140,7 @@ class Grader:
         try:
             self._start()
             self._run_definitions(notebook)
-            return [self._judge(name, notebook) for name in GRADED_FUNCTIONS]
+            return self._judge_all()
         finally:
             self.kernel.close()
 
@@ -196,25 +196,39 @@ class Grader:
             if not self.kernel.alive():  # the replayed cell ended it again: go on without it
                 self._start(restart=True)
 
-    def _cases(self, name: str) -> list[Case]:
-        """The visible case (as testCases builds it), then the hidden ones of this submission."""
-        cases = draw_cases(name, self.job.seed)
-        visible = visible_case(name)
-        return ([visible] if visible else []) + cases
-
     def _expected(self, name: str, cases: list[Case]) -> list:
         try:
             return [self.reference.call(name, case.args, case.kwargs) for case in cases]
         except ReferenceFailure as error:
             raise GraderFault(f"the reference could not compute {name}'s expected results ({error})") from None
 
-    def _judge(self, name: str, notebook) -> FunctionResult:
-        """Run all cases of one function in one probe; each report is judged as it arrives."""
+    def _judge_all(self) -> list[FunctionResult]:
+        """Every function's visible case first, then the hidden ones of those that passed it.
+
+        In this order nothing the student's code keeps of a hidden case (its inputs, say) can
+        come back in a visible case's message, which quotes the student's own values and errors.
+        """
+        first = {}
+        for name in GRADED_FUNCTIONS:
+            visible = visible_case(name)
+            first[name] = self._probe(name, [visible]) if visible else (None, 0.0)
+        results = []
+        for name in GRADED_FUNCTIONS:
+            failure, seconds = first[name]
+            if failure is None:
+                failure, more = self._probe(name, draw_cases(name, self.job.seed))
+                seconds += more
+                if failure is not None and visible_case(name) and failure.outcome in (Outcome.FAILED, Outcome.ERROR):
+                    self.visible_only.append(name)
+            results.append(self._result(name, failure, seconds))
+        return results
+
+    def _probe(self, name: str, cases: list[Case]) -> tuple[Verdict | None, float]:
+        """Run ``cases`` of one function in one probe, each report judged as it arrives: (the first
+        failure or None, seconds)."""
         started = time.monotonic()
-        points = self.points[name]
         if self._budget() <= 0:
-            return FunctionResult(name, points, 0, Outcome.TIMEOUT, self.say("time_up"))
-        cases = self._cases(name)
+            return Verdict(Outcome.TIMEOUT, self.say("time_up")), 0.0
         session = ProbeSession(self, name, cases, self._expected(name, cases))
         execution = self.kernel.execute(
             probe_source(name, USES_HELPERS.get(name, ())),
@@ -223,25 +237,20 @@ class Grader:
             keep_outputs=False,
         )
         failure = session.failure() or (None if session.complete() else self._no_report(name, execution, session))
-        seconds = time.monotonic() - started
-        if session.visible_only():
-            self.visible_only.append(name)
+        if failure is not None and failure.outcome in (Outcome.TIMEOUT, Outcome.KERNEL_DIED, Outcome.MEMORY):
+            self.problems.append(Problem(OUTCOME_KINDS[failure.outcome], f"{failure.outcome} in {name}"))
+        if not self.kernel.alive() or (
+            failure is not None and failure.outcome in (Outcome.KERNEL_DIED, Outcome.MEMORY)
+        ):
+            self._restart()
+        return failure, time.monotonic() - started
+
+    def _result(self, name: str, failure: Verdict | None, seconds: float) -> FunctionResult:
+        points = self.points[name]
         if failure is None:
             return FunctionResult(name, points, points, Outcome.PASSED, "", seconds)
-        if failure.outcome in (Outcome.TIMEOUT, Outcome.KERNEL_DIED, Outcome.MEMORY):
-            self.problems.append(Problem(OUTCOME_KINDS[failure.outcome], f"{failure.outcome} in {name}"))
-        if not self.kernel.alive() or failure.outcome in (Outcome.KERNEL_DIED, Outcome.MEMORY):
-            self._restart()
-        return FunctionResult(
-            name,
-            points,
-            0,
-            failure.outcome,
-            failure.message,
-            seconds,
-            failure.detail or failure.message,
-            failure.mistake,
-        )
+        detail = failure.detail or failure.message
+        return FunctionResult(name, points, 0, failure.outcome, failure.message, seconds, detail, failure.mistake)
 
     def verdict(
         self, name: str, report: Report | None, case: Case | None, expected, label: str, rejected
@@ -407,12 +416,6 @@ class ProbeSession:
 
     def failure(self) -> Verdict | None:
         return next((v for v in self.verdicts if v is not None), None)
-
-    def visible_only(self) -> bool:
-        """Right on the visible case, wrong on a hidden one."""
-        if not self.cases or self.cases[0].hidden or not self.verdicts or self.verdicts[0] is not None:
-            return False
-        return any(v is not None for v in self.verdicts[1:])
 
     def pending_label(self) -> str:
         """The label of the case that has no report yet."""

@@ -19,6 +19,7 @@ import json
 import textwrap
 from typing import Any
 
+from ..sandbox.outputs import valid_text
 from . import codec
 from .cases import with_helpers
 
@@ -147,7 +148,7 @@ def parse_report(text: str) -> Report:
     if not isinstance(text, str) or len(text) > MAX_REPORT_CHARS:
         raise ValueError("report too large")
     try:
-        report = json.loads(text)
+        report = valid_text(json.loads(text))  # JSON escapes can carry lone surrogates
     except RecursionError:
         raise ValueError("report nested too deeply") from None
     if not isinstance(report, dict) or report.get("status") not in ("returned", "raised", "missing", "unreportable"):
@@ -170,7 +171,10 @@ def parse_helper_call(text: str) -> HelperCall:
     """A stand-in's request (ValueError if it is malformed or too large)."""
     if not isinstance(text, str) or len(text) > MAX_CALL_CHARS:
         raise ValueError("call too large")
-    request = codec.loads(text)
+    try:  # not codec.loads: the codec's source also runs in the kernel, where valid_text is not
+        request = codec.from_plain(valid_text(json.loads(text)))
+    except RecursionError:
+        raise ValueError("call nested too deeply") from None
     if not (
         isinstance(request, dict)
         and isinstance(request.get("helper"), str)

@@ -17,7 +17,7 @@ import nbformat
 from .. import GRADED_FUNCTIONS
 from ..markup import checked_function, clean, grade_id, is_test
 from ..results import FunctionResult, Kind, Outcome, Problem
-from ..sandbox.outputs import safe_cell
+from ..sandbox.outputs import safe_cell, valid_text
 from . import wording
 
 SKIP_TAG = "explore"  # cells tagged so are exploration, not needed for grading
@@ -50,6 +50,9 @@ def find_notebook(files: dict | None, assignment: str) -> tuple[str, str]:
     raise SubmissionProblem(f"missing notebook: no {expected}, and {len(candidates)} other notebooks")
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def read_notebook(raw: bytes | None) -> nbformat.NotebookNode:
     if raw is None:
         raise SubmissionProblem("malformed notebook: larger than the 20 MB allowed")
@@ -69,6 +72,11 @@ def read_notebook(raw: bytes | None) -> nbformat.NotebookNode:
         raise SubmissionProblem("malformed notebook: not a Jupyter notebook")
     if data.get("nbformat") != 4:
         raise SubmissionProblem(f"malformed notebook: nbformat {str(data.get('nbformat'))[:20]}, expected 4")
+    if _SURROGATE_ESCAPE.search(text):  # JSON can say what UTF-8 cannot: written again without it
+        try:
+            text = json.dumps(valid_text(data), ensure_ascii=False)
+        except RecursionError:
+            raise SubmissionProblem("malformed notebook: nested too deeply to be a notebook") from None
     try:
         notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)

@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import queue
 import secrets
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 
 import zmq
 from jupyter_client import BlockingKernelClient
 
-from .outputs import CellOutputs, NotebookBudget
+from . import processes
+from .outputs import CellOutputs, NotebookBudget, valid_text
 
 POLL_SECONDS = 0.1
 WALL_FACTOR = 3  # a cell may take this many times its CPU budget in wall time (waiting on the grader, say)
@@ -50,6 +54,9 @@ class Execution:
     ename: str = ""
     evalue: str = ""
     seconds: float = 0.0  # CPU seconds of the sandbox
+
+
+CHANNELS = ("shell", "iopub", "stdin", "control")  # the grader's channels (no heartbeat)
 
 
 def connection_info(runtime: str) -> dict:
@@ -85,6 +92,8 @@ class GradingKernel:
         self.budget = budget or NotebookBudget()
         self.process = None  # a launchers.Launched
         self.client: BlockingKernelClient | None = None
+        self._sockets: list[int] = []  # O_PATH descriptors of the kernel's sockets, while connected
+        self._links: str | None = None  # the grader's own folder of links to them
         self._cpu_before = 0.0  # CPU seconds of kernels this one replaced
 
     # -- life cycle -------------------------------------------------------------------
@@ -99,16 +108,48 @@ class GradingKernel:
         client.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         # A kernel that broke its own channels must not block the grader: sends give up after a while.
         client.context.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
-        client.load_connection_info(dict(connection, ip=self.process.path(connection["ip"])))
-        client.start_channels()
         deadline = time.monotonic() + self.startup_timeout
+        client.load_connection_info(dict(connection, ip=self._pin_sockets(connection, deadline)))
+        client.start_channels(hb=False)  # the grader watches the kernel's process, not a heartbeat
         while not self._answers(client):
             if not self.process.alive() or time.monotonic() > deadline:
                 client.stop_channels()
+                self._unpin_sockets()
                 why = self.process.failure()
                 self.process.kill()
                 raise RuntimeError(f"the grading kernel did not start{f' ({why})' if why else ''}")
         self.client = client
+
+    def _pin_sockets(self, connection: dict, deadline: float) -> str:
+        """Hold each of the kernel's sockets by a descriptor, once the kernel has made them (before any
+        code of the student's runs), and return the ``ip`` of links to those descriptors in a folder only
+        the grader can write: whatever the kernel later puts at its sockets' paths, every connection
+        and reconnection goes to the sockets it made at start-up, never to another path on the host."""
+        ports = [connection[f"{name}_port"] for name in CHANNELS]
+        while True:
+            fds = [self.process.open_socket(f"{connection['ip']}-{port}") for port in ports]
+            if all(fd is not None for fd in fds):
+                break
+            for fd in fds:
+                processes.close(fd)
+            if not self.process.alive() or time.monotonic() > deadline:
+                why = self.process.failure()
+                self.process.kill()
+                raise RuntimeError(f"the grading kernel did not start{f' ({why})' if why else ''}")
+            time.sleep(0.005)
+        self._sockets = fds
+        self._links = tempfile.mkdtemp(prefix="autograder-kernel-")
+        for port, fd in zip(ports, fds):
+            os.symlink(f"/proc/self/fd/{fd}", f"{self._links}/ipc-{port}")
+        return f"{self._links}/ipc"
+
+    def _unpin_sockets(self) -> None:
+        for fd in self._sockets:
+            processes.close(fd)
+        self._sockets = []
+        if self._links is not None:
+            shutil.rmtree(self._links, ignore_errors=True)
+            self._links = None
 
     @staticmethod
     def _message(channel, msg_id: str, timeout: float):
@@ -152,6 +193,7 @@ class GradingKernel:
     def shutdown(self) -> None:
         if self.client is not None:
             self.client.stop_channels()
+        self._unpin_sockets()
         if self.process is not None:
             self._cpu_before += self.process.cpu_seconds()
             self.process.kill()
@@ -271,6 +313,10 @@ class GradingKernel:
             and isinstance(message.get("content"), dict)
         ):
             raise ProtocolError(f"a malformed message on {channel}")
+        try:
+            message["content"] = valid_text(message["content"])
+        except RecursionError:
+            raise ProtocolError(f"a message nested too deeply on {channel}") from None
         return message
 
     def _unresponsive(self, outputs: CellOutputs, used: float) -> Execution:

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -96,6 +97,39 @@ class Launched:
     def path(self, inside: str) -> str:
         """Where the grader finds the kernel's ``inside`` path (through /proc when sandboxed)."""
         return f"/proc/{self.pid}/root{inside}" if self.sandboxed else inside
+
+    def open_socket(self, inside: str) -> int | None:
+        """An O_PATH descriptor of the kernel's socket at ``inside``, None while there is none.
+
+        The kernel owns the folder of its sockets and can put a link where a socket was; a
+        link reached through /proc/PID/root resolves against the grader's root, so every
+        component is opened without following links, from the sandbox's root down.
+        """
+        parts = [part for part in inside.split("/") if part]
+        try:
+            if not self.sandboxed:
+                fd = os.open(os.path.dirname(inside) or "/", os.O_PATH | os.O_DIRECTORY)
+                parts = parts[-1:]
+            else:
+                fd = os.open(f"/proc/{self.pid}/root", os.O_PATH | os.O_DIRECTORY)
+        except OSError:  # the process has ended (or the folder is not there yet)
+            return None
+        if self.sandboxed and processes.exited(self.pidfd):  # the pid may name another process by now
+            os.close(fd)
+            return None
+        try:
+            for index, part in enumerate(parts):
+                last = index == len(parts) - 1
+                inner = os.open(part, os.O_PATH | os.O_NOFOLLOW | (0 if last else os.O_DIRECTORY), dir_fd=fd)
+                os.close(fd)
+                fd = inner
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+                return None
+            return fd
+        except OSError:
+            os.close(fd)
+            return None
 
     def kernel_pid(self) -> int | None:
         """The kernel's pid on the host (PID 1 of the sandbox's namespace), found once."""

@@ -22,9 +22,36 @@ MAX_TEXT_PER_CELL = 20_000  # characters of streams, plain text and error messag
 MAX_IMAGE_BYTES = 1_500_000  # one image, base64
 MAX_IMAGES_PER_CELL = 4
 MAX_NOTEBOOK_BYTES = 6_000_000  # all outputs of one notebook
+MAX_OUTPUTS_PER_CELL = 100  # outputs of one cell (consecutive prints to one stream make one output)
+OUTPUT_OVERHEAD = 200  # what one output costs the notebook's allowance beside its text, in bytes
 MAX_TRACEBACK_LINES = 40
 MAX_TRACEBACK_LINE = 2_000
 KEPT_IMAGES = ("image/png", "image/jpeg")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(value):
+    """JSON data with every string made writable as UTF-8.
+
+    JSON can carry a lone surrogate (``"\\ud800"``), which a Python string holds and UTF-8
+    cannot: anything that later writes it would fail. Each becomes U+FFFD. Raises
+    RecursionError for data nested too deeply to walk.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [valid_text(item) for item in value]
+    if isinstance(value, dict):
+        return {valid_text(key): valid_text(item) for key, item in value.items()}
+    return value
 
 
 @dataclasses.dataclass
@@ -51,6 +78,13 @@ class CellOutputs:
         self.notebook.left -= size
         return True
 
+    def _room(self) -> bool:
+        """Is there room for one more output in this cell (and its overhead in the notebook)?"""
+        if len(self.outputs) >= MAX_OUTPUTS_PER_CELL:
+            self.cut.add(f"outputs beyond {MAX_OUTPUTS_PER_CELL} in one cell")
+            return False
+        return self._afford(OUTPUT_OVERHEAD)
+
     def _text(self, text: str) -> str | None:
         text = str(text)
         room = MAX_TEXT_PER_CELL - self.text
@@ -72,19 +106,25 @@ class CellOutputs:
         if kind == "clear_output":
             self.outputs.clear()
         elif kind == "stream":
-            text = self._text(content.get("text", ""))
-            if text:
-                self.outputs.append(
-                    nbformat.v4.new_output(
-                        "stream", name="stderr" if content.get("name") == "stderr" else "stdout", text=text
-                    )
-                )
+            name = "stderr" if content.get("name") == "stderr" else "stdout"
+            last = self.outputs[-1] if self.outputs else None
+            if last is not None and last.output_type == "stream" and last.name == name:
+                text = self._text(content.get("text", ""))
+                if text:
+                    last.text += text  # one output per run of prints, as Jupyter shows them
+            elif self._room():
+                text = self._text(content.get("text", ""))
+                if text:
+                    self.outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
         elif kind == "error":
             self._error(content)
         elif kind in ("display_data", "execute_result"):
             self._display(kind, content)
 
     def _error(self, content: dict) -> None:
+        if not self._room() or MAX_TEXT_PER_CELL <= self.text:
+            self.cut.add("errors beyond the limit")
+            return
         ename = self._text(str(content.get("ename", "Error"))[:200]) or "Error"
         evalue = self._text(str(content.get("evalue", ""))[:MAX_TRACEBACK_LINE]) or ""
         lines = content.get("traceback", [])
@@ -101,6 +141,9 @@ class CellOutputs:
         self.outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=kept))
 
     def _display(self, kind: str, content: dict) -> None:
+        if len(self.outputs) >= MAX_OUTPUTS_PER_CELL:
+            self.cut.add(f"outputs beyond {MAX_OUTPUTS_PER_CELL} in one cell")
+            return
         data = content.get("data", {})
         data = data if isinstance(data, dict) else {}
         kept = {}
@@ -127,7 +170,7 @@ class CellOutputs:
             text = self._text(str(data.get("text/plain", "")))
             if text:
                 kept["text/plain"] = text
-        if not kept:
+        if not kept or not self._room():
             return
         output = nbformat.v4.new_output(kind, data=kept)
         if kind == "execute_result":

@@ -26,11 +26,16 @@ from .. import crafted
 
 
 class LoopbackServer:
-    """Counts the connections it receives on 127.0.0.1."""
+    """Counts the connections it receives on 127.0.0.1 (or on a Unix socket at ``path``)."""
 
-    def __init__(self):
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
+    def __init__(self, path=None):
+        if path is None:
+            self.socket = socket.create_server(("127.0.0.1", 0))
+            self.port = self.socket.getsockname()[1]
+        else:
+            self.socket = socket.socket(socket.AF_UNIX)
+            self.socket.bind(str(path))
+            self.socket.listen(64)
         self.connections = 0
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -48,10 +53,11 @@ class LoopbackServer:
 def graded(tmp_path_factory):
     course = new_course(tmp_path_factory.mktemp("crafted"))
     server = LoopbackServer()
+    host = LoopbackServer(course / "host.sock")  # a socket of the host's that no kernel may make the grader reach
     release, solutions = course_notebooks()
     load_secret(course / ".autograder" / "secret")  # the grader's secret, which one student hard-links
     bystander = subprocess.Popen(["sleep", "123456789"])  # a process of the machine's that must survive
-    crafted.build(course, release, solutions, server.port, bystander.pid)
+    crafted.build(course, release, solutions, server.port, bystander.pid, str(course / "host.sock"))
     gradebook_before = course / "gradebook.db"
     assert not gradebook_before.exists()  # a fresh course: the grader registers the assignment itself
     settings = Settings(
@@ -64,6 +70,8 @@ def graded(tmp_path_factory):
     )
     summary = run(settings)
     server.socket.close()
+    host.socket.close()
+    server.host_connections = host.connections
     survived = bystander.poll() is None
     bystander.kill()
     return course, summary, server, survived
@@ -312,6 +320,30 @@ def test_every_submission_is_graded_and_a_bystander_survives_every_attack(graded
 def test_a_kernel_holds_no_socket_but_its_own(graded):
     course, _, _, _ = graded
     assert "foreign sockets: 0" in _printed(course, "attack-zygote-sockets")
+
+
+def test_a_kernel_cannot_make_the_grader_connect_to_another_socket(graded):
+    course, _, server, _ = graded
+    assert "swapped 5" in _printed(course, "attack-socket-link")
+    assert server.host_connections == 0
+
+
+def test_no_hidden_input_comes_back_in_a_visible_cases_message(graded):
+    _, summary, _, _ = graded
+    result = next(r for r in summary.results if r.student == "attack-hidden-leak")
+    messages = {f.name: f.message for f in result.functions}
+    assert "kept []" in messages["layer_sizes"]  # the first visible case: nothing kept yet
+    assert "kept [[[" in messages["predict"] and "]], [[" not in messages["predict"]  # compute_cost's visible only
+
+
+def test_text_utf8_cannot_write_is_replaced_and_a_flood_of_errors_is_cut(graded):
+    course, _, _, _ = graded
+    printed = _printed(course, "attack-surrogates")
+    assert "out \ufffd" in printed and "err \ufffd" in printed
+    feedback = course / "feedback" / "attack-surrogates" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    assert "\ufffd" in feedback.read_text(encoding="utf-8")
+    flood = course / "autograded" / "attack-error-flood" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert flood.stat().st_size < 1_000_000 and "outputs beyond" in _printed(course, "attack-error-flood")
 
 
 def test_a_kernel_cannot_clear_its_parent_death_signal_or_use_io_uring(graded):

@@ -20,6 +20,7 @@ import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.classes.synthetic import course_notebooks, fill_answers
+from autograder.grading.cases import draw_cases
 from autograder.grading.judge import CourseBundle, Grader, Job
 from autograder.grading.submission import restore
 from autograder.results import Kind, Outcome, Problem
@@ -213,3 +214,20 @@ def test_a_stand_in_refuses_a_call_the_real_one_could_not_get(course, reference)
     results, _, _ = grade(course, reference, {"nn_model": wrong})
     model = results["nn_model"]
     assert model.outcome == Outcome.ERROR and "called initialize_parameters wrongly" in model.message
+
+
+def test_every_visible_case_runs_before_any_hidden_one_so_no_hidden_input_comes_back(course, reference):
+    """What code keeps of a hidden case cannot reach a visible case's message, which quotes the student."""
+    keep = course[1]["compute_cost"].replace(
+        "    m = Y.shape[1]",
+        "    global kept\n    kept = globals().get('kept', []) + [A2.round(6).tolist()]\n    m = Y.shape[1]",
+    )
+    tell = "def predict(parameters, X):\n    raise ValueError('kept ' + repr(globals().get('kept', [])))\n"
+    results, grader, kernel = grade(course, reference, {"compute_cost": keep, "predict": tell})
+    message = results["predict"].message
+    assert results["compute_cost"].outcome == Outcome.PASSED and results["predict"].outcome == Outcome.ERROR
+    assert "the visible case" in message and "kept [[[" in message  # the visible case of compute_cost: seen
+    hidden = [case.args[0].round(6).tolist() for case in draw_cases("compute_cost", grader.job.seed)]
+    assert not any(repr(values)[1:-1] in message for values in hidden)
+    probes = [code for code in kernel.executed if "autograder-report" in code]
+    assert len(probes) == 2 * len(GRADED_FUNCTIONS) - 2  # nn_model has no visible case; predict stops there

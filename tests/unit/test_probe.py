@@ -127,3 +127,16 @@ def test_a_report_larger_than_its_cap_is_refused_before_it_is_parsed():
 def test_a_malformed_or_oversized_helper_call_is_refused(text):
     with pytest.raises(ValueError):
         parse_helper_call(text)
+
+
+def test_lone_surrogates_in_a_report_or_a_call_become_writable_text():
+    """JSON escapes can carry text UTF-8 cannot write; what the grader parses is always writable."""
+    report = parse_report('{"status": "raised", "ename": "E\\udfff", "evalue": "bad \\ud800 value"}')
+    assert (report.ename, report.evalue) == ("E\ufffd", "bad \ufffd value")
+    report = parse_report('{"status": "returned", "value": "x\\udc00"}')
+    assert report.value == "x\ufffd"
+    text = codec.dumps({"helper": "h@", "args": ["@"], "kwargs": {"k@": 1}}).replace("@", "\\ud800")
+    call = parse_helper_call(text)
+    assert (call.helper, call.args, call.kwargs) == ("h\ufffd", ("\ufffd",), {"k\ufffd": 1})
+    for text in (report.ename, report.evalue, call.helper):
+        text.encode("utf-8")

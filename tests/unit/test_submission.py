@@ -155,3 +155,12 @@ def test_a_verdict_nbgrader_would_score_otherwise_is_the_graders_fault(release):
     results = [FunctionResult(name, points * 2, 0, Outcome.PASSED) for name, points in POINTS.items()]
     with pytest.raises(ScoresDisagree, match="the grader says"):
         write_verdicts(notebook, results)
+
+
+def test_text_json_can_carry_and_utf8_cannot_is_replaced_so_the_notebook_can_be_written():
+    data = json.loads(RELEASE.read_text(encoding="utf-8"))
+    data["cells"][0]["source"] = "a lone \ud800 surrogate"
+    raw = json.dumps(data).encode()  # escaped as \ud800: valid JSON
+    notebook = read_notebook(raw)
+    assert notebook.cells[0].source == "a lone \ufffd surrogate"
+    nbformat.writes(notebook).encode("utf-8")

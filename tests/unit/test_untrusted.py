@@ -25,13 +25,15 @@ from autograder.grading.judge import CourseBundle, Grader, GraderFault, Job, Pro
 from autograder.grading.probe import CALL, NEXT, REPORT, STOP, parse_helper_call, parse_report
 from autograder.sandbox.kernel import GradingKernel, ProtocolError
 from autograder.sandbox.launchers import ZygoteLauncher
-from autograder.sandbox.outputs import CellOutputs, NotebookBudget
+from autograder.sandbox.outputs import MAX_OUTPUTS_PER_CELL, CellOutputs, NotebookBudget
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
+# Text as JSON can carry it: lone surrogates ("\\ud800") included, which UTF-8 cannot write.
+any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=20)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    st.none() | st.booleans() | st.integers() | st.floats() | any_text,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(any_text, inner, max_size=5),
     max_leaves=30,
 )
 arrays = st.builds(
@@ -215,9 +217,34 @@ def test_a_jupyter_message_is_read_or_is_a_protocol_error(message):
         return
     if received is None:
         return
+    json.dumps(received["content"], ensure_ascii=False).encode("utf-8")  # writable, whatever it held
     outputs = CellOutputs(NotebookBudget())
     outputs.add(received)  # whatever the content holds
-    assert isinstance(outputs.finish(), list)
+    json.dumps(outputs.finish(), ensure_ascii=False).encode("utf-8")
+
+
+def _message(kind, **content):
+    return {"msg_type": kind, "content": content, "parent_header": {}}
+
+
+def test_a_flood_of_outputs_keeps_at_most_a_cells_allowance():
+    budget = NotebookBudget()
+    outputs = CellOutputs(budget)
+    for _ in range(20_000):
+        outputs.add(_message("error", ename="E", evalue="", traceback=[]))
+        outputs.add(_message("display_data", data={"text/plain": "x"}))
+    kept = outputs.finish()
+    assert len(kept) <= MAX_OUTPUTS_PER_CELL + 1 and "outputs beyond" in kept[-1].text
+    assert len(json.dumps(kept)) < 100_000 and budget.left > 0
+
+
+def test_prints_to_one_stream_make_one_output():
+    outputs = CellOutputs(NotebookBudget())
+    for i in range(1_000):
+        outputs.add(_message("stream", name="stdout", text=f"{i}\n"))
+    outputs.add(_message("stream", name="stderr", text="warning\n"))
+    kept = outputs.finish()
+    assert [o.name for o in kept] == ["stdout", "stderr"] and kept[0].text.startswith("0\n1\n2\n")
 
 
 @pytest.mark.parametrize("error", [ValueError("Invalid Signature"), KeyError("header"), TypeError("x")])
