@@ -375,9 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(highlight=False)
     if args.command == "bench":
-        from .classes.bench import main as bench
-        from .classes.bench import notebook, paths, scaling, variants
-        from .classes.bench import watch as watch_bench
+        from .simulated.bench import main as bench
+        from .simulated.bench import notebook, paths, scaling, variants
+        from .simulated.bench import watch as watch_bench
 
         if args.variants:
             return variants(args.students, args.workers, args.dir.resolve())
@@ -396,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         return watch(args, console)
     try:
         if args.command == "demo":
-            from .classes.demo import build_demo_course
+            from .simulated.demo import build_demo_course
 
             course = build_demo_course(args.dir)
             console.print(f"demo class built in {escape(_shown(course))}")

@@ -39,6 +39,7 @@ from nbgrader.utils import notebook_hash, parse_utc
 
 from .course import Course, load_config, load_secret, printable, sqlite_path, student_id_problem
 from .results import write_atomically
+from .sandbox import processes
 from .settings import GradingError, Settings
 
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"
@@ -492,8 +493,5 @@ def print_status(course_dir: Path) -> int:
 
 
 def _alive(pid) -> bool:
-    try:
-        os.kill(int(pid), 0)
-        return True
-    except (OSError, TypeError, ValueError):
-        return False
+    """Is ``pid`` (read from the status file: anything) a live process?"""
+    return type(pid) is int and pid > 0 and processes.alive(pid)

@@ -11,7 +11,6 @@ import concurrent.futures
 import contextlib
 import multiprocessing
 import os
-import sys
 
 from .settings import GradingError, Settings
 
@@ -22,15 +21,9 @@ def _start_worker(parent: int, warm: bool, zygote: tuple | None = None) -> None:
     The zygote (warm kernels) and the reference process start importing their libraries
     now, while this worker is still importing its own.
     """
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import ctypes.util
-        import signal
+    from .sandbox.processes import die_with_parent
 
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the grader died before the line above took effect
-        os._exit(1)
+    die_with_parent(parent)  # and ends now if the grader died before that took effect
     from .grading.refserver import ReferenceProcess
 
     ReferenceProcess.prestart()  # the reference's imports, meanwhile

@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.classes.synthetic import fill_answers, write_submission
 from autograder.markup import grade_id
+from autograder.simulated.synthetic import fill_answers, write_submission
 
 from .conftest import POINTS
 from .idioms import IDIOMS

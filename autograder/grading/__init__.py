@@ -3,6 +3,6 @@
 ``judge`` drives one submission; ``submission`` reads and rewrites the notebook;
 ``probe`` and ``codec`` are what crosses into the kernel and back; ``cases`` and
 ``reference`` (with ``refserver``, its bounded process) say what is expected;
-``verdict``, ``mistakes`` and ``feedback`` say it to the student; ``incell`` runs the
-hidden tests inside the instructor's own notebook.
+``wording``, ``fingerprints`` (the classic mistakes) and ``feedback`` say it to the
+student; ``incell`` runs the hidden tests inside the instructor's own notebook.
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import types
 import zlib
 from collections.abc import Callable, Mapping
@@ -289,35 +290,39 @@ def _check_argument(helper: str, label: str, value, spec: tuple, dims: dict):
     return None  # ("any",): an argument the reference does not read is not passed on
 
 
+def _python_signature(helper: str) -> inspect.Signature:
+    """The real function's signature (its names, and the defaults it has), for ``bind``."""
+    return inspect.Signature(
+        [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=_DEFAULTS.get((helper, name), inspect.Parameter.empty),
+            )
+            for name, _ in _HELPER_SIGNATURES[helper]
+        ]
+    )
+
+
+_SIGNATURES = {helper: _python_signature(helper) for helper in _HELPER_SIGNATURES}
+
+
 def check_helper_call(helper: str, args: tuple, kwargs: dict, dims: dict) -> tuple[tuple, dict]:
     """The arguments of a stand-in call, checked against the case; raise HelperCallRejected if they
     could not come from the real call (other shapes or sizes, other dtypes, unknown arguments)."""
-    signature = _HELPER_SIGNATURES.get(helper)
+    signature = _SIGNATURES.get(helper)
     if signature is None:
         raise HelperCallRejected(f"{helper} is not available here")
-    names = [name for name, _ in signature]
-    if len(args) > len(names):
-        raise HelperCallRejected(
-            f"{helper} takes {len(names)} arguments, got {len(args)}", f"{helper} takes {len(names)} arguments"
-        )
-    unknown = [key for key in kwargs if key not in names]
-    if unknown:
-        raise HelperCallRejected(f"{helper} has no argument {unknown[0]!r:.40}", f"{helper} got an unknown argument")
-    given = dict(zip(names, args))
-    for key, value in kwargs.items():
-        if key in given:
-            raise HelperCallRejected(f"{helper} got two values for {key}")
-        given[key] = value
-    checked = []
-    for name, spec in signature:
-        if name not in given:
-            default = _DEFAULTS.get((helper, name))
-            if default is None:
-                raise HelperCallRejected(f"{helper} is missing the argument {name}")
-            checked.append(default)
-            continue
-        checked.append(_check_argument(helper, name, given[name], spec, dims))
-    return tuple(checked), {}
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as error:  # Python's own words: too many, missing, unknown or repeated arguments
+        raise HelperCallRejected(f"{helper}: {str(error)[:120]}", f"{helper} was called with other arguments") from None
+    given = dict(bound.arguments)
+    bound.apply_defaults()
+    return tuple(
+        _check_argument(helper, name, value, spec, dims) if name in given else value
+        for (name, spec), value in zip(_HELPER_SIGNATURES[helper], bound.args)
+    ), {}
 
 
 def with_helpers(function: Callable, helpers: Mapping[str, Callable]) -> Callable:

@@ -1,11 +1,11 @@
 """The classic mistakes of this exercise, as code: what each one returns on a given input.
 
-``public_tests`` names a mistake from the result it produces. Some mistakes can be
-recognised from the result alone (a cost m times too large); the others by their
+``test_utils.diagnose`` names a mistake from the result it produces. Some mistakes can
+be recognised from the result alone (a cost m times too large); the others by their
 fingerprint: the result the mistaken code gives on the same input. The grader
-computes fingerprints here, on its hidden cases; the visible tests carry them, as
-numbers, for their own cases (written into public_tests.py by ``python -m
-tools.mistakes``), so students never see the mistaken code, which would give the
+computes fingerprints here, on its hidden cases; the visible tests read them, as
+numbers, for their own cases (test_fingerprints.json, written by ``python -m
+tools.fingerprints``), so students never see the mistaken code, which would give the
 right code away.
 """
 

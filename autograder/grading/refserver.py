@@ -14,17 +14,14 @@ processes of the grader; nothing of a student's crosses here undecoded.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import resource
-import signal
 import subprocess
 import sys
 import threading
 from multiprocessing.connection import Connection
 
-PR_SET_PDEATHSIG = 1
+from ..sandbox.processes import die_with_parent
 
 
 class ReferenceFailure(Exception):
@@ -153,8 +150,7 @@ def _environment() -> dict:
 
 
 def serve(read_fd: int, write_fd: int, memory_mb: int) -> None:
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # ends with its worker
+    die_with_parent()  # ends with its worker
     connection = _Pair(read_fd, write_fd)
     import warnings
 

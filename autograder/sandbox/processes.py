@@ -17,6 +17,25 @@ import signal
 import time
 from collections.abc import Callable
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Be killed (SIGKILL) when the parent process ends, even by SIGKILL.
+
+    ``parent``: the pid the parent had before this call; if it is not the parent any more,
+    it ended before the request took effect, and this process ends now.
+    """
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"prctl(PR_SET_PDEATHSIG): {os.strerror(error)}")
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+
 
 def open_pidfd(pid: int) -> int | None:
     """A pidfd of ``pid`` (close-on-exec), or None when there is no such process (or pid <= 1)."""

@@ -115,7 +115,7 @@ def spawn(request: dict) -> tuple[int, int]:
             os.close(ready_w)
         return launcher, pidfd
     try:
-        jail.die_with_parent()
+        processes.die_with_parent()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.read(ready_r, 1)
         _close_inherited()  # ready_r and ready_w included
@@ -130,7 +130,7 @@ def spawn(request: dict) -> tuple[int, int]:
         kernel = os.fork()
         if kernel == 0:
             try:
-                jail.die_with_parent()
+                processes.die_with_parent()
                 run_kernel(request)
             except BaseException as error:  # noqa: BLE001 - reported on stderr, then gone
                 print(f"sandbox: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
@@ -217,7 +217,7 @@ def serve(listener: socket.socket | None, connections: list[socket.socket]) -> N
 
 
 def main() -> None:
-    jail.die_with_parent()
+    processes.die_with_parent()
     if os.getppid() == 1:  # the process that started it died before the line above took effect
         os._exit(1)
     preload()

@@ -7,10 +7,10 @@ import sys
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.classes.demo import STUDENTS as DEMO_STUDENTS
-from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import seed_for
 from autograder.grading.cases import draw_cases
+from autograder.simulated.demo import STUDENTS as DEMO_STUDENTS
+from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 from ..conftest import ROOT
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import db_url_from_config
 from autograder.pipeline import run
 from autograder.settings import GradingError, Limits, Settings
+from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 distributed = pytest.importorskip("distributed")
 from distributed.security import Security  # noqa: E402

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT, nbgrader_cli
-from autograder.classes.synthetic import course_notebooks, fill_answers, new_course
+from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course
 
 COURSE_ID = "planar-classification"
 EDITIONS = [ASSIGNMENT, f"{ASSIGNMENT}_zh"]

@@ -20,11 +20,11 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import Course, db_url_from_config
 from autograder.pipeline import run
 from autograder.preflight import check_disk
 from autograder.settings import GradingError, Limits, Settings
+from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 SOURCE = Path("source") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 

@@ -16,11 +16,11 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.classes.synthetic import course_notebooks, new_course
 from autograder.course import db_url_from_config, load_secret
 from autograder.pipeline import run
 from autograder.sandbox import SandboxLimits
 from autograder.settings import Limits, Settings
+from autograder.simulated.synthetic import course_notebooks, new_course
 
 from .. import crafted
 

@@ -14,11 +14,11 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import db_url_from_config
 from autograder.pipeline import run
 from autograder.sandbox import kernel_environment, read_only_paths
 from autograder.settings import Limits, Settings
+from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 from .. import kernel_view
 

@@ -17,9 +17,9 @@ import pytest
 import public_tests
 import test_utils
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.classes.synthetic import course_notebooks, fill_answers, solution_answers
 from autograder.grading.cases import USES_HELPERS, draw_cases, with_helpers
-from autograder.grading.mistakes import fingerprints
+from autograder.grading.fingerprints import fingerprints
+from autograder.simulated.synthetic import course_notebooks, fill_answers, solution_answers
 from planar_utils import gradient_check, sigmoid
 
 from ..conftest import ROOT

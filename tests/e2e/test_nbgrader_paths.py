@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from autograder import ASSIGNMENT, nbgrader_cli
-from autograder.classes.synthetic import (
+from autograder.simulated.synthetic import (
     course_notebooks,
     fill_answers,
     new_course,

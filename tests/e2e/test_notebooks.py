@@ -4,7 +4,7 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS, nbgrader_cli
-from autograder.classes.synthetic import (
+from autograder.simulated.synthetic import (
     course_notebooks,
     fill_answers,
     new_course,

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from autograder import ASSIGNMENT, EDITIONS
-from autograder.classes.demo import build_demo_course
 from autograder.course import db_url_from_config
 from autograder.pipeline import run
 from autograder.settings import Limits, Settings
+from autograder.simulated.demo import build_demo_course
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 from ..users import ensure_user
 

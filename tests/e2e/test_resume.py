@@ -9,7 +9,7 @@ import sys
 import time
 
 from autograder import ASSIGNMENT
-from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
+from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 STUDENTS = [f"s{n:02d}" for n in range(8)]
 

@@ -17,8 +17,8 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.sandbox import kernel_environment, read_only_paths
+from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 from .. import kernel_view
 from ..conftest import ROOT, sandbox_leftovers

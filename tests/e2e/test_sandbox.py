@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import db_url_from_config
 from autograder.pipeline import run
 from autograder.sandbox import SandboxLimits, cgroups, kernel_factory, scratch_dir
 from autograder.sandbox.jail import seccomp_program
 from autograder.settings import Limits, Settings
+from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 PRIVILEGES = r"""
 import ctypes, os, subprocess, sys

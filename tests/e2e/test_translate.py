@@ -6,10 +6,10 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.classes.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from autograder.course import db_url_from_config
 from autograder.pipeline import run
 from autograder.settings import Limits, Settings
+from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from tools import translate
 
 from ..conftest import ROOT

@@ -19,13 +19,13 @@ import numpy as np
 import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.classes.synthetic import course_notebooks, fill_answers
 from autograder.grading.cases import draw_cases
 from autograder.grading.judge import CourseBundle, Grader, Job
 from autograder.grading.submission import restore
 from autograder.results import Kind, Outcome, Problem
 from autograder.sandbox.kernel import Execution
 from autograder.settings import Limits
+from autograder.simulated.synthetic import course_notebooks, fill_answers
 from planar_utils import sigmoid
 
 from ..conftest import POINTS

@@ -19,10 +19,10 @@ import pytest
 
 import test_utils
 from autograder import GRADED_FUNCTIONS
-from autograder.classes.synthetic import course_notebooks
 from autograder.grading import codec
 from autograder.grading.cases import PLAN, USES_HELPERS, HelperCallRejected, check_helper_call, draw_cases, visible_case
 from autograder.grading.judge import MAX_HELPER_CALLS
+from autograder.simulated.synthetic import course_notebooks
 from planar_utils import sigmoid
 
 from ..mistaken import MISTAKES, SIZE_BUGS

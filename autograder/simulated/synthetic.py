@@ -33,7 +33,7 @@ def new_course(folder: Path, root: Path = COURSE_ROOT) -> Path:
 
 STOCK_NBGRADER = """
 
-# Stock nbgrader, for comparison only (autograder.classes.synthetic.use_stock_nbgrader): the judge's
+# Stock nbgrader, for comparison only (autograder.simulated.synthetic.use_stock_nbgrader): the judge's
 # parts are taken out, so `nbgrader autograde` executes notebooks as nbgrader does out of the box.
 for _section, _keys in {
     "Autograde": ("exporter_class", "sanitize_preprocessors", "autograde_preprocessors", "post_convert_hook"),

@@ -1,1 +1,0 @@
-"""Synthetic classes: the demo class, and the classes the benchmarks grade."""
