@@ -27,6 +27,7 @@ import numpy as np
 from test_utils import WrongResult, check_result
 
 from .. import GRADED_FUNCTIONS
+from ..context import worker
 from ..course import Course, Submission
 from ..markup import is_test
 from ..markup import points as test_points
@@ -515,16 +516,16 @@ def _note(text: str):
 
 # -- the worker's entry point --------------------------------------------------------------------
 
-_REFERENCES: dict[str, ReferenceProcess] = {}  # one reference process per worker and source notebook
-
 
 def reference_for(bundle: CourseBundle) -> ReferenceProcess:
-    process = _REFERENCES.get(bundle.source_notebook)
+    """The worker's reference process of the course's notebook (one at a time: another course's is closed)."""
+    references = worker().references
+    process = references.get(bundle.source_notebook)
     if process is None:
-        for old in _REFERENCES.values():
+        for old in references.values():
             old.close()
-        _REFERENCES.clear()
-        process = _REFERENCES[bundle.source_notebook] = ReferenceProcess(bundle.source_notebook)
+        references.clear()
+        process = references[bundle.source_notebook] = ReferenceProcess(bundle.source_notebook)
     return process
 
 

@@ -21,6 +21,7 @@ import sys
 import threading
 from multiprocessing.connection import Connection
 
+from ..context import worker
 from ..sandbox.processes import die_with_parent
 
 
@@ -39,13 +40,12 @@ class ReferenceProcess:
         self._connection: Connection | None = None
         self._lock = threading.Lock()
 
-    _spare: tuple | None = None  # a process started ahead, waiting for its notebook
-
     @classmethod
     def prestart(cls) -> None:
         """Start a reference process now, to be given its notebook on first use (it takes a while to import)."""
-        if cls._spare is None:
-            cls._spare = cls._spawn(1024)
+        state = worker()
+        if state.spare_reference is None:
+            state.spare_reference = cls._spawn(1024)
 
     @staticmethod
     def _spawn(memory_mb: int) -> tuple[subprocess.Popen, _Pair]:
@@ -72,7 +72,8 @@ class ReferenceProcess:
         return process, _Pair(from_child_r, to_child_w)
 
     def _start(self) -> None:
-        spare, ReferenceProcess._spare = ReferenceProcess._spare, None
+        state = worker()
+        spare, state.spare_reference = state.spare_reference, None
         if spare is not None and spare[0].poll() is None and self.memory_mb == 1024:
             self._process, self._connection = spare
         else:

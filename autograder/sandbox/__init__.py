@@ -25,6 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..context import worker
 from . import cgroups
 from .kernel import Execution, GradingKernel
 from .launchers import JailLauncher, PlainLauncher, ZygoteLauncher
@@ -97,10 +98,6 @@ def read_only_paths() -> list[str]:
     return sorted(p for p in paths if not any(p.startswith(s) for s in ("/usr", "/lib", "/bin")))
 
 
-_SCRATCH: Path | None = None
-_SCRATCH_LOCK: int | None = None
-
-
 def _lock(path: Path) -> int | None:
     """An exclusive lock on the folder ``path``, held until the descriptor is closed (or the process ends)."""
     try:
@@ -124,27 +121,27 @@ def scratch_dir() -> Path:
     graders that are gone are told apart from live ones by the lock, not by a pid (which
     another PID namespace would not see, or would see belonging to someone else).
     """
-    global _SCRATCH, _SCRATCH_LOCK
-    if _SCRATCH is None or not _SCRATCH.is_dir():
+    state = worker()
+    if state.scratch is None or not state.scratch.is_dir():
         base = Path(tempfile.gettempdir()) / f"autograder-{os.getuid()}"
         base.mkdir(mode=0o700, exist_ok=True)
         for old in base.iterdir():
-            if old.is_dir() and not old.is_symlink() and old != _SCRATCH:
+            if old.is_dir() and not old.is_symlink() and old != state.scratch:
                 lock = _lock(old)
                 if lock is not None:
                     shutil.rmtree(old, ignore_errors=True)
                     os.close(lock)
         with contextlib.suppress(OSError):
             cgroups.remove_stale()
-        if _SCRATCH_LOCK is not None:
-            os.close(_SCRATCH_LOCK)
+        if state.scratch_lock is not None:
+            os.close(state.scratch_lock)
         while True:
             folder = Path(tempfile.mkdtemp(prefix="run-", dir=base))  # no pid: kernels see paths below it
-            _SCRATCH_LOCK = _lock(folder)
-            if _SCRATCH_LOCK is not None:
+            state.scratch_lock = _lock(folder)
+            if state.scratch_lock is not None:
                 break
-        _SCRATCH = folder
-    return _SCRATCH
+        state.scratch = folder
+    return state.scratch
 
 
 def check() -> None:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..context import worker
 from . import cgroups, processes
 
 HERE = Path(__file__).resolve().parent
@@ -377,11 +378,6 @@ class ZygoteLauncher:
     it gives) and every wait for them is bounded.
     """
 
-    _process: subprocess.Popen | None = None
-    _socket: socket.socket | None = None
-    _socket_path: str | None = None
-    _log: Path | None = None
-
     def __init__(self, launcher):
         self.launcher = launcher
         self.sandboxed = launcher.sandboxed
@@ -389,22 +385,24 @@ class ZygoteLauncher:
     def runtime_dir(self) -> str:
         return self.launcher.runtime_dir()
 
-    @classmethod
-    def use_shared(cls, path: str, log: Path) -> None:
-        cls._socket_path, cls._log = path, log
+    @staticmethod
+    def use_shared(path: str, log: Path) -> None:
+        zygote = worker().zygote
+        zygote.socket_path, zygote.log = path, log
 
-    @classmethod
-    def start(cls) -> None:
+    @staticmethod
+    def start() -> None:
         """Start this worker's private zygote, without waiting for it to import its libraries."""
-        if cls._socket_path is not None or (cls._process is not None and cls._process.poll() is None):
+        zygote = worker().zygote
+        if zygote.socket_path is not None or (zygote.process is not None and zygote.process.poll() is None):
             return
         from . import kernel_environment, scratch_dir
 
         scratch = scratch_dir()
-        cls._log = scratch / "zygote.log"
+        zygote.log = scratch / "zygote.log"
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        with cls._log.open("a") as log, theirs:
-            cls._process = subprocess.Popen(
+        with zygote.log.open("a") as log, theirs:
+            zygote.process = subprocess.Popen(
                 [sys.executable, "-I", "-B", str(ZYGOTE), "--fd", str(theirs.fileno())],  # it dies with us
                 env=kernel_environment(scratch),
                 cwd="/",
@@ -413,28 +411,31 @@ class ZygoteLauncher:
                 stderr=log,
                 pass_fds=(theirs.fileno(),),
             )
-        cls._drop_socket()
-        cls._socket = mine
+        ZygoteLauncher._drop_socket()
+        zygote.socket = mine
 
-    @classmethod
-    def _drop_socket(cls) -> None:
-        if cls._socket is not None:
-            cls._socket.close()
-            cls._socket = None
+    @staticmethod
+    def _drop_socket() -> None:
+        zygote = worker().zygote
+        if zygote.socket is not None:
+            zygote.socket.close()
+            zygote.socket = None
 
     @classmethod
     def _connection(cls) -> socket.socket | None:
-        if cls._socket_path is not None:
-            if cls._socket is None:
-                cls._socket = cls._connect(cls._socket_path)
-            return cls._socket
-        if cls._process is None or cls._process.poll() is not None:
+        zygote = worker().zygote
+        if zygote.socket_path is not None:
+            if zygote.socket is None:
+                zygote.socket = cls._connect(zygote.socket_path)
+            return zygote.socket
+        if zygote.process is None or zygote.process.poll() is not None:
             cls.start()
-        return cls._socket
+        return zygote.socket
 
     @classmethod
     def _request(cls, request: dict) -> tuple[int, int] | None:
         """Ask the zygote for a kernel: (launcher pid, its pidfd), or None when no zygote can give one."""
+        zygote = worker().zygote
         try:
             connection = cls._connection()
             if connection is None:
@@ -445,12 +446,12 @@ class ZygoteLauncher:
             return cls._answer(data, fds)
         except (OSError, ValueError):
             cls._drop_socket()
-            if cls._socket_path is not None:  # the shared zygote cannot be had: a private one from now on
-                cls._socket_path = None
+            if zygote.socket_path is not None:  # the shared zygote cannot be had: a private one from now on
+                zygote.socket_path = None
                 return cls._request(request)
-            if cls._process is not None:
-                cls._process.kill()
-                cls._process = None
+            if zygote.process is not None:
+                zygote.process.kill()
+                zygote.process = None
             return None
 
     @staticmethod
@@ -497,7 +498,7 @@ class ZygoteLauncher:
                 group.remove()
             return self.launcher.launch(connection, workdir, env)
         pid, pidfd = answer
-        return Launched(pid, pidfd, sandboxed=self.sandboxed, group=group, log=self._log)
+        return Launched(pid, pidfd, sandboxed=self.sandboxed, group=group, log=worker().zygote.log)
 
     def close(self) -> None:
         self.launcher.close()
