@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Literal, get_args
 
 import zmq
 from jupyter_client import BlockingKernelClient
@@ -45,15 +46,24 @@ class ProtocolError(Exception):
     """The kernel sent something that is not a Jupyter message the grader expects (forged, malformed, too big)."""
 
 
+# How an execute request ended: "protocol" when the kernel broke the protocol and was ended.
+Ending = Literal["ok", "error", "timeout", "died", "protocol"]
+ENDINGS = get_args(Ending)
+
+
 @dataclasses.dataclass
 class Execution:
     """What one execute request came to."""
 
-    status: str  # "ok", "error", "timeout", "died", "protocol" (the kernel broke the protocol and was ended)
+    status: Ending
     outputs: list
     ename: str = ""
     evalue: str = ""
     seconds: float = 0.0  # CPU seconds of the sandbox
+
+    def __post_init__(self):
+        if self.status not in ENDINGS:
+            raise ValueError(f"no such ending: {self.status!r}")
 
 
 CHANNELS = ("shell", "iopub", "stdin", "control")  # the grader's channels (no heartbeat)

@@ -231,3 +231,9 @@ def test_every_visible_case_runs_before_any_hidden_one_so_no_hidden_input_comes_
     assert not any(repr(values)[1:-1] in message for values in hidden)
     probes = [code for code in kernel.executed if "autograder-report" in code]
     assert len(probes) == 2 * len(GRADED_FUNCTIONS) - 2  # nn_model has no visible case; predict stops there
+
+
+def test_an_execution_ends_in_one_of_the_known_ways():
+    assert Execution("timeout", [], "Timeout", "stopped after 5 s").status == "timeout"
+    with pytest.raises(ValueError, match="no such ending"):
+        Execution("finished", [])
