@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder grade | demo | bench``.
+"""Command line: ``python -m autograder grade | watch | demo | bench``.
 
 Exit status: 0 when every submission was graded; 3 when some could not be graded
 for a reason on the grader's side (they are listed; run again to grade exactly
@@ -326,7 +326,7 @@ def print_summary(summary: RunSummary, settings: Settings, console: Console) -> 
                     Text(f"{function.score:g}", style="green" if function.outcome == Outcome.PASSED else "red")
                 )
         status = short_status(result)
-        if result.status != "ok":
+        if result.problems:
             notes.append((result.student, result.status))
             status = f"{status} [{len(notes)}]"
         style = "green" if status == "ok" else "bold red" if not result.graded else "yellow"

@@ -31,11 +31,9 @@ from nbconvert.exporters import HTMLExporter, NotebookExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer
 
-from .course import Course, db_url_from_config, load_secret, read_submission
+from .course import METADATA_FILES, Course, db_url_from_config, load_secret, read_submission
 from .sandbox import SandboxLimits
 from .settings import Limits, Settings, sandbox_limits
-
-KEPT = ("timestamp.txt", "submission_secret.txt")
 
 
 class JudgeFailure(Exception):
@@ -175,11 +173,12 @@ def tidy(assignment=None, student=None, notebooks=()) -> None:
     """After Autograde and GenerateFeedback: autograded/ and feedback/ keep what ``grade`` writes there (the
     notebook, its page, timestamp.txt, submission_secret.txt), not the helper files nbgrader copies along."""
     paths = [Path(notebook) for notebook in notebooks]
-    keep = {*KEPT, *(f"{path.stem}{suffix}" for path in paths for suffix in (".ipynb", ".html"))}
+    keep = {*METADATA_FILES, *(f"{path.stem}{suffix}" for path in paths for suffix in (".ipynb", ".html"))}
     for path in paths:
         root, student_id, assignment_id = path.parents[3], path.parents[1].name, path.parent.name
+        course = Course.of(root, assignment_id)  # the folders as the course's config names them
         for step in ("autograded", "feedback"):
-            folder = root / step / student_id / assignment_id
+            folder = course.step(step, student_id)
             if not folder.is_dir():
                 continue
             for entry in folder.iterdir():

@@ -2,7 +2,7 @@
 
 The gradebook is the single source of truth for which submissions are graded and
 for every score. Next to it, one JSON file per student keeps what the gradebook
-has no column for (the status, each function's outcome and the instructor's
+has no column for (the problems, each function's outcome and the instructor's
 version of its message, the time it took); it is written before the gradebook
 commit and trusted only while its scores equal the gradebook's, so a missing,
 corrupt or stale file can never drop or change a student's grade.
@@ -216,7 +216,7 @@ class ResultStore:
     seal holds, the gradebook's scores and comments are the sealed ones, and the
     submission in ``submitted/`` is still the one graded. Anything else (a score written
     by stock nbgrader or by hand, details that are gone, a newer submission) is
-    "unverified": ``verify`` says why, and the grader grades it again.
+    "unverified": ``verified`` and ``_check`` say why, and the grader grades it again.
     """
 
     def __init__(self, gradebook, folder: Path, secret: bytes):

@@ -42,6 +42,9 @@ def sandbox_limits(limits: Limits, memory_mb: int = SandboxLimits.memory_mb) -> 
     return SandboxLimits(memory_mb=memory_mb, cpu_seconds=int(limits.submission_timeout) + CPU_MARGIN_SECONDS)
 
 
+DERIVED = SandboxLimits()  # a marker: Settings() derives its sandbox's limits from its time limits
+
+
 @dataclasses.dataclass
 class Settings:
     course_dir: Path
@@ -49,7 +52,8 @@ class Settings:
     db_url: str
     workers: int = DEFAULT_WORKERS
     limits: Limits = dataclasses.field(default_factory=Limits)
-    sandbox: SandboxLimits | None = dataclasses.field(default_factory=SandboxLimits)  # None: no isolation
+    # None: no isolation; by default, the sandbox's limits follow from ``limits`` (``sandbox_limits``)
+    sandbox: SandboxLimits | None = dataclasses.field(default_factory=lambda: DERIVED)
     secret_file: Path | None = None
     regrade: bool = False
     students: tuple[str, ...] | None = None  # grade only these
@@ -58,6 +62,10 @@ class Settings:
     security: object | None = None  # distributed.Security for a tls:// scheduler
     warm_kernels: bool = True
     layout: Course | None = None  # the course as an nbgrader command sees it; None: as course_dir's config says
+
+    def __post_init__(self):
+        if self.sandbox is DERIVED:
+            self.sandbox = sandbox_limits(self.limits)
 
     @functools.cached_property
     def course(self) -> Course:

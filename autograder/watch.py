@@ -38,6 +38,7 @@ from pathlib import Path
 from nbgrader.utils import notebook_hash, parse_utc
 
 from .course import Course, load_config, load_secret, printable, sqlite_path, student_id_problem
+from .grading import wording
 from .results import write_atomically
 from .sandbox import processes
 from .settings import GradingError, Settings
@@ -337,14 +338,13 @@ class Watcher:
         """In place of the feedback, until it is graded: when that will be, and why."""
         at = datetime.datetime.fromtimestamp(when, tz=datetime.timezone.utc)
         minutes = self.settings.window / 60
-        zh = submission.assignment.endswith("_zh")
-        text = (
-            f"你在 {submission.timestamp} 提交的作业正在排队：每位学生每 {minutes:g} 分钟最多评分 "
-            f"{self.settings.limit} 次。它将在 {at:%Y-%m-%d %H:%M} UTC 左右评分，届时反馈会替换本页。"
-            if zh
-            else f"Your submission of {submission.timestamp} is queued: each student gets at most "
-            f"{self.settings.limit} gradings every {minutes:g} minutes. It will be graded at about "
-            f"{at:%Y-%m-%d %H:%M} UTC, and its feedback will replace this page."
+        text = wording.say(
+            wording.language(submission.assignment),
+            "queued",
+            timestamp=submission.timestamp,
+            limit=self.settings.limit,
+            minutes=f"{minutes:g}",
+            at=f"{at:%Y-%m-%d %H:%M}",
         )
         page = (
             f"<!DOCTYPE html><html><head><meta charset='utf-8'>{QUEUED_MARK}"

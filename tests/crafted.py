@@ -95,6 +95,11 @@ STUDENTS = {
         answers=lambda s: {"compute_cost": _replace_cost(s).replace(WRONG_COST, "    raise ValueError('oops')")},
         expected=scores(compute_cost=0),
     ),
+    "tamper-comparison": dict(  # the comparison the visible tests use (and the grader: outside the kernel)
+        cells=["import test_utils\ntest_utils.check_result = lambda *args, **kwargs: None\n"],
+        answers=lambda s: {"compute_cost": _replace_cost(s)},
+        expected=scores(compute_cost=0),
+    ),
     "tamper-forged-report": dict(
         answers=lambda s: {
             "compute_cost": _replace_cost(s).replace(

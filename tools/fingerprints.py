@@ -77,7 +77,7 @@ def check() -> list[str]:
     if stored != text():
         return [
             f"{FINGERPRINTS.name}, the fingerprints of the classic mistakes, is out of date "
-            "(run: python -m tools.fingerprints write, then make release)"
+            "(run: make release, which writes it and the release's copies)"
         ]
     return []
 

@@ -319,7 +319,7 @@ class Grader:
         return self.say("own_type")
 
     def _fingerprints(self, name: str, case: Case) -> dict:
-        """The results of the classic mistakes on this case (see ``mistakes``)."""
+        """The results of the classic mistakes on this case (see ``fingerprints``)."""
         return fingerprints(name, case.args, case.kwargs, self.reference.call)
 
     def _no_report(self, name: str, execution: Execution, session: ProbeSession) -> Verdict:

@@ -24,6 +24,8 @@ from multiprocessing.connection import Connection
 from ..context import worker
 from ..sandbox.processes import die_with_parent
 
+MEMORY_MB = 1024  # the reference process's address space (a spare one is started with it)
+
 
 class ReferenceFailure(Exception):
     """The reference could not answer: it failed, ran too long or needed too much memory."""
@@ -32,7 +34,7 @@ class ReferenceFailure(Exception):
 class ReferenceProcess:
     """A lazily started reference process; one per grading worker."""
 
-    def __init__(self, source_notebook: str, memory_mb: int = 1024, timeout: float = 20.0):
+    def __init__(self, source_notebook: str, memory_mb: int = MEMORY_MB, timeout: float = 20.0):
         self.source_notebook = source_notebook
         self.memory_mb = memory_mb
         self.timeout = timeout
@@ -45,7 +47,7 @@ class ReferenceProcess:
         """Start a reference process now, to be given its notebook on first use (it takes a while to import)."""
         state = worker()
         if state.spare_reference is None:
-            state.spare_reference = cls._spawn(1024)
+            state.spare_reference = cls._spawn(MEMORY_MB)
 
     @staticmethod
     def _spawn(memory_mb: int) -> tuple[subprocess.Popen, _Pair]:
@@ -74,7 +76,7 @@ class ReferenceProcess:
     def _start(self) -> None:
         state = worker()
         spare, state.spare_reference = state.spare_reference, None
-        if spare is not None and spare[0].poll() is None and self.memory_mb == 1024:
+        if spare is not None and spare[0].poll() is None and self.memory_mb == MEMORY_MB:
             self._process, self._connection = spare
         else:
             if spare is not None:

@@ -15,6 +15,7 @@ import re
 import nbformat
 
 from .. import GRADED_FUNCTIONS
+from ..course import MAX_NOTEBOOK_BYTES
 from ..markup import checked_function, clean, grade_id, is_test
 from ..results import FunctionResult, Kind, Outcome, Problem
 from ..sandbox.outputs import safe_cell, valid_text
@@ -26,9 +27,8 @@ SKIP_TAG = "explore"  # cells tagged so are exploration, not needed for grading
 class SubmissionProblem(Exception):
     """The submission cannot be run at all (the student's doing); ``problem`` says what, typed."""
 
-    def __init__(self, text: str):
+    def __init__(self, kind: Kind, text: str):
         super().__init__(text)
-        kind = Kind.MALFORMED if text.startswith("malformed") else Kind.MISSING_NOTEBOOK
         self.problem = Problem(kind, text)
 
 
@@ -39,15 +39,17 @@ def find_notebook(files: dict | None, assignment: str) -> tuple[str, str]:
     """The name of the notebook to grade, and a note when it is not the expected one."""
     expected = f"{assignment}.ipynb"
     if files is None:
-        raise SubmissionProblem("missing submission folder")
+        raise SubmissionProblem(Kind.MISSING_NOTEBOOK, "missing submission folder")
     if expected in files:
         return expected, ""
     candidates = sorted(name for name in files if name.endswith(".ipynb"))
     if len(candidates) == 1:
         return candidates[0], f"misnamed notebook {candidates[0]} (graded anyway)"
     if not candidates:
-        raise SubmissionProblem(f"missing notebook: no {expected} in the submission")
-    raise SubmissionProblem(f"missing notebook: no {expected}, and {len(candidates)} other notebooks")
+        raise SubmissionProblem(Kind.MISSING_NOTEBOOK, f"missing notebook: no {expected} in the submission")
+    raise SubmissionProblem(
+        Kind.MISSING_NOTEBOOK, f"missing notebook: no {expected}, and {len(candidates)} other notebooks"
+    )
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -55,35 +57,41 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 def read_notebook(raw: bytes | None) -> nbformat.NotebookNode:
     if raw is None:
-        raise SubmissionProblem("malformed notebook: larger than the 20 MB allowed")
+        raise SubmissionProblem(
+            Kind.MALFORMED, f"malformed notebook: larger than the {MAX_NOTEBOOK_BYTES // 2**20} MB allowed"
+        )
     if len(raw) == 0:
-        raise SubmissionProblem("malformed notebook: the file is empty")
+        raise SubmissionProblem(Kind.MALFORMED, "malformed notebook: the file is empty")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise SubmissionProblem("malformed notebook: not a text file") from None
+        raise SubmissionProblem(Kind.MALFORMED, "malformed notebook: not a text file") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise SubmissionProblem(f"malformed notebook: invalid JSON ({error.msg} at line {error.lineno})") from None
+        raise SubmissionProblem(
+            Kind.MALFORMED, f"malformed notebook: invalid JSON ({error.msg} at line {error.lineno})"
+        ) from None
     except RecursionError:
-        raise SubmissionProblem("malformed notebook: nested too deeply to be a notebook") from None
+        raise SubmissionProblem(Kind.MALFORMED, "malformed notebook: nested too deeply to be a notebook") from None
     if not isinstance(data, dict) or "cells" not in data:
-        raise SubmissionProblem("malformed notebook: not a Jupyter notebook")
+        raise SubmissionProblem(Kind.MALFORMED, "malformed notebook: not a Jupyter notebook")
     if data.get("nbformat") != 4:
-        raise SubmissionProblem(f"malformed notebook: nbformat {str(data.get('nbformat'))[:20]}, expected 4")
+        raise SubmissionProblem(
+            Kind.MALFORMED, f"malformed notebook: nbformat {str(data.get('nbformat'))[:20]}, expected 4"
+        )
     if _SURROGATE_ESCAPE.search(text):  # JSON can say what UTF-8 cannot: written again without it
         try:
             text = json.dumps(valid_text(data), ensure_ascii=False)
         except RecursionError:
-            raise SubmissionProblem("malformed notebook: nested too deeply to be a notebook") from None
+            raise SubmissionProblem(Kind.MALFORMED, "malformed notebook: nested too deeply to be a notebook") from None
     try:
         notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)
     except RecursionError:
-        raise SubmissionProblem("malformed notebook: nested too deeply to be a notebook") from None
+        raise SubmissionProblem(Kind.MALFORMED, "malformed notebook: nested too deeply to be a notebook") from None
     except Exception as error:  # noqa: BLE001 - any schema problem is the submission's
-        raise SubmissionProblem(f"malformed notebook: {str(error).splitlines()[0][:200]}") from None
+        raise SubmissionProblem(Kind.MALFORMED, f"malformed notebook: {str(error).splitlines()[0][:200]}") from None
     clean(notebook)  # markup that is not nbgrader's is no markup: restore puts the release's back
     return notebook
 
@@ -165,6 +173,7 @@ _MACHINERY = (
     ("excepthook", "sys.excepthook"),
     ("builtins", "the builtins"),
     ("public_tests", "the visible tests' module"),
+    ("test_utils", "the visible tests' comparison"),
     ("autograder", "the grader"),
     ("get_ipython().kernel", "the kernel's channels"),
 )

@@ -13,6 +13,7 @@ import dataclasses
 import datetime
 import io
 import os
+import re
 import statistics
 import urllib.parse
 from pathlib import Path
@@ -79,6 +80,16 @@ ADVICE = {
 }
 
 
+# What a hint's {key} stands for, in a label that names no single array.
+_KEY_NOUNS = {"initialize_parameters": "W1 or W2", "forward_propagation": "Z1 or Z2"}
+
+
+def mistake_label(function: str, mistake: str) -> str:
+    """The classic mistake in a few words: its English hint up to the first colon or semicolon."""
+    hint = MISTAKES[mistake]["en"].format(key=_KEY_NOUNS.get(function, "a gradient"))
+    return re.split(r"[:;]", hint, maxsplit=1)[0]
+
+
 def common_mistakes(results: list[SubmissionResult]) -> dict[str, list[tuple[str, int, list[str]]]]:
     """function -> [(what went wrong, how many students, who)], most frequent first.
 
@@ -93,7 +104,7 @@ def common_mistakes(results: list[SubmissionResult]) -> dict[str, list[tuple[str
             if function.outcome == Outcome.PASSED or function.outcome == Outcome.NOT_RUN:
                 continue
             if function.mistake and function.mistake in MISTAKES:
-                label = MISTAKES[function.mistake]["en"].format(key="a gradient").split(":")[0]
+                label = mistake_label(function.name, function.mistake)
             else:
                 label = OUTCOME_LABELS.get(function.outcome, str(function.outcome))
             found[function.name][label] += 1
@@ -110,6 +121,11 @@ class Attention:
     student: str
     what: str
     todo: str
+    graded: bool = True  # False: nothing was recorded (the grader's failure, or a folder it skipped)
+
+
+def skipped_status(folder) -> str:
+    return f"not graded: skipped folder: {folder.reason}"
 
 
 def needs_attention(results: list[SubmissionResult], skipped: list) -> list[Attention]:
@@ -122,6 +138,7 @@ def needs_attention(results: list[SubmissionResult], skipped: list) -> list[Atte
                     result.student,
                     result.status,
                     "run the same command again; it grades exactly the submissions not graded",
+                    graded=False,
                 )
             )
         elif result.has(Kind.UNVERIFIED):
@@ -149,8 +166,9 @@ def needs_attention(results: list[SubmissionResult], skipped: list) -> list[Atte
         found.append(
             Attention(
                 folder.name,
-                f"not graded: skipped folder: {folder.reason}",
+                skipped_status(folder),
                 "rename or replace the folder under submitted/, then run again",
+                graded=False,
             )
         )
     return found
@@ -241,7 +259,7 @@ def write_csv(path: Path, results: list[SubmissionResult], skipped: list[Skipped
                 csv_cell(folder.name),
                 "",
                 *("" for _ in GRADED_FUNCTIONS),
-                csv_cell(f"not graded: skipped folder: {folder.reason}"),
+                csv_cell(skipped_status(folder)),
                 "",
                 "",
             ]

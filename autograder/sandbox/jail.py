@@ -1,4 +1,4 @@
-"""Confine a grading kernel, then run it. Linux only; imports nothing of the package.
+"""Confine a grading kernel, then run it. Linux only; of the package it imports only ``processes`` (beside it).
 
 Used two ways: the zygote (``zygote.py``) imports it and calls ``enter_namespaces``
 and ``confine`` in the processes it forks; for a cold start the grader runs it as a

@@ -6,6 +6,9 @@ signal the sandbox sends goes through one (``pidfd_send_signal``), opened either
 the process's parent (a child cannot be reused before it is reaped) or for a pid
 whose membership (a control group, a PID namespace) is checked after the pidfd is
 open and while the process is still alive.
+
+``die_with_parent`` is here too: every process the grader starts (workers, the
+reference process, the zygote, the jail, an unsandboxed kernel) ends with its parent.
 """
 
 from __future__ import annotations

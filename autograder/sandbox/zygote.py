@@ -31,7 +31,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import jail  # noqa: E402 - the confinement steps, shared with the cold launcher (same folder)
-import processes  # noqa: E402 - pidfds
+import processes  # noqa: E402 - pidfds, and dying with the parent
 
 sys.path.remove(HERE)
 

@@ -18,6 +18,7 @@ import pytest
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.course import db_url_from_config, load_secret
 from autograder.pipeline import run
+from autograder.results import Kind
 from autograder.sandbox import SandboxLimits
 from autograder.settings import Limits, Settings
 from autograder.simulated.synthetic import course_notebooks, new_course
@@ -384,3 +385,9 @@ def test_a_notebook_with_an_svg_attachment_gets_its_feedback_page(graded):
     course, _, _, _ = graded
     page = (course / "feedback" / "attack-svg-attachment" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "My drawing" in page and "<script>alert(1)" not in page and "svg+xml" not in page
+
+
+def test_code_that_patches_the_comparison_is_flagged_and_changes_nothing(graded):
+    _, summary, _, _ = graded
+    result = next(r for r in summary.results if r.student == "tamper-comparison")
+    assert result.has(Kind.MACHINERY) and "the visible tests' comparison" in result.status

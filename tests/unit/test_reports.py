@@ -94,3 +94,15 @@ def test_the_page_is_complete_and_escapes_student_text(tmp_path):
     assert 'href="../../feedback/a/x/x.html"' in page
     assert "<svg" in page and "Pass rate per graded function" in page
     assert page.count("<tr") >= len(CLASS) + 4
+
+
+def test_a_mistake_label_names_what_its_function_computes():
+    from autograder.reports import mistake_label
+
+    assert mistake_label("initialize_parameters", "init_swapped_shape") == "the two sizes of W1 or W2 are swapped"
+    assert mistake_label("forward_propagation", "forward_no_bias") == "Z1 or Z2 lacks the bias"
+    assert mistake_label("backward_propagation", "grad_keepdims") == "a gradient lost its column shape"
+    assert (
+        mistake_label("initialize_parameters", "init_uniform")
+        == "the weights come from np.random.rand (uniform on [0, 1))"
+    )

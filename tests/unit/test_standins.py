@@ -62,7 +62,12 @@ def test_the_calls_of_a_correct_nn_model_are_accepted():
             "learning_rate should be a number",
         ),
         ("update_parameters", (parameters(), {}), {}, 'grads has no key "dW1"'),
-        ("forward_propagation", (np.ones((2, 5)),), {"params": parameters()}, "missing a required argument: 'parameters'"),
+        (
+            "forward_propagation",
+            (np.ones((2, 5)),),
+            {"params": parameters()},
+            "missing a required argument: 'parameters'",
+        ),
         ("layer_sizes", (np.ones((2, 5)), np.ones((1, 5))), {"Z": 1}, "unexpected keyword argument 'Z'"),
         ("layer_sizes", (np.ones((2, 5)),), {"X": np.ones((2, 5))}, "multiple values for argument 'X'"),
         ("forward_propagation", (np.ones((2, 5)), parameters(), 1), {}, "too many positional arguments"),

@@ -12,6 +12,7 @@ from autograder.grading.submission import (
     SubmissionProblem,
     attempted,
     find_notebook,
+    machinery_touched,
     read_notebook,
     restore,
     write_verdicts,
@@ -164,3 +165,19 @@ def test_text_json_can_carry_and_utf8_cannot_is_replaced_so_the_notebook_can_be_
     notebook = read_notebook(raw)
     assert notebook.cells[0].source == "a lone \ufffd surrogate"
     nbformat.writes(notebook).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "code, named",
+    [
+        ("import test_utils\ntest_utils.check_result = lambda *a, **k: None", "the visible tests' comparison"),
+        ("import public_tests\npublic_tests.compute_cost_test = print", "the visible tests' module"),
+        ("get_ipython().run_cell = None", "IPython's run_cell"),
+    ],
+)
+def test_code_that_reaches_for_the_tests_or_the_kernel_is_named(code, named):
+    release = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(code)])
+    touched = machinery_touched(notebook, release)
+    assert len(touched) == 1 and named in touched[0]
+    assert machinery_touched(release, release) == []  # the release's own cells are not the student's
