@@ -368,7 +368,7 @@ def print_summary(summary: RunSummary, settings: Settings, console: Console) -> 
     shown = _shown(Path(database)) if database != settings.db_url else settings.db_url.split("@")[-1]
     console.print(f"gradebook: {escape(shown)}", soft_wrap=True)
     if settings.feedback:
-        console.print(f"feedback:  {escape(_shown(settings.course_dir / 'feedback'))}", soft_wrap=True)
+        console.print(f"feedback:  {escape(_shown(settings.course.folder('feedback')))}", soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:

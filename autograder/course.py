@@ -109,6 +109,11 @@ class Course:
         return self.root / STATE_DIR / self.assignment
 
     @property
+    def results(self) -> Path:
+        """The sealed details of each student's graded submission, beside the gradebook's scores."""
+        return self.state / "results"
+
+    @property
     def secret_file(self) -> Path:
         return self.root / STATE_DIR / "secret"
 

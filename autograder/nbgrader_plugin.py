@@ -140,7 +140,7 @@ class RecordVerdicts(NbGraderPreprocessor):
         course = _course(self, info["assignment"])
         _write_files(course, result, submission.secret if submission else None)
         with GradebookAccess(info["db_url"], course.assignment) as gradebook:
-            ResultStore(gradebook, course.state / "results", judged["secret"]).record(result)
+            ResultStore(gradebook, course.results, judged["secret"]).record(result)
         return nb, resources
 
 
@@ -161,7 +161,7 @@ class FeedbackExporter(HTMLExporter):
         if info["notebook"] != course.assignment:
             return render_ungraded(nb, info["notebook"], trusted), resources
         with GradebookAccess(info["db_url"], course.assignment) as gradebook:
-            store = ResultStore(gradebook, course.state / "results", load_secret(course.secret_file))
+            store = ResultStore(gradebook, course.results, load_secret(course.secret_file))
             result = store.result(info["student"])
         if result is None:
             raise JudgeFailure(f"{info['student']} has no grade for {course.assignment}: autograde it first")

@@ -195,7 +195,7 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
                         identities[student] = identity
                 # Only what the grader can vouch for counts as graded: a record written by anything else (stock
                 # nbgrader, a hand edit), whose details are gone, or of an older submission is graded again.
-                store = ResultStore(gradebook, course.state / "results", secret)
+                store = ResultStore(gradebook, course.results, secret)
                 done = set() if settings.regrade else store.verified(identities) & set(recorded)
             todo = [student for student in students if student not in done]
         with timings.phase("workers ready"):
@@ -204,7 +204,7 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
             if staged is not None:
                 gradebook = staged.commit(settings.db_url, course)
                 staged = None
-            store = ResultStore(gradebook, course.state / "results", secret)
+            store = ResultStore(gradebook, course.results, secret)
         with timings.phase("grading"):
             summary = _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, zygote)
             identities.update(summary["identities"])

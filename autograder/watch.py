@@ -37,7 +37,7 @@ from pathlib import Path
 
 from nbgrader.utils import notebook_hash, parse_utc
 
-from .course import Course, load_config, load_secret, printable, sqlite_path, student_id_problem
+from .course import STATE_DIR, Course, load_config, load_secret, printable, sqlite_path, student_id_problem
 from .grading import wording
 from .results import write_atomically
 from .sandbox import processes
@@ -80,7 +80,7 @@ class WatchSettings:
 
     @property
     def state(self) -> Path:
-        return self.grading.course_dir / ".autograder" / "watch"
+        return self.grading.course_dir / STATE_DIR / "watch"
 
     @property
     def inbound(self) -> Path:
@@ -304,7 +304,7 @@ class Watcher:
         except (GradingError, GradebookError):
             return {}
         try:
-            store = ResultStore(gradebook, course.state / "results", load_secret(course.secret_file))
+            store = ResultStore(gradebook, course.results, load_secret(course.secret_file))
             verified = store.verified(identities)
             found = {}
             for submission in batch:
@@ -465,7 +465,7 @@ class Watcher:
 
 def print_status(course_dir: Path) -> int:
     """The queue as the running service last wrote it."""
-    path = Path(course_dir) / ".autograder" / "watch" / "status.json"
+    path = Path(course_dir) / STATE_DIR / "watch" / "status.json"
     try:
         status = json.loads(path.read_text())
     except (OSError, ValueError):

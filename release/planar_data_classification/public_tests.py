@@ -147,7 +147,17 @@ def _show_dict(got, expected: Mapping) -> None:
 
 
 def _check(name: str, got, args: tuple, kwargs: Mapping | None = None) -> None:
-    check_result(name, got, EXPECTED[name], args, kwargs, FINGERPRINTS.get(name), LANGUAGE)
+    """Stop with a message if ``got`` is not the expected result. ``args``: a fresh copy of the case's
+    inputs (your function may have changed the ones it was given), to tell which classic mistake it is."""
+    check_result(name, got, EXPECTED[name], args, kwargs, fingerprints=FINGERPRINTS.get(name), language=LANGUAGE)
+
+
+def _mean(value):
+    """The mean of ``value``, or None if it has none (missing, or not numbers)."""
+    try:
+        return np.mean(value)
+    except Exception:  # noqa: BLE001 - shown as missing; the check says why
+        return None
 
 
 def _passed(name: str) -> None:
@@ -218,16 +228,7 @@ def forward_propagation_test(target) -> None:
     result = call_student(LANGUAGE, target, X_assess, parameters)
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Mapping):
         _, expected_cache = EXPECTED["forward_propagation"]
-        means = []
-        for key in ("Z1", "A1", "Z2"):
-            try:
-                means.append(np.mean(result[1].get(key)))
-            except Exception:  # noqa: BLE001 - shown as missing; the check says why
-                means.append(None)
-        try:
-            means.append(np.mean(result[0]))
-        except Exception:  # noqa: BLE001
-            means.append(None)
+        means = [_mean(result[1].get(key)) for key in ("Z1", "A1", "Z2")] + [_mean(result[0])]
         expected_means = [np.mean(expected_cache[key]) for key in ("Z1", "A1", "Z2", "A2")]
         _show(zip(("mean(Z1)", "mean(A1)", "mean(Z2)", "mean(A2)"), means, expected_means))
     _check("forward_propagation", result, forward_propagation_test_case())
@@ -261,10 +262,11 @@ def update_parameters_test(target) -> None:
 def nn_model_test(target) -> None:
     _check_helpers("nn_model", target)
     X_assess, Y_assess = nn_model_test_case()
+    n_h = 4  # the walk-through's case: 4 hidden units, 10 000 steps of gradient descent
     kwargs = {"num_iterations": 10000, "print_cost": False}
-    parameters = call_student(LANGUAGE, target, X_assess, Y_assess, 4, **kwargs)
+    parameters = call_student(LANGUAGE, target, X_assess, Y_assess, n_h, **kwargs)
     _show_dict(parameters, EXPECTED["nn_model"])
-    _check("nn_model", parameters, (*nn_model_test_case(), 4), kwargs)
+    _check("nn_model", parameters, (*nn_model_test_case(), n_h), kwargs)
     _passed("nn_model")
 
 
