@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import nbgrader_cli
-from .course import Course, sqlite_path
+from .course import Course, CourseError, load_config, sqlite_path
 from .results import SubmissionResult, comment_for
 from .settings import GradingError
 
@@ -291,16 +291,17 @@ def _parse_timestamp(value: str | None):
 # -- opening it for a run ------------------------------------------------------------------------
 
 
-def open_gradebook(db_url: str, course: Course, config=None):
-    """The gradebook, registering the assignment if it is new, as the run's ``GradingError`` if it cannot be."""
+def open_gradebook(db_url: str, course: Course):
+    """The gradebook, registering the assignment if it is new (with nbgrader's preprocessors configured
+    as the course's nbgrader_config.py says), as the run's ``GradingError`` if it cannot be."""
     try:
         with nbgrader_cli.scripts_on_path():
             gradebook = GradebookAccess(db_url, course.assignment)
         gradebook.check_writable()
         if not gradebook.is_registered():
-            gradebook.register(course.source_notebook, config)
+            gradebook.register(course.source_notebook, load_config(course.root))
         return gradebook
-    except GradebookError as error:
+    except (GradebookError, CourseError) as error:
         raise GradingError(str(error)) from error
 
 
