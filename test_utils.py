@@ -147,9 +147,9 @@ def call_student(language: str, function, *args, **kwargs):
             _show_only_student_frames(error, name, language)
             raise
     for w in caught:
-        print(f"note: {name} warned: {w.category.__name__}: {w.message}")
+        print(say("warned", language, name=name, warning=f"{w.category.__name__}: {w.message}"))
     if stderr.getvalue():
-        print(f"note: {name} wrote to stderr: {stderr.getvalue().strip()[:500]}")
+        print(say("wrote_stderr", language, name=name, text=stderr.getvalue().strip()[:500]))
     return result
 
 

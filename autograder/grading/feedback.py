@@ -22,8 +22,9 @@ import re
 
 import nbformat
 
-from ..markup import grade_id, is_test
+from ..markup import grade_id, is_answer, is_test
 from ..results import SubmissionResult
+from . import wording
 
 _NBGRADER = os.path.dirname(__import__("nbgrader").__file__)
 TEMPLATES = os.path.join(_NBGRADER, "server_extensions", "formgrader", "templates")
@@ -134,10 +135,15 @@ def offline(page: str) -> str:
     return page.replace("</head>", OFFLINE_CSS + "</head>", 1)
 
 
+def _verdict(function, assignment: str) -> str:
+    """What the student reads under a function: the judge's message, or a word that it passed."""
+    return function.message or (wording.say(wording.language(assignment), "passed_short") if function.score else "")
+
+
 def _verdicts_page(result: SubmissionResult, assignment: str, why: str) -> str:
     rows = "".join(
         f"<tr><td><code>{html.escape(f.name)}</code></td><td>{f.score:g} / {f.points:g}</td>"
-        f"<td>{html.escape(f.message or ('Passed.' if f.score else ''))}</td></tr>"
+        f"<td>{html.escape(_verdict(f, assignment))}</td></tr>"
         for f in result.functions
     )
     return (
@@ -163,8 +169,8 @@ def _notebook_page(result: SubmissionResult, assignment: str, trusted_markdown: 
         markup = cell.metadata.nbgrader
         if is_test(cell):
             markup["score"], markup["points"] = function.score, function.points
-        elif markup.get("solution"):
-            markup["comment"] = markdown_literal(function.message or ("Passed." if function.score else ""))
+        elif is_answer(cell):
+            markup["comment"] = markdown_literal(_verdict(function, assignment))
     resources = {
         "nbgrader": {"notebook": assignment, "score": result.total, "max_score": result.max_total, "late_penalty": 0}
     }

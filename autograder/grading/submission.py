@@ -16,7 +16,7 @@ import nbformat
 
 from .. import GRADED_FUNCTIONS
 from ..course import MAX_NOTEBOOK_BYTES
-from ..markup import checked_function, clean, grade_id, is_test
+from ..markup import checked_function, clean, grade_id, is_answer, is_test
 from ..results import FunctionResult, Kind, Outcome, Problem
 from ..sandbox.outputs import safe_cell, valid_text
 from . import wording
@@ -122,12 +122,12 @@ def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> n
             cell.metadata.pop("nbgrader", None)
             continue
         original = release_cells.get(cell_id)
-        is_answer = original is not None and original.metadata.nbgrader.get("solution")
-        if original is None or cell_id in seen or (is_answer and cell.cell_type != "code"):
+        answer = original is not None and is_answer(original)
+        if original is None or cell_id in seen or (answer and cell.cell_type != "code"):
             del cell.metadata["nbgrader"]
             continue
         seen.add(cell_id)
-        if is_answer:
+        if answer:
             cell.metadata["nbgrader"] = copy.deepcopy(original.metadata.nbgrader)
         else:  # a test cell: the instructor's, verbatim
             cell.source = original.source

@@ -74,6 +74,7 @@ TEXTS = {
         "你在 {timestamp} 提交的作业正在排队：每位学生每 {minutes} 分钟最多评分 {limit} 次。"
         "它将在 {at} UTC 左右评分，届时反馈会替换本页。",
     ),
+    "passed_short": ("Passed.", "通过。"),
     "cell_died": (
         "[grader] the kernel died while running this cell; it was skipped",
         "[评分程序] 运行这个单元格时内核崩溃了，已跳过它",

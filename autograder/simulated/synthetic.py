@@ -16,7 +16,7 @@ import nbformat
 from .. import ASSIGNMENT, GRADED_FUNCTIONS
 from ..course import Course
 from ..grading.reference import COURSE_ROOT
-from ..markup import answers, grade_id
+from ..markup import answers, grade_id, is_answer
 
 _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 
@@ -73,7 +73,7 @@ def fill_answers(release_notebook: nbformat.NotebookNode, answers: dict[str, str
     notebook = copy.deepcopy(release_notebook)
     for cell in notebook.cells:
         cell_id = grade_id(cell)
-        if cell_id in answers and cell.metadata.nbgrader.get("solution"):
+        if cell_id in answers and is_answer(cell):
             cell.source = answers[cell_id]
     return notebook
 

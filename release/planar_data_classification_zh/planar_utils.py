@@ -177,7 +177,9 @@ def _call(name: str, function, *args, language: str = "en"):
     except NotImplementedError:
         raise _CheckStopped(say("not_implemented", language, name=name)) from None
     except Exception as error:  # noqa: BLE001 - any failure: the test cell below shows it in full
-        raise _CheckStopped(f"{name} raised {type(error).__name__}: {str(error)[:200]}") from None
+        raise _CheckStopped(
+            say("check_raised", language, name=name, ename=type(error).__name__, evalue=str(error)[:200])
+        ) from None
 
 
 def _check_gradients(
@@ -206,9 +208,11 @@ def _check_gradients(
         try:
             analytic = np.asarray(grads["d" + name], dtype=float)
         except (KeyError, TypeError, ValueError) as error:
-            raise _CheckStopped(f"backward_propagation's d{name} cannot be read ({type(error).__name__})") from None
+            raise _CheckStopped(say("gradient_unreadable", language, name=name, ename=type(error).__name__)) from None
         if analytic.shape != numeric.shape:
-            raise _CheckStopped(f"d{name} has shape {analytic.shape}, expected {numeric.shape}")
+            raise _CheckStopped(
+                say("gradient_shape", language, name=name, shape=analytic.shape, expected=numeric.shape)
+            )
         scale = np.linalg.norm(analytic) + np.linalg.norm(numeric)
         differences[name] = float(np.linalg.norm(analytic - numeric) / scale) if scale else 0.0
         line = "gradient_line_ok" if differences[name] < threshold else "gradient_line_bad"

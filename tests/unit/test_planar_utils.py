@@ -142,3 +142,26 @@ def test_gradient_check_accepts_the_reference_and_catches_a_wrong_gradient(refer
     printed = capsys.readouterr().out
     assert f"dW1: relative difference {bad['W1']:.1e}  CHECK THIS GRADIENT" in printed
     assert "dW2: relative difference < 1e-07  ok" in printed
+
+
+def test_the_gradient_check_says_what_stops_it_in_the_editions_language(reference, capsys, tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((2, 4)), np.array([[0, 1, 1, 0]], dtype="uint8")
+    parameters = {"W1": rng.standard_normal((3, 2)), "b1": np.zeros((3, 1)), "W2": rng.standard_normal((1, 3))}
+    parameters["b2"] = np.zeros((1, 1))
+    forward, cost, backward = (reference[n] for n in ("forward_propagation", "compute_cost", "backward_propagation"))
+
+    def backward_without_dW1(*args):
+        grads = dict(backward(*args))
+        del grads["dW1"]
+        return grads
+
+    def backward_raising(*args):
+        raise ValueError("shapes do not align")
+
+    (tmp_path / "course_language").write_text("zh\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert gradient_check(forward, cost, backward_without_dW1, parameters, X, Y) is None
+    assert "无法读取 backward_propagation 返回的 dW1（KeyError）" in capsys.readouterr().out
+    assert gradient_check(forward, cost, backward_raising, parameters, X, Y) is None
+    assert "backward_propagation 抛出了 ValueError：shapes do not align" in capsys.readouterr().out
