@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import nbgrader_cli
 from .course import Course, CourseError, load_config, sqlite_path
+from .markup import function_of, test_id
 from .results import SubmissionResult, comment_for
 from .settings import GradingError
 
@@ -211,7 +212,7 @@ class GradebookAccess:
                 comments = {c.cell.name: c.auto_comment for n in submission.notebooks for c in n.comments}
                 cells = {}
                 for grade in grades:
-                    name = grade.cell.name.removeprefix("test_")
+                    name = function_of(grade.cell.name)
                     cells[name] = {
                         "score": float(grade.score),
                         "points": float(grade.max_score),
@@ -224,7 +225,7 @@ class GradebookAccess:
 
     def record(self, result: SubmissionResult) -> None:
         """Write one submission's scores and verdicts in a single commit (replacing earlier ones)."""
-        scores = {f"test_{f.name}": f.score for f in result.functions}
+        scores = {test_id(f.name): f.score for f in result.functions}
         comments = {f.name: comment_for(f) for f in result.functions}
         session = self.session
         try:

@@ -58,10 +58,20 @@ def is_answer(cell) -> bool:
     return cell.cell_type == "code" and bool(is_solution(cell)) and not is_grade(cell)
 
 
+def test_id(function: str) -> str:
+    """The grade id of the test cell of a graded function (the answer cell's is the function's name)."""
+    return f"test_{function}"
+
+
+def function_of(cell_id: str) -> str:
+    """The graded function a grade id belongs to (a test cell's or an answer cell's)."""
+    return cell_id.removeprefix("test_")
+
+
 def checked_function(cell) -> str | None:
-    """The graded function a test cell checks (its grade id is ``test_<function>``), else None."""
+    """The graded function a test cell checks (its grade id is ``test_id(function)``), else None."""
     cell_id = grade_id(cell) or ""
-    return cell_id.removeprefix("test_") if is_test(cell) and cell_id.startswith("test_") else None
+    return function_of(cell_id) if is_test(cell) and cell_id == test_id(function_of(cell_id)) else None
 
 
 def points(notebook) -> dict[str, float]:

@@ -22,7 +22,7 @@ import re
 
 import nbformat
 
-from ..markup import grade_id, is_answer, is_test
+from ..markup import function_of, grade_id, is_answer, is_test
 from ..results import SubmissionResult
 from . import wording
 
@@ -163,7 +163,7 @@ def _notebook_page(result: SubmissionResult, assignment: str, trusted_markdown: 
     notebook = _with_mathml(nbformat.reads(result.notebook_json, as_version=4), trusted_markdown)
     functions = {f.name: f for f in result.functions}
     for cell in notebook.cells:
-        function = functions.get((grade_id(cell) or "").removeprefix("test_"))
+        function = functions.get(function_of(grade_id(cell) or ""))
         if function is None:
             continue
         markup = cell.metadata.nbgrader

@@ -16,7 +16,7 @@ import nbformat
 
 from .. import GRADED_FUNCTIONS
 from ..course import MAX_NOTEBOOK_BYTES
-from ..markup import checked_function, clean, grade_id, is_answer, is_test
+from ..markup import checked_function, clean, grade_id, is_answer, is_test, test_id
 from ..results import FunctionResult, Kind, Outcome, Problem
 from ..sandbox.outputs import safe_cell, valid_text
 from . import wording
@@ -134,12 +134,12 @@ def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> n
             cell.metadata = copy.deepcopy(original.metadata)
             cell.cell_type = "code"
     for name in GRADED_FUNCTIONS:
-        test_id = f"test_{name}"
-        if test_id in seen:
+        test = test_id(name)
+        if test in seen:
             continue
         index = next((i + 1 for i, c in enumerate(notebook.cells) if grade_id(c) == name), len(notebook.cells))
-        notebook.cells.insert(index, copy.deepcopy(release_cells[test_id]))
-        seen.add(test_id)
+        notebook.cells.insert(index, copy.deepcopy(release_cells[test]))
+        seen.add(test)
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

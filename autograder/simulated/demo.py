@@ -15,7 +15,7 @@ import nbformat
 from .. import ASSIGNMENT
 from ..course import Course
 from ..grading.reference import COURSE_ROOT
-from ..markup import grade_id
+from ..markup import is_test
 from .synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 TIMESTAMP = "2026-11-20 17:00:00.000000 UTC"
@@ -118,7 +118,7 @@ def build_demo_course(folder: Path, assignment: str = ASSIGNMENT, root: Path = C
     for student, answers in answers_of(solutions).items():
         notebook = fill_answers(release, answers)
         if student == "finn":
-            notebook.cells = [c for c in notebook.cells if not (grade_id(c) or "").startswith("test_")]
+            notebook.cells = [c for c in notebook.cells if not is_test(c)]
             notebook.cells.insert(3, nbformat.v4.new_code_cell(TAMPERING, id="my-helpers"))
         path = write_submission(notebook, folder, student, assignment)
         (path.parent / "timestamp.txt").write_text(TIMESTAMP)
