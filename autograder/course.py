@@ -190,9 +190,9 @@ def discover(course: Course) -> tuple[list[str], list[Skipped]]:
         except FileNotFoundError:
             continue  # this student handed in other assignments only
         if stat.S_ISLNK(info.st_mode):
-            skipped.append(Skipped(entry.name, f"submitted/{entry.name}/{course.assignment} is a symbolic link"))
+            skipped.append(Skipped(entry.name, f"{os.path.relpath(target, course.root)} is a symbolic link"))
         elif not stat.S_ISDIR(info.st_mode):
-            skipped.append(Skipped(entry.name, f"submitted/{entry.name}/{course.assignment} is not a folder"))
+            skipped.append(Skipped(entry.name, f"{os.path.relpath(target, course.root)} is not a folder"))
         else:
             students.append(entry.name)
     return students, skipped
