@@ -38,16 +38,18 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
         "--cell-timeout",
         type=float,
         default=Limits.cell_timeout,
-        help="seconds one student cell, or one function's test cases, may run (default %(default)g)",
+        help="CPU seconds one student cell, or one function's test cases, may use (default %(default)g)",
     )
     parser.add_argument(
         "--submission-timeout",
         type=float,
         default=Limits.submission_timeout,
-        help="seconds one submission may take in all (default %(default)g)",
+        help="CPU seconds one submission may use in all (default %(default)g)",
     )
     parser.add_argument(
-        "--regrade", action="store_true", help="grade again what is already graded (all, or the --student ones)"
+        "--regrade",
+        action="store_true",
+        help="grade again what is already graded (with grade: all, or the --student ones)",
     )
     parser.add_argument("--no-feedback", action="store_true", help="skip the students' feedback pages")
     parser.add_argument(
@@ -76,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser("grade", help="grade every submission under COURSE/submitted/*/ASSIGNMENT/")
     grade.add_argument("--course", type=Path, default=Path("."), help="the nbgrader course directory (default: .)")
-    grade.add_argument("--assignment", help="assignment id (default: the only one in source/)")
+    grade.add_argument(
+        "--assignment", help="assignment id (default: the only one in source/, or else the only one with submissions)"
+    )
     grade.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeat for several)")
     grade.add_argument(
         "--secret-file",
@@ -328,7 +332,7 @@ def print_summary(summary: RunSummary, settings: Settings, console: Console) -> 
         status = short_status(result)
         if result.problems:
             notes.append((result.student, result.status))
-            status = f"{status} [{len(notes)}]"
+            status = f"[{len(notes)}] {status}"  # the number first: a long status is cut at its end
         style = "green" if status == "ok" else "bold red" if not result.graded else "yellow"
         table.add_row(
             Text(result.student), Text(f"{result.total:g}" if result.graded else "-"), *cells, Text(status, style=style)

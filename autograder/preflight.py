@@ -30,7 +30,9 @@ FREE_BYTES_PER_SUBMISSION = 2 * 1024 * 1024
 def check_course(course: Course) -> CourseBundle:
     """The course's notebooks as the grader needs them; GradingError naming what is missing."""
     if not course.source_notebook.is_file():
-        raise GradingError(f"no source notebook {os.path.relpath(course.source_notebook, course.root)} in {course.root}")
+        raise GradingError(
+            f"no source notebook {os.path.relpath(course.source_notebook, course.root)} in {course.root}"
+        )
     try:
         bundle = CourseBundle.from_course(course)
         release = nbformat.reads(bundle.release_notebook, as_version=4)

@@ -242,7 +242,7 @@ class Watcher:
                 return
             score = f"{result.total:g}/{result.max_total:g}"
             if submission.identity in recorded:
-                score += " (recorded before the service stopped; not graded again)"
+                score += " (already in the gradebook; not graded again)"
             self.event("graded", submission, detail=score)
             self.release(course, submission)
             self.journal.add(
@@ -343,6 +343,7 @@ class Watcher:
             "queued",
             timestamp=submission.timestamp,
             limit=self.settings.limit,
+            gradings=_gradings(self.settings.limit),
             minutes=f"{minutes:g}",
             at=f"{at:%Y-%m-%d %H:%M}",
         )
@@ -449,7 +450,7 @@ class Watcher:
         signal.signal(signal.SIGINT, stop)
         s = self.settings
         self.log(
-            f"watching {s.inbound} for {', '.join(s.assignments)}: at most {s.limit} gradings per student every "
+            f"watching {s.inbound} for {', '.join(s.assignments)}: at most {_gradings(s.limit)} per student every "
             f"{s.window:g} s, the {s.policy} submission counts"
         )
         if s.policy == "best":
@@ -475,7 +476,7 @@ def print_status(course_dir: Path) -> int:
     alive = _alive(status.get("pid"))
     print(
         f"service {'running' if alive else 'NOT running'} (pid {status.get('pid')}); status of {age:.0f} s ago; "
-        f"at most {status['limit']} gradings per student every {status['window']:g} s; the {status['policy']} "
+        f"at most {_gradings(status['limit'])} per student every {status['window']:g} s; the {status['policy']} "
         "submission counts"
     )
     if not status["queue"]:
@@ -490,6 +491,10 @@ def print_status(course_dir: Path) -> int:
         )
         print(f"  {item['student']:<20} {item['assignment']:<32} submitted {item['submitted']}  graded {when}")
     return 0
+
+
+def _gradings(limit: int) -> str:
+    return f"{limit} grading{'' if limit == 1 else 's'}"
 
 
 def _alive(pid) -> bool:

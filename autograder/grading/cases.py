@@ -48,7 +48,7 @@ class Case:
 # function's specification names differs from every other in each case (n_x, n_h, n_y, m pairwise
 # different, none equal to the default n_h = 4 where that would hide a hard-coded 4), the output size
 # n_y is above 1 wherever the specification allows other output sizes (layer_sizes,
-# initialize_parameters), nn_model trains with n_x other than the flower's 2 and n_h other than 4, and
+# initialize_parameters), nn_model trains with n_h other than 4 (and n_x other than the flower's 2 in two cases), and
 # update_parameters gets the default learning rate once and other rates twice. So a bug that shows only
 # for some sizes (an axis taken from the wrong dimension, a fixed n_h, an n_y fixed to 1) shows for every
 # submission alike. The values are drawn per submission (from its seed): answers looked up once are

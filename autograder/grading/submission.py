@@ -70,7 +70,7 @@ def read_notebook(raw: bytes | None) -> nbformat.NotebookNode:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise SubmissionProblem(
-            Kind.MALFORMED, f"malformed notebook: invalid JSON ({error.msg} at line {error.lineno})"
+            Kind.MALFORMED, f"malformed notebook: invalid JSON at line {error.lineno} ({error.msg.removesuffix(' at')})"
         ) from None
     except RecursionError:
         raise SubmissionProblem(Kind.MALFORMED, "malformed notebook: nested too deeply to be a notebook") from None

@@ -69,7 +69,7 @@ TEXTS = {
     "not_available": ("it is not available here", "这里不能调用它"),
     "labelled": ("{label}: {text}", "{label}：{text}"),
     "queued": (  # feedback on submit: the page in place of the feedback, while the submission waits
-        "Your submission of {timestamp} is queued: each student gets at most {limit} gradings every "
+        "Your submission of {timestamp} is queued: each student gets at most {gradings} every "
         "{minutes} minutes. It will be graded at about {at} UTC, and its feedback will replace this page.",
         "你在 {timestamp} 提交的作业正在排队：每位学生每 {minutes} 分钟最多评分 {limit} 次。"
         "它将在 {at} UTC 左右评分，届时反馈会替换本页。",

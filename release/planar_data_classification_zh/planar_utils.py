@@ -154,7 +154,7 @@ def gradient_check(
     language = course_language()  # the edition's, beside the notebook
     problem = cost_problem(compute_cost, Y, parameters, language)
     if problem is not None:
-        print(say("cost_first", language, problem=problem))
+        print(say("cost_first", language, problem=problem.rstrip(".。")))
         return None
     try:
         return _check_gradients(
