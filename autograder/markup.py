@@ -58,20 +58,23 @@ def is_answer(cell) -> bool:
     return cell.cell_type == "code" and bool(is_solution(cell)) and not is_grade(cell)
 
 
+TEST_PREFIX = "test_"  # a function's test cell has the grade id test_<function>; its answer cell, <function>
+
+
 def test_id(function: str) -> str:
-    """The grade id of the test cell of a graded function (the answer cell's is the function's name)."""
-    return f"test_{function}"
+    """The grade id of the test cell of a graded function."""
+    return TEST_PREFIX + function
 
 
 def function_of(cell_id: str) -> str:
     """The graded function a grade id belongs to (a test cell's or an answer cell's)."""
-    return cell_id.removeprefix("test_")
+    return cell_id.removeprefix(TEST_PREFIX)
 
 
 def checked_function(cell) -> str | None:
-    """The graded function a test cell checks (its grade id is ``test_id(function)``), else None."""
+    """The graded function a test cell checks, else None."""
     cell_id = grade_id(cell) or ""
-    return function_of(cell_id) if is_test(cell) and cell_id == test_id(function_of(cell_id)) else None
+    return function_of(cell_id) if is_test(cell) and cell_id.startswith(TEST_PREFIX) else None
 
 
 def points(notebook) -> dict[str, float]:

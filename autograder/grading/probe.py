@@ -143,14 +143,19 @@ def _text(value, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
+def _loads(text: str, what: str):
+    """JSON the kernel sent, with its lone surrogates (JSON escapes can carry them) made U+FFFD."""
+    try:
+        return valid_text(json.loads(text))
+    except RecursionError:
+        raise ValueError(f"{what} nested too deeply") from None
+
+
 def parse_report(text: str) -> Report:
     """The probe's report (ValueError if it is malformed or too large, however it was forged)."""
     if not isinstance(text, str) or len(text) > MAX_REPORT_CHARS:
         raise ValueError("report too large")
-    try:
-        report = valid_text(json.loads(text))  # JSON escapes can carry lone surrogates
-    except RecursionError:
-        raise ValueError("report nested too deeply") from None
+    report = _loads(text, "report")
     if not isinstance(report, dict) or report.get("status") not in ("returned", "raised", "missing", "unreportable"):
         raise ValueError("malformed report")
     status = report["status"]
@@ -171,10 +176,8 @@ def parse_helper_call(text: str) -> HelperCall:
     """A stand-in's request (ValueError if it is malformed or too large)."""
     if not isinstance(text, str) or len(text) > MAX_CALL_CHARS:
         raise ValueError("call too large")
-    try:  # not codec.loads: the codec's source also runs in the kernel, where valid_text is not
-        request = codec.from_plain(valid_text(json.loads(text)))
-    except RecursionError:
-        raise ValueError("call nested too deeply") from None
+    # Not codec.loads: the codec's source also runs in the kernel, where valid_text is not.
+    request = codec.from_plain(_loads(text, "call"))
     if not (
         isinstance(request, dict)
         and isinstance(request.get("helper"), str)

@@ -78,12 +78,16 @@ class CellOutputs:
         self.notebook.left -= size
         return True
 
-    def _room(self) -> bool:
-        """Is there room for one more output in this cell (and its overhead in the notebook)?"""
+    def _full(self) -> bool:
+        """Does this cell hold as many outputs as it may (noted if so)?"""
         if len(self.outputs) >= MAX_OUTPUTS_PER_CELL:
             self.cut.add(f"outputs beyond {MAX_OUTPUTS_PER_CELL} in one cell")
-            return False
-        return self._afford(OUTPUT_OVERHEAD)
+            return True
+        return False
+
+    def _room(self) -> bool:
+        """Is there room for one more output in this cell (and its overhead in the notebook)?"""
+        return not self._full() and self._afford(OUTPUT_OVERHEAD)
 
     def _text(self, text: str) -> str | None:
         text = str(text)
@@ -108,14 +112,12 @@ class CellOutputs:
         elif kind == "stream":
             name = "stderr" if content.get("name") == "stderr" else "stdout"
             last = self.outputs[-1] if self.outputs else None
-            if last is not None and last.output_type == "stream" and last.name == name:
-                text = self._text(content.get("text", ""))
-                if text:
-                    last.text += text  # one output per run of prints, as Jupyter shows them
-            elif self._room():
-                text = self._text(content.get("text", ""))
-                if text:
-                    self.outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
+            same_stream = last is not None and last.output_type == "stream" and last.name == name
+            text = self._text(content.get("text", "")) if same_stream or self._room() else None
+            if text and same_stream:
+                last.text += text  # one output per run of prints, as Jupyter shows them
+            elif text:
+                self.outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
         elif kind == "error":
             self._error(content)
         elif kind in ("display_data", "execute_result"):
@@ -141,8 +143,7 @@ class CellOutputs:
         self.outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=kept))
 
     def _display(self, kind: str, content: dict) -> None:
-        if len(self.outputs) >= MAX_OUTPUTS_PER_CELL:
-            self.cut.add(f"outputs beyond {MAX_OUTPUTS_PER_CELL} in one cell")
+        if self._full():  # before reading the data: nothing of it can be kept
             return
         data = content.get("data", {})
         data = data if isinstance(data, dict) else {}

@@ -402,8 +402,11 @@ def watch(folder: Path, single: int = 8, burst: int = 50) -> int:
         config.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
     _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     _nbgrader(course, "release_assignment", ASSIGNMENT)
-    inbound = exchange / "planar-classification" / "inbound"
-    feedback = exchange / "planar-classification" / "feedback"
+    from ..watch import exchange_of
+
+    _, course_id = exchange_of(course)  # the course id the service reads, as it reads it
+    inbound = exchange / course_id / "inbound"
+    feedback = exchange / course_id / "feedback"
     release, solutions = course_notebooks(ASSIGNMENT)
     notebooks = {kind: fill_answers(release, answers) for kind, answers in answers_of(solutions).items() if kind in MIX}
     service = subprocess.Popen(
