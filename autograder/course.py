@@ -398,6 +398,16 @@ def submission_identity(folder: Path) -> str | None:
     return submission_name(submission) if submission is not None else None
 
 
+def submission_identities(course: Course, students) -> dict[str, str]:
+    """student -> ``submission_identity`` of the submission each has in ``submitted/`` now (if any)."""
+    identities = {}
+    for student in students:
+        identity = submission_identity(course.step("submitted", student))
+        if identity is not None:
+            identities[student] = identity
+    return identities
+
+
 # -- the course's configuration ----------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ from .course import (
     read_submission,
     seed_for,
     sqlite_path,
-    submission_identity,
+    submission_identities,
     submission_name,
 )
 from .grading.judge import Job, grade
@@ -189,10 +189,7 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
             else:
                 gradebook = open_gradebook(settings.db_url, course)
                 recorded = gradebook.graded_students()
-                for student in recorded:
-                    identity = submission_identity(course.step("submitted", student))
-                    if identity is not None:
-                        identities[student] = identity
+                identities = submission_identities(course, recorded)
                 # Only what the grader can vouch for counts as graded: a record written by anything else (stock
                 # nbgrader, a hand edit), whose details are gone, or of an older submission is graded again.
                 store = ResultStore(gradebook, course.results, secret)

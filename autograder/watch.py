@@ -287,15 +287,11 @@ class Watcher:
 
     def recorded(self, course: Course, batch: list[Inbound]) -> dict:
         """Submissions of the batch already in the gradebook (as the grader's own record): identity -> result."""
-        from .course import submission_identity
+        from .course import submission_identities
         from .gradebook import GradebookError, open_gradebook
         from .results import ResultStore
 
-        identities = {}
-        for student in {s.student for s in batch}:
-            identity = submission_identity(course.step("submitted", student))
-            if identity is not None:
-                identities[student] = identity
+        identities = submission_identities(course, {s.student for s in batch})
         path = sqlite_path(self.settings.grading.db_url)
         if not identities or (path is not None and not path.exists()):
             return {}
