@@ -452,6 +452,15 @@ STUDENTS = {
         expected=scores(forward_propagation=0, update_parameters=0, predict=0, backward_propagation=0),
     ),
     "attack-svg-attachment": dict(notebook=lambda nb: _with_svg_attachment(nb), expected=scores()),
+    # pages a renderer cannot finish: TeX environments parsed in quadratic time, a huge code cell for the highlighter
+    "attack-slow-markdown": dict(
+        notebook=lambda nb: _with_cell(nb, nbformat.v4.new_markdown_cell("\\begin{}" * 1_000_000, id="slow-md")),
+        expected=scores(),
+    ),
+    "attack-huge-code-cell": dict(
+        notebook=lambda nb: _with_cell(nb, nbformat.v4.new_code_cell("x = 1\n" * 300_000, id="huge-code")),
+        expected=scores(),
+    ),
     "attack-stand-in-flood": dict(  # the grader's work on its behalf is the submission's to pay
         answers=lambda s: {
             "nn_model": s["nn_model"].replace(
@@ -591,7 +600,9 @@ def _with_unsafe_cells(nb):
         2,
         nbformat.v4.new_markdown_cell(
             '<script>alert("xss-cell")</script> [click](javascript:alert("xss-link")) '
-            '$\\href{javascript:alert("xss-tex")}{x}$',
+            '$\\href{javascript:alert("xss-tex")}{x}$ [escaped](javascript\\:alert("xss-backslash")) '
+            '![beacon](https://example.invalid/beacon.png) <a href="jav&#x09;ascript:alert(1)">tab</a> '
+            '<img src="x" onerror="alert(1)"> [data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',
             id="unsafe-markdown",
         ),
     )
@@ -609,6 +620,11 @@ SVG = (
 def _with_svg_attachment(nb):
     cell = nbformat.v4.new_markdown_cell("My drawing: ![boundary](attachment:boundary.svg)", id="svg-drawing")
     cell.attachments = {"boundary.svg": {"image/svg+xml": SVG}}
+    nb.cells.insert(2, cell)
+    return nb
+
+
+def _with_cell(nb, cell):
     nb.cells.insert(2, cell)
     return nb
 

@@ -14,16 +14,22 @@ verdicts wrap instead of scrolling sideways.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import html
 import os
 import re
+import select
+import signal
+import time
 
 import nbformat
 
 from ..markup import function_of, grade_id, is_answer, is_test
 from ..results import SubmissionResult
+from ..sandbox.outputs import safe_cell
+from ..sanitize import IGNORED_BY_MATH, with_csp
 from . import wording
 
 _NBGRADER = os.path.dirname(__import__("nbgrader").__file__)
@@ -64,17 +70,19 @@ def render(result: SubmissionResult, assignment: str, trusted_markdown: frozense
     a student's own markdown is shown as text.
     """
     try:
-        return _notebook_page(result, assignment, trusted_markdown)
+        return bounded(lambda: _notebook_page(result, assignment, trusted_markdown))
     except Exception as error:  # noqa: BLE001 - any notebook gets a page
         return _verdicts_page(result, assignment, f"{type(error).__name__}: {str(error)[:200]}")
 
 
 def render_ungraded(notebook, name: str, trusted_markdown: frozenset = frozenset()) -> str:
     """The page of a notebook of the assignment that has nothing graded (the appendix)."""
-    notebook = _with_mathml(copy.deepcopy(notebook), trusted_markdown)
+    notebook = _with_mathml(_shown(copy.deepcopy(notebook), trusted_markdown), trusted_markdown)
     resources = {"nbgrader": {"notebook": name, "score": 0, "max_score": 0, "late_penalty": 0}}
-    body, _ = _exporter().from_notebook_node(notebook, resources=resources)
-    return offline(body)
+    try:
+        return bounded(lambda: offline(_exporter().from_notebook_node(notebook, resources=resources)[0]))
+    except RenderingFailed as failure:
+        return _plain_page(name, f"<p>{html.escape(str(failure))}</p>")
 
 
 def markdown_of(notebook_json: str) -> frozenset:
@@ -130,9 +138,90 @@ math { font-size: 1.15em; }
 
 
 def offline(page: str) -> str:
-    """A page that loads nothing from the network: MathJax's CDN script removed, the wrapping styles added."""
+    """A page that loads nothing from the network: MathJax's CDN script removed, the wrapping styles added,
+    and a Content-Security-Policy that forbids scripts and every load, whatever the page holds."""
     page = _MATHJAX.sub("", page)
-    return page.replace("</head>", OFFLINE_CSS + "</head>", 1)
+    return with_csp(page.replace("</head>", OFFLINE_CSS + "</head>", 1))
+
+
+# -- bounds: whatever a student hands in, the page is made in bounded time and size ------------------
+MAX_CODE_LINES = 400  # of one of the student's code cells, as the page shows it
+MAX_CODE_CHARS = 32 * 1024
+MAX_PAGE_CODE_LINES = 4000  # of all the student's code on one page
+MAX_PAGE_BYTES = 16 * 1024 * 1024
+RENDER_SECONDS = 60.0
+
+
+class RenderingFailed(Exception):
+    """The page could not be made within its budget (the student gets a page of the verdicts instead)."""
+
+
+def _shown(notebook, trusted_markdown: frozenset):
+    """The notebook as the page shows it: the student's markdown made inert (``sanitize``; a notebook the
+    grader restored is already), their code cells cut to what a page can show in bounded time."""
+    left = MAX_PAGE_CODE_LINES
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source not in trusted_markdown and not _inert(cell.source):
+            safe_cell(cell)
+        elif cell.cell_type == "code" and not is_test(cell):
+            lines = cell.source.splitlines()
+            keep = max(0, min(MAX_CODE_LINES, left, len(lines)))
+            shown = "\n".join(lines[:keep])[:MAX_CODE_CHARS]
+            if len(shown) < len(cell.source.rstrip("\n")):
+                shown += f"\n# [the page shows the first {shown.count(chr(10)) + 1} lines of this cell]"
+                cell.source = shown
+            left -= keep
+    return notebook
+
+
+def _inert(source: str) -> bool:
+    return source.startswith(f'<div class="{IGNORED_BY_MATH}">') and "\n" not in source
+
+
+def bounded(make, seconds: float = RENDER_SECONDS, max_bytes: int = MAX_PAGE_BYTES) -> str:
+    """``make()``'s page, made in a forked child that is killed after ``seconds`` (RenderingFailed then, or
+    when the page is over ``max_bytes``): a notebook no renderer gets through never holds up the grading."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: make the page, send it, leave without running the parent's clean-ups
+        code = 1
+        try:
+            os.close(reader)
+            data = make().encode("utf-8", "replace")
+            data = b"\0too big" if len(data) > max_bytes else data
+            view = memoryview(data)
+            while view:
+                view = view[os.write(writer, view) :]
+            code = 0
+        except BaseException:  # noqa: BLE001 - the parent sees an empty answer
+            pass
+        finally:
+            os._exit(code)
+    os.close(writer)
+    chunks, size, deadline = [], 0, time.monotonic() + seconds
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([reader], [], [], left)[0]:
+                raise RenderingFailed(f"the page took longer than {seconds:g} s to make")
+            chunk = os.read(reader, 1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                raise RenderingFailed(f"the page is larger than {max_bytes // (1024 * 1024)} MB")
+            chunks.append(chunk)
+    finally:
+        os.close(reader)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    data = b"".join(chunks)
+    if data == b"\0too big":
+        raise RenderingFailed(f"the page is larger than {max_bytes // (1024 * 1024)} MB")
+    if not data:
+        raise RenderingFailed("the page could not be made")
+    return data.decode("utf-8")
 
 
 def _verdict(function, assignment: str) -> str:
@@ -146,21 +235,30 @@ def _verdicts_page(result: SubmissionResult, assignment: str, why: str) -> str:
         f"<td>{html.escape(_verdict(f, assignment))}</td></tr>"
         for f in result.functions
     )
-    return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(assignment)}: feedback</title>"
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
-        "td{padding:.3em .6em;vertical-align:top;border-bottom:1px solid #ddd;overflow-wrap:anywhere}</style>"
-        f"</head><body><h1>{html.escape(assignment)}</h1>"
+    return _plain_page(
+        assignment,
         f"<p>Score: {result.total:g} / {result.max_total:g}</p>"
         f"<table><tr><th>function</th><th>score</th><th>why</th></tr>{rows}</table>"
         f"<p><small>Your notebook could not be shown here ({html.escape(why)}); the verdicts above are "
-        "complete.</small></p></body></html>"
+        "complete.</small></p>",
+    )
+
+
+def _plain_page(title: str, body: str) -> str:
+    """A page of ``body`` (HTML made here, with everything from a student escaped) under ``title``."""
+    return with_csp(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}: feedback</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
+        "td{padding:.3em .6em;vertical-align:top;border-bottom:1px solid #ddd;overflow-wrap:anywhere}</style>"
+        f"</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
 
 
 def _notebook_page(result: SubmissionResult, assignment: str, trusted_markdown: frozenset) -> str:
-    notebook = _with_mathml(nbformat.reads(result.notebook_json, as_version=4), trusted_markdown)
+    notebook = _with_mathml(
+        _shown(nbformat.reads(result.notebook_json, as_version=4), trusted_markdown), trusted_markdown
+    )
     functions = {f.name: f for f in result.functions}
     for cell in notebook.cells:
         function = functions.get(function_of(grade_id(cell) or ""))

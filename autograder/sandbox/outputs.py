@@ -18,6 +18,8 @@ import re
 
 import nbformat
 
+from ..sanitize import inert_markdown
+
 MAX_TEXT_PER_CELL = 20_000  # characters of streams, plain text and error messages
 MAX_IMAGE_BYTES = 1_500_000  # one image, base64
 MAX_IMAGES_PER_CELL = 4
@@ -190,38 +192,36 @@ class CellOutputs:
         return self.outputs
 
 
-_SCRIPT_LINK = re.compile(r"(?i)(java|vb)(script)\s*:")
 KEPT_ATTACHMENTS = ("image/png", "image/jpeg", "image/gif")
 
 
-def safe_markdown(text: str) -> str:
-    """A student's markdown that renders as text: raw HTML and entities escaped, and script URLs
-    broken ("javascript :" is no scheme, in a link or in MathJax's \\href alike)."""
-    return _SCRIPT_LINK.sub(r"\1\2 :", html.escape(text, quote=False))
-
-
 def safe_cell(cell, trusted_source: str | None = None) -> None:
-    """Make a student's markdown or raw cell safe to render (unchanged if it is the release's own)."""
+    """Make a student's markdown or raw cell safe to render (unchanged if it is the release's own).
+
+    A markdown cell becomes the HTML it shows, cleaned by a real sanitizer, with its image
+    attachments inlined (see ``autograder.sanitize``); a raw cell becomes escaped text.
+    """
     if cell.cell_type == "markdown":
-        if cell.source != trusted_source:
-            cell.source = safe_markdown(cell.source)
         attachments = cell.get("attachments") or {}
-        for name in list(attachments):
-            bundle = attachments[name] if isinstance(attachments[name], dict) else {}
-            kept = {mime: data for mime, data in bundle.items() if mime in KEPT_ATTACHMENTS}
-            if kept:
-                attachments[name] = kept
-            else:  # an SVG, say: dropped, and so is every reference to it (nbconvert refuses a dangling one)
-                del attachments[name]
-                cell.source = cell.source.replace(f"attachment:{name}", "#attachment-not-kept")
-        if "attachment:" in cell.source:  # a reference to an attachment the cell does not have
+        kept = {
+            name: {mime: data for mime, data in bundle.items() if mime in KEPT_ATTACHMENTS}
+            for name, bundle in attachments.items()
+            if isinstance(bundle, dict)
+        }
+        kept = {name: bundle for name, bundle in kept.items() if bundle}
+        if cell.source != trusted_source:
+            cell.source = inert_markdown(cell.source if isinstance(cell.source, str) else "", kept)
+            cell.pop("attachments", None)
+        else:  # the release's text with the student's attachments: images only, a reference to another is cut
             cell.source = re.sub(
                 r"attachment:([^\s)\"'>]*)",
-                lambda m: m.group(0) if m.group(1) in attachments else "#attachment-not-kept",
+                lambda m: m.group(0) if m.group(1) in kept else "#attachment-not-kept",
                 cell.source,
             )
-        if not attachments and "attachments" in cell:
-            del cell["attachments"]
+            if kept:
+                cell["attachments"] = kept
+            else:
+                cell.pop("attachments", None)
     elif cell.cell_type == "raw":
         cell.metadata = {}  # without a format, no exporter emits a raw cell as HTML
         cell.source = html.escape(cell.source, quote=False)

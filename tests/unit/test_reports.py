@@ -4,6 +4,7 @@ from autograder.course import Course, Skipped
 from autograder.reports import class_statistics, common_mistakes, needs_attention, pass_rates, write_reports
 from autograder.results import FunctionResult, Kind, Outcome, Problem, SubmissionResult, not_graded
 
+from .. import inert
 from ..conftest import POINTS
 
 NAMES = list(POINTS)
@@ -94,6 +95,20 @@ def test_the_page_is_complete_and_escapes_student_text(tmp_path):
     assert 'href="../../feedback/a/x/x.html"' in page
     assert "<svg" in page and "Pass rate per graded function" in page
     assert page.count("<tr") >= len(CLASS) + 4
+    assert inert.problems(page, scripts_allowed=True) == []  # its one script is allowed by hash, nothing else
+
+
+def test_the_pages_one_script_is_the_one_its_policy_allows(tmp_path):
+    import base64
+    import hashlib
+    import html
+    import re
+
+    page = write_reports(tmp_path / "reports" / "x", CLASS, [], Course(tmp_path, "x")).read_text()
+    (script,) = re.findall(r"<script>(.*?)</script>", page, re.S)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    policy = html.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page).group(1))
+    assert f"script-src 'sha256-{digest}'" in policy and "default-src 'none'" in policy
 
 
 def test_a_mistake_label_names_what_its_function_computes():
