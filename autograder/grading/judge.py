@@ -130,10 +130,16 @@ class Grader:
         Limits are CPU time of the submission's own sandbox, so a busy neighbour cannot
         make it run out; a generous wall-clock deadline catches a kernel that only waits.
         """
-        if time.monotonic() > self.wall_deadline:
+        if time.monotonic() > self.wall_deadline or self.kernel.traffic.exhausted:
             return 0.0
         left = self.job.limits.submission_timeout - self.kernel.cpu_seconds()
         return max(0.0, min(self.job.limits.cell_timeout, left))
+
+    def _spent(self, prefix: str) -> str:
+        """Why nothing more runs: the submission's time, or what its kernels may send, is spent."""
+        if self.kernel.traffic.exhausted:
+            return self.say(f"{prefix}traffic_up", mb=self.kernel.traffic.per_submission // (1024 * 1024))
+        return self.say(f"{prefix}time_up")
 
     def run(self, notebook: nbformat.NotebookNode) -> list[FunctionResult]:
         self.wall_deadline = time.monotonic() + 3 * self.job.limits.submission_timeout + 60
@@ -165,7 +171,7 @@ class Grader:
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=self.say("cell_explore") + "\n")]
                 continue
             if self._budget() <= 0:
-                cell.outputs = [_note(self.say("cell_time_up"))]
+                cell.outputs = [_note(self._spent("cell_"))]
                 continue
             result = self.kernel.execute(cell.source, self._budget())
             count += 1
@@ -229,7 +235,9 @@ class Grader:
         failure or None, seconds)."""
         started = time.monotonic()
         if self._budget() <= 0:
-            return Verdict(Outcome.TIMEOUT, self.say("time_up")), 0.0
+            return Verdict(
+                Outcome.TIMEOUT if not self.kernel.traffic.exhausted else Outcome.ERROR, self._spent("")
+            ), 0.0
         session = ProbeSession(self, name, cases, self._expected(name, cases))
         execution = self.kernel.execute(
             probe_source(name, USES_HELPERS.get(name, ())),

@@ -43,6 +43,14 @@ TEXTS = {
         "{name} 调用其他评分函数超过了 {count} 次",
     ),
     "time_up": ("not graded in time: the submission's time limit was reached", "来不及评分：已用完这份作业的时间"),
+    "traffic_up": (
+        "not graded: the notebook's kernels sent the grader more than {mb} MB",
+        "未评分：这份作业的内核向评分程序发送了超过 {mb} MB 的数据",
+    ),
+    "cell_traffic_up": (
+        "[grader] not run: the notebook's kernels sent the grader more than {mb} MB",
+        "[评分程序] 没有运行：这份作业的内核向评分程序发送了超过 {mb} MB 的数据",
+    ),
     "cell_explore": ("[not run while grading: tagged 'explore']", "[评分时不运行：带有 'explore' 标签]"),
     "cell_time_up": (
         "[grader] not run: the submission's time limit was reached",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import queue
 import secrets
 import shutil
@@ -33,11 +32,13 @@ from jupyter_client import BlockingKernelClient
 
 from . import processes
 from .outputs import CellOutputs, NotebookBudget, valid_text
+from .relay import Relay, Traffic
 
 POLL_SECONDS = 0.1
 WALL_FACTOR = 3  # a cell may take this many times its CPU budget in wall time (waiting on the grader, say)
 WALL_EXTRA = 20.0
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # a kernel that sends more in one message is disconnected by zmq
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # of one message a kernel sends, all its parts (see relay.py)
+MAX_SUBMISSION_TRAFFIC = 256 * 1024 * 1024  # of everything a submission's kernels send
 MAX_PROMPT_CHARS = 4 * 1024 * 1024  # an input() prompt: a probe's report or helper call
 SEND_TIMEOUT_MS = 5000
 
@@ -103,11 +104,20 @@ class GradingKernel:
         self.process = None  # a launchers.Launched
         self.client: BlockingKernelClient | None = None
         self._sockets: list[int] = []  # O_PATH descriptors of the kernel's sockets, while connected
-        self._links: str | None = None  # the grader's own folder of links to them
+        self._links: str | None = None  # the grader's own folder of the relay's sockets to them
+        self._relay: Relay | None = None
+        self.traffic = Traffic(MAX_MESSAGE_BYTES, MAX_SUBMISSION_TRAFFIC)  # what all its kernels may send
         self._cpu_before = 0.0  # CPU seconds of kernels this one replaced
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
+        self.traffic.exceeded, self.traffic.starting = None, True
+        try:
+            self._start()
+        finally:
+            self.traffic.starting = False
+
+    def _start(self) -> None:
         runtime = self.launcher.runtime_dir()
         connection = connection_info(runtime)
         self.process = self.launcher.launch(connection, self.workdir, self.env)
@@ -148,12 +158,17 @@ class GradingKernel:
                 raise RuntimeError(f"the grading kernel did not start{f' ({why})' if why else ''}")
             time.sleep(0.005)
         self._sockets = fds
-        self._links = tempfile.mkdtemp(prefix="autograder-kernel-")
-        for port, fd in zip(ports, fds):
-            os.symlink(f"/proc/self/fd/{fd}", f"{self._links}/ipc-{port}")
+        from . import scratch_dir  # the process's own folder: what a killed grader left is removed by the next
+
+        self._links = tempfile.mkdtemp(prefix="relay-", dir=scratch_dir())
+        # zmq connects to the relay, which reaches each socket through its descriptor and counts what comes back
+        self._relay = Relay({port: f"/proc/self/fd/{fd}" for port, fd in zip(ports, fds)}, self._links, self.traffic)
         return f"{self._links}/ipc"
 
     def _unpin_sockets(self) -> None:
+        if self._relay is not None:
+            self._relay.close()
+            self._relay = None
         for fd in self._sockets:
             processes.close(fd)
         self._sockets = []
@@ -257,6 +272,8 @@ class GradingKernel:
         try:
             while reply is None or not idle:
                 used = self.cpu_seconds() - cpu_start + charged
+                if self.traffic.exceeded is not None:
+                    return self._violated(outputs, self.traffic.exceeded, used)
                 if used > timeout or time.monotonic() > wall_deadline:
                     return self._timed_out(outputs, used, timeout)
                 ready = dict(poller.poll(timeout=POLL_SECONDS * 1000))

@@ -24,6 +24,7 @@ from autograder.grading.judge import CourseBundle, Grader, Job
 from autograder.grading.submission import restore
 from autograder.results import Kind, Outcome, Problem
 from autograder.sandbox.kernel import Execution
+from autograder.sandbox.relay import Traffic
 from autograder.settings import Limits
 from autograder.simulated.synthetic import course_notebooks, fill_answers
 from planar_utils import sigmoid
@@ -53,9 +54,17 @@ class FakeKernel:
         self.running = False
         self.starts = 0
         self.executed: list[str] = []
+        self.traffic = Traffic(per_message=1 << 20, per_submission=1 << 30)  # what the real kernel's relay counts
 
     def start(self) -> None:
-        self.namespace = {"np": np, "sigmoid": sigmoid, "die": self._die, "spin": self._spin, "forge": self._forge}
+        self.namespace = {
+            "np": np,
+            "sigmoid": sigmoid,
+            "die": self._die,
+            "spin": self._spin,
+            "forge": self._forge,
+            "flood": self._flood,
+        }
         self.running = True
         self.starts += 1
 
@@ -83,6 +92,11 @@ class FakeKernel:
 
     @staticmethod
     def _forge():
+        raise _Forged
+
+    def _flood(self):  # what the relay sees of a kernel that sent more than the submission may
+        self.traffic.total = self.traffic.per_submission + 1
+        self.traffic.exceeded = "the kernel sent more than 1024 MB in all"
         raise _Forged
 
     def execute(self, code, timeout, on_input=None, keep_outputs=True) -> Execution:
@@ -198,6 +212,13 @@ def test_a_cell_that_breaks_the_protocol_is_skipped_and_the_kernel_replaced(cour
     results, grader, kernel = grade(course, reference, cells=["forge()\n"])
     assert all(r.outcome == Outcome.PASSED for r in results.values())
     assert kernel.starts == 2 and [p.kind for p in grader.problems] == [Kind.PROTOCOL]
+
+
+def test_a_submission_whose_kernels_sent_all_they_may_runs_nothing_more_and_says_why(course, reference):
+    results, grader, kernel = grade(course, reference, cells=["flood()\n", "x = 1\n"])
+    assert {r.outcome for r in results.values()} == {Outcome.ERROR} and sum(r.score for r in results.values()) == 0
+    assert all("sent the grader more than 1024 MB" in r.message for r in results.values())
+    assert "x = 1\n" not in kernel.executed  # nothing after the flood ran
 
 
 def test_a_forged_report_counts_for_nothing(course, reference):
