@@ -434,7 +434,7 @@ def watch(args, console: Console) -> int:
         if min(args.limit, args.window, args.interval) <= 0 or args.policy not in POLICIES:
             raise GradingError("--limit, --window and --interval must be positive")
         settings = settings_from(args, course, assignments[0])
-        exchange, course_id = exchange_of(course)
+        exchange, course_id, check_owner = exchange_of(course)
         if not (exchange / course_id / "inbound").is_dir():
             raise GradingError(
                 f"no inbound folder {exchange / course_id / 'inbound'}: release an assignment first "
@@ -444,7 +444,17 @@ def watch(args, console: Console) -> int:
         console.print(Text("error: ", style="bold red") + Text(str(error)), soft_wrap=True)
         return EXIT_GRADER
     return Watcher(
-        WatchSettings(settings, assignments, exchange, course_id, args.limit, args.window, args.policy, args.interval)
+        WatchSettings(
+            settings,
+            assignments,
+            exchange,
+            course_id,
+            args.limit,
+            args.window,
+            args.policy,
+            args.interval,
+            check_owner=check_owner,
+        )
     ).serve()
 
 

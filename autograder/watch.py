@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import errno
 import html
 import json
 import os
@@ -37,10 +38,12 @@ from pathlib import Path
 
 from nbgrader.utils import notebook_hash, parse_utc
 
+from . import exchange
 from .course import STATE_DIR, Course, load_config, load_secret, printable, sqlite_path, student_id_problem
 from .grading import wording
 from .results import write_atomically
 from .sandbox import processes
+from .sanitize import with_csp
 from .settings import GradingError, Settings
 
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"
@@ -76,6 +79,7 @@ class WatchSettings:
     window: float = 3600.0  # ... in any window of this many seconds
     policy: str = "latest"  # or "best"
     interval: float = 2.0  # seconds between looks at the exchange
+    check_owner: bool = True  # a folder is graded only if its owner is the student it names (nbgrader's option)
     log: Path | None = None  # the event log (default: .autograder/watch/watch.log)
 
     @property
@@ -91,14 +95,18 @@ class WatchSettings:
         return self.exchange / self.course_id / "feedback"
 
 
-def exchange_of(course_dir: Path) -> tuple[Path, str]:
-    """The exchange folder and the course id of the course's nbgrader_config.py (nbgrader's defaults)."""
+def exchange_of(course_dir: Path) -> tuple[Path, str, bool]:
+    """The exchange folder, the course id and ``check_owner`` (``ExchangeCollect``'s, or ``CollectApp``'s, as
+    ``nbgrader collect`` reads it) of the course's nbgrader_config.py (nbgrader's defaults)."""
     config = load_config(course_dir)
     root = config.get("Exchange", {}).get("root", DEFAULT_EXCHANGE)
     course_id = config.get("CourseDirectory", {}).get("course_id", "")
     if not course_id:
         raise GradingError("nbgrader_config.py sets no c.CourseDirectory.course_id: the exchange needs one")
-    return Path(root), course_id
+    check_owner = config.get("ExchangeCollect", {}).get(
+        "check_owner", config.get("CollectApp", {}).get("check_owner", True)
+    )
+    return Path(root), course_id, bool(check_owner)
 
 
 class Journal:
@@ -141,6 +149,10 @@ class Journal:
             and e["at"] >= since
         )
 
+    def refused(self) -> set[str]:
+        """The folders of the exchange that were quarantined."""
+        return {e["folder"] for e in self.entries if e.get("event") == "refused" and isinstance(e.get("folder"), str)}
+
     def best(self, assignment: str, student: str) -> dict | None:
         """The best graded submission of a student so far (the earliest of equal totals)."""
         graded = [
@@ -162,31 +174,58 @@ class Watcher:
 
     # -- what is in the exchange ------------------------------------------------------------------
     def inbound(self) -> list[Inbound]:
-        """Every readable submission of the watched assignments, oldest first."""
+        """Every acceptable submission of the watched assignments, oldest first. The exchange is hostile input
+        (see ``autograder.exchange``): a folder that is refused is quarantined, with one log line, for good."""
         found = []
         try:
             entries = list(os.scandir(self.settings.inbound))
         except OSError:
             return []
+        refused = self.journal.refused()
         for entry in entries:
             parts = entry.name.rsplit("+", 3) if "+" in entry.name else []
-            if len(parts) < 3:
+            if len(parts) < 3 or entry.name in refused:
                 continue
             student, assignment = parts[0], parts[1]
-            if assignment not in self.settings.assignments or student_id_problem(student):
-                continue
-            if not entry.is_dir(follow_symlinks=False):
+            if assignment not in self.settings.assignments:
                 continue
             try:
-                when = parse_utc(parts[2])
-                folder = Path(entry.path)
-                timestamp = (folder / "timestamp.txt").read_text(encoding="utf-8").strip()[:100]
-                secret = (folder / "submission_secret.txt").read_text(encoding="utf-8").strip()
-            except (OSError, ValueError, TypeError, OverflowError):
-                continue  # still being written, or not nbgrader's: looked at again next round
-            if timestamp and secret:
-                found.append(Inbound(student, assignment, when, folder, timestamp, secret))
+                found.append(self._read_inbound(entry, student, assignment, parts[2]))
+            except exchange.NotYet:
+                continue  # nbgrader submit writes timestamp.txt and the secret last: looked at again next round
+            except exchange.Unacceptable as why:
+                self.quarantine(entry.name, str(why))
+            except OSError as error:  # gone, or unreadable for now: looked at again next round
+                if error.errno not in (errno.ENOENT, errno.EACCES, errno.EPERM):
+                    self.quarantine(entry.name, f"cannot be read ({errno.errorcode.get(error.errno, error.errno)})")
         return sorted(found, key=lambda s: (s.when, s.student))
+
+    def _read_inbound(self, entry: os.DirEntry, student: str, assignment: str, stamp: str) -> Inbound:
+        if student_id_problem(student):
+            raise exchange.Unacceptable(f"not a student id ({student_id_problem(student)})")
+        try:
+            when = parse_utc(stamp)
+        except (ValueError, TypeError, OverflowError):
+            raise exchange.Unacceptable("the folder's name holds no nbgrader timestamp") from None
+        folder_fd = exchange.open_folder(Path(entry.path))
+        try:
+            if self.settings.check_owner:
+                exchange.check_owner(folder_fd, student)
+            timestamp = exchange.read_text(folder_fd, "timestamp.txt", exchange.TIMESTAMP)
+            secret = exchange.read_text(folder_fd, "submission_secret.txt", exchange.SECRET)
+        finally:
+            os.close(folder_fd)
+        try:
+            parse_utc(timestamp)
+        except (ValueError, TypeError, OverflowError):
+            raise exchange.Unacceptable("timestamp.txt holds no time nbgrader could have written") from None
+        return Inbound(student, assignment, when, Path(entry.path), timestamp, secret)
+
+    def quarantine(self, name: str, why: str) -> None:
+        """A folder of the exchange that is never graded: journaled (so a restart does not look at it again)
+        and logged once, in words of the grader's (the folder's name printable, its content never shown)."""
+        self.journal.add(event="refused", folder=name, why=why)
+        self.log(f"refused: {printable(name)}: {why}; left in the exchange, never graded")
 
     def pending(self, now: float) -> tuple[list[Inbound], list[tuple[Inbound, float]]]:
         """(submissions to grade now, [(submission, when its turn comes)]): each student's oldest not done."""
@@ -257,10 +296,11 @@ class Watcher:
         for submission in batch:
             if submission.identity in recorded:  # recorded before a crash stopped the service: released, not regraded
                 finish(submission, recorded[submission.identity])
-            else:
-                self.collect(course, submission)
+            elif self.collect(course, submission):
                 self.event("seen", submission)
-        to_grade = [s for s in batch if s.identity not in recorded]
+            else:
+                by_student.pop(submission.student, None)
+        to_grade = [s for s in batch if s.identity not in recorded and s.student in by_student]
         if to_grade:
             settings = dataclasses.replace(
                 self.settings.grading,
@@ -311,15 +351,27 @@ class Watcher:
             gradebook.close()
 
     # -- the exchange and the course ----------------------------------------------------------------
-    def collect(self, course: Course, submission: Inbound) -> None:
-        """Copy the submission into submitted/, replacing what was there (``collect --update``)."""
+    def collect(self, course: Course, submission: Inbound) -> bool:
+        """Copy the submission into submitted/, replacing what was there (``collect --update``): its regular
+        files only (``exchange.copy_submission``). False, with the folder quarantined, if it is refused."""
         target = course.step("submitted", submission.student)
         staging = target.with_name(f".{target.name}.collecting")
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(submission.folder, staging, symlinks=True)
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            skipped = exchange.copy_submission(submission.folder, staging)
+        except (exchange.Unacceptable, OSError) as why:
+            shutil.rmtree(staging, ignore_errors=True)
+            self.quarantine(submission.folder.name, str(why))
+            return False
+        if skipped:
+            self.event(
+                "not collected", submission, detail="; ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+            )
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
+        return True
 
     def release(self, course: Course, submission: Inbound) -> None:
         """The feedback page, where ``fetch_feedback`` looks for this submission's (``release_feedback``'s name)."""
@@ -343,7 +395,7 @@ class Watcher:
             minutes=f"{minutes:g}",
             at=f"{at:%Y-%m-%d %H:%M}",
         )
-        page = (
+        page = with_csp(
             f"<!DOCTYPE html><html><head><meta charset='utf-8'>{QUEUED_MARK}"
             f"<title>{html.escape(submission.assignment)}</title></head>"
             f"<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>"
@@ -409,8 +461,9 @@ class Watcher:
         )
 
     def log(self, line: str) -> None:
+        """One line of the log: control characters escaped, whatever a student's text put in it."""
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        text = f"{stamp} {line}"
+        text = f"{stamp} {printable(line)}"
         print(text, flush=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a", encoding="utf-8") as handle:

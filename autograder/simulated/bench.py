@@ -400,11 +400,12 @@ def watch(folder: Path, single: int = 8, burst: int = 50) -> int:
     exchange.mkdir(parents=True)
     with (course / "nbgrader_config.py").open("a") as config:
         config.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
+        config.write("c.ExchangeCollect.check_owner = False  # one account plays every student here\n")
     _nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     _nbgrader(course, "release_assignment", ASSIGNMENT)
     from ..watch import exchange_of
 
-    _, course_id = exchange_of(course)  # the course id the service reads, as it reads it
+    _, course_id, _ = exchange_of(course)  # the course id the service reads, as it reads it
     inbound = exchange / course_id / "inbound"
     feedback = exchange / course_id / "feedback"
     release, solutions = course_notebooks(ASSIGNMENT)

@@ -32,6 +32,7 @@ def classroom(tmp_path):
     course = new_course(tmp_path / "course")
     with (course / "nbgrader_config.py").open("a") as config:
         config.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
+        config.write("c.ExchangeCollect.check_owner = False  # one OS user plays every student here\n")
     for command in (["generate_assignment", ASSIGNMENT, "--force"], ["release_assignment", ASSIGNMENT]):
         result = nbgrader_cli.run(*command, cwd=course, timeout=600)
         assert result.returncode == 0, result.stdout + result.stderr
@@ -229,3 +230,80 @@ def test_under_the_best_policy_a_worse_submission_gets_feedback_and_the_gradeboo
         assert [s.score for s in gradebook.assignment_submissions(ASSIGNMENT)] == [100]
     csv = (course / "reports" / ASSIGNMENT / "grades.csv").read_text()
     assert "frank,100," in csv
+
+
+def test_nothing_a_student_puts_in_the_exchange_reaches_the_service_the_log_or_a_page(classroom):
+    """Are forged, linked, multi-line and FIFO submissions refused (once, for good), with everyone else graded,
+    the service never frozen and SIGTERM still working?"""
+    from tests.users import ensure_user
+
+    course, exchange, submit = classroom
+    with (course / "nbgrader_config.py").open("a") as config:  # as on a real multi-user machine
+        config.write("c.ExchangeCollect.check_owner = True\n")
+    ensure_user()
+    genuine = "autograder-ci"
+    from autograder.course import load_secret
+
+    secret = load_secret(course / ".autograder" / "secret").decode()  # made now, as the grader would make it
+    forged_line = "2030-01-01T00:00:00Z graded: bin planar_data_classification (submitted x): 100/100"
+    inbound = exchange / COURSE_ID / "inbound"
+
+    def folder_of(student: str) -> Path:
+        return next(inbound.glob(f"{student}+{ASSIGNMENT}+*"))
+
+    def owned_by(student: str, account: str) -> Path:
+        folder = folder_of(student)
+        subprocess.run(["chown", "-R", account, str(folder)], check=True)
+        return folder
+
+    homes = {s: submit(s) for s in (genuine, "man")}
+    submit("daemon", {"layer_sizes": "def layer_sizes(X, Y):\n    return 0\n"})
+    for student in ("bin", "sys", "games"):
+        submit(student)
+    owned_by(genuine, genuine)
+    owned_by("daemon", genuine)  # another account submits in daemon's name
+    owned_by("man", "man")
+    os.mkfifo(folder_of("man") / "pipe")  # beside the notebook: skipped, the notebook graded
+    for student in ("bin", "sys", "games"):
+        owned_by(student, student)
+    (folder_of("bin") / "timestamp.txt").unlink()
+    (folder_of("bin") / "timestamp.txt").symlink_to(course / ".autograder" / "secret")
+    (folder_of("sys") / "timestamp.txt").write_text(f"2026-01-01 00:00:00.000000 UTC\n{forged_line}")
+    (folder_of("games") / "timestamp.txt").unlink()
+    os.mkfifo(folder_of("games") / "timestamp.txt")
+
+    watcher = service(course)
+    try:
+        wait_for(lambda: len(graded_lines(course, genuine)) == 1 and len(graded_lines(course, "man")) == 1, what="both")
+        wait_for(lambda: log(course).count("refused: ") >= 4, what="the refusals")
+        watcher.send_signal(signal.SIGTERM)
+        assert watcher.wait(timeout=60) == 0  # nothing froze it
+    finally:
+        watcher.kill()
+    text = log(course)
+    assert "claims to be daemon's but is owned by autograder-ci" in text
+    assert "timestamp.txt cannot be opened as a file" in text or "timestamp.txt is not a regular file" in text
+    assert "timestamp.txt is not nbgrader's" in text
+    assert "not collected: man" in text and "pipe (not a regular file)" in text
+    assert secret not in text and not any(line.startswith(forged_line[:20]) for line in text.splitlines())
+    assert not graded_lines(course, "daemon") and not graded_lines(course, "bin")
+    assert "Score: 100.0 / 100.0" in fetched(homes[genuine], genuine)[0]
+    assert "Score: 100.0 / 100.0" in fetched(homes["man"], "man")[0]
+    published = "".join(p.read_text(errors="replace") for p in (exchange / COURSE_ID / "feedback").glob("*.html"))
+    assert secret not in published
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert sorted((s.student_id, s.score) for s in gradebook.assignment_submissions(ASSIGNMENT)) == [
+            (genuine, 100),
+            ("man", 100),
+        ]
+    refusals = text.count("refused: ")
+    watcher = service(course)  # started again: the quarantined folders are not looked at again
+    try:
+        wait_for(lambda: log(course).count("watching ") == 2, what="the restart")
+        time.sleep(3)
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        assert watcher.wait(timeout=60) == 0
+    assert log(course).count("refused: ") == refusals

@@ -1,0 +1,105 @@
+"""The exchange read as hostile input: files opened without links or blocking, text validated, copies bounded."""
+
+import os
+import socket
+
+import pytest
+
+from autograder import exchange
+from autograder.course import MAX_FILE_BYTES
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    yield tmp_path, fd
+    os.close(fd)
+
+
+def test_a_timestamp_as_nbgrader_writes_it_is_read(folder):
+    path, fd = folder
+    (path / "timestamp.txt").write_text("2026-12-06 05:30:00.123456 UTC")
+    assert exchange.read_text(fd, "timestamp.txt", exchange.TIMESTAMP) == "2026-12-06 05:30:00.123456 UTC"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-12-06 05:30:00 UTC\n2030-01-01T00:00:00Z graded: x 100/100", "<script>", "x" * 100, "2026-12-06\x00"],
+)
+def test_a_timestamp_nbgrader_could_not_have_written_is_refused(folder, text):
+    path, fd = folder
+    (path / "timestamp.txt").write_text(text)
+    with pytest.raises(exchange.Unacceptable, match="not nbgrader's"):
+        exchange.read_text(fd, "timestamp.txt", exchange.TIMESTAMP)
+
+
+def test_links_fifos_sockets_folders_and_hard_links_are_refused_without_blocking(folder, tmp_path_factory):
+    path, fd = folder
+    secret = tmp_path_factory.mktemp("course") / "secret"
+    secret.write_text("the course's secret")
+    (path / "link").symlink_to(secret)
+    os.mkfifo(path / "fifo")  # opening it for reading would block: it must not
+    (path / "folder").mkdir()
+    (path / "data").write_text("x")
+    os.link(path / "data", path / "data2")
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path / "sock"))
+        for name, why in [
+            ("link", "cannot be opened"),
+            ("fifo", "not a regular file"),
+            ("folder", "not a regular file"),
+            ("data", "other names"),
+            ("sock", "cannot be opened"),
+        ]:
+            with pytest.raises(exchange.Unacceptable, match=why):
+                exchange.read_file(fd, name, 100)
+
+
+def test_a_file_larger_than_allowed_is_refused_and_a_missing_one_is_not_yet_there(folder):
+    path, fd = folder
+    (path / "big").write_bytes(b"x" * 101)
+    with pytest.raises(exchange.Unacceptable, match="larger than 100 bytes"):
+        exchange.read_file(fd, "big", 100)
+    with pytest.raises(exchange.NotYet):
+        exchange.read_file(fd, "timestamp.txt", 100)
+    (path / "empty.txt").write_text("")
+    with pytest.raises(exchange.NotYet):
+        exchange.read_text(fd, "empty.txt", exchange.SECRET)
+
+
+def test_a_copy_takes_regular_files_only_and_names_what_it_skipped(tmp_path):
+    source = tmp_path / "inbound" / "ada+planar+2026"
+    (source / "data").mkdir(parents=True)
+    (source / "planar.ipynb").write_text("{}")
+    (source / "data" / "x.csv").write_text("1,2")
+    os.mkfifo(source / "pipe")
+    (source / "secret").symlink_to(tmp_path / "elsewhere")
+    (source / "data" / "deep").symlink_to(tmp_path, target_is_directory=True)
+    skipped = exchange.copy_submission(source, tmp_path / "copy")
+    assert sorted(p.relative_to(tmp_path / "copy").as_posix() for p in (tmp_path / "copy").rglob("*")) == [
+        "data",
+        "data/x.csv",
+        "planar.ipynb",
+    ]
+    assert sorted(skipped) == [
+        "data/deep (not a regular file)",
+        "pipe (not a regular file)",
+        "secret (not a regular file)",
+    ]
+
+
+def test_a_copy_over_the_caps_is_refused(tmp_path):
+    source = tmp_path / "big"
+    source.mkdir()
+    for index in range(11):
+        (source / f"f{index}").write_bytes(b"x" * MAX_FILE_BYTES)
+    with pytest.raises(exchange.Unacceptable, match="larger than"):
+        exchange.copy_submission(source, tmp_path / "copy")
+
+
+def test_a_folder_owned_by_another_account_than_the_student_it_names_is_refused(folder):
+    path, fd = folder
+    me = exchange.owner_name(os.getuid())
+    exchange.check_owner(fd, me)
+    with pytest.raises(exchange.Unacceptable, match=f"claims to be daemon's but is owned by {me}"):
+        exchange.check_owner(fd, "daemon")
