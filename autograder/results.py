@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -42,8 +43,14 @@ MAX_DETAIL_CHARS = 8_000
 MAX_STATUS_CHARS = 2_000
 
 
+# What no database takes in text (PostgreSQL refuses NUL), and what no reader wants: C0 controls but tab and
+# newline, DEL, and lone surrogates (UTF-8 cannot write them).
+_UNSTORABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
 def _bounded(text: str, limit: int) -> str:
-    text = str(text)
+    """``text`` as every backend stores it (unstorable characters as U+FFFD), cut at ``limit`` characters."""
+    text = _UNSTORABLE.sub("\ufffd", str(text))
     return text if len(text) <= limit else text[: limit - 12] + " [... cut]"
 
 

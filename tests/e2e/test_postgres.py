@@ -22,6 +22,7 @@ import pytest
 from autograder import ASSIGNMENT
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
+from ..conftest import POINTS
 from ..users import ensure_user
 
 STUDENTS = [f"s{n:02d}" for n in range(8)]
@@ -80,8 +81,8 @@ def recorded(url):
     """(student, total) of every submission with all its test cells scored."""
     import psycopg
 
-    host = url.split("host=")[1]
-    with psycopg.connect(host=host, user=ROLE, dbname="gradebook") as connection:
+    host, dbname = url.split("host=")[1], url.split("@/")[1].split("?")[0]
+    with psycopg.connect(host=host, user=ROLE, dbname=dbname) as connection:
         try:
             rows = connection.execute(
                 "SELECT submitted_assignment.student_id, SUM(grade.auto_score), COUNT(grade.auto_score), "
@@ -128,3 +129,30 @@ def test_a_postgresql_gradebook_survives_a_killed_grader(tmp_path, postgres):
     assert int(re.search(r"(\d+) were already graded", output).group(1)) == killed_at
     assert recorded(postgres) == expected  # each student once, with the right score
     assert (course / "gradebook.db").exists() is False
+
+
+def test_one_students_unstorable_text_never_stops_anyone_elses_record(tmp_path, postgres):
+    """Does an error message with a NUL (which PostgreSQL refuses in text) and control characters still let
+    every student be recorded, that student included, with the text cleaned?"""
+    import psycopg
+
+    host = postgres.split("host=")[1]
+    with psycopg.connect(host=host, user=ROLE, dbname="gradebook", autocommit=True) as connection:
+        connection.execute("CREATE DATABASE unstorable")
+    url = postgres.replace("/gradebook?", "/unstorable?")
+    course = new_course(tmp_path / "course")
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write(f"\nc.CourseDirectory.db_url = {url!r}\n")
+    release, answers = course_notebooks()
+    nul = "def compute_cost(A2, Y, parameters):\n    raise ValueError('cost\\x00 is \\x1b[31m\\x07 here')\n"
+    for student, changes in (("a1", {}), ("nul", {"compute_cost": nul}), ("z9", {})):
+        write_submission(fill_answers(release, dict(answers, **changes)), course, student, ASSIGNMENT)
+    run = grade(course)
+    output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output
+    total = sum(POINTS.values())
+    assert recorded(url) == [("a1", total), ("nul", total - POINTS["compute_cost"]), ("z9", total)]
+    with psycopg.connect(host=host, user=ROLE, dbname="unstorable") as connection:
+        comments = [row[0] for row in connection.execute("SELECT auto_comment FROM comment").fetchall() if row[0]]
+    said = next(c for c in comments if "cost" in c and "here" in c)
+    assert "\x00" not in said and "\x1b" not in said and "\ufffd" in said
