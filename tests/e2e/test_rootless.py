@@ -194,17 +194,19 @@ def test_a_rootless_kernel_sees_only_what_is_on_the_allowlist_and_nothing_outliv
 
 class PeakMemory(threading.Thread):
     """The most memory the processes of one sandbox held at once: resident sizes summed per PID namespace (each
-    kernel is PID 1 of its own), sampled every 50 ms over the processes of ``uid`` outside the grader's namespace."""
+    kernel is PID 1 of its own), sampled every 50 ms over the processes of ``uid`` outside the grader's namespace;
+    and the most threads one sandbox ran."""
 
     def __init__(self, uid: int):
         super().__init__(daemon=True)
-        self.uid, self.peak, self.done = uid, 0, threading.Event()
+        self.uid, self.done = uid, threading.Event()
+        self.sandboxes: dict[str, tuple[int, int]] = {}  # PID namespace -> (most bytes, most threads)
         self.ours = os.readlink("/proc/self/ns/pid")
 
     def run(self):
         page = os.sysconf("SC_PAGE_SIZE")
         while not self.done.is_set():
-            held: dict[str, int] = {}
+            held: dict[str, list[int]] = {}
             for entry in os.listdir("/proc"):
                 try:
                     if not entry.isdigit() or os.stat(f"/proc/{entry}").st_uid != self.uid:
@@ -212,12 +214,21 @@ class PeakMemory(threading.Thread):
                     namespace = os.readlink(f"/proc/{entry}/ns/pid")
                     with open(f"/proc/{entry}/statm") as handle:
                         resident = int(handle.read().split()[1]) * page
+                    threads = len(os.listdir(f"/proc/{entry}/task"))
                 except (OSError, IndexError, ValueError):
                     continue  # ended meanwhile
                 if namespace != self.ours:
-                    held[namespace] = held.get(namespace, 0) + resident
-            self.peak = max([self.peak, *held.values()])
+                    total = held.setdefault(namespace, [0, 0])
+                    total[0] += resident
+                    total[1] += threads
+            for namespace, (memory, threads) in held.items():
+                before = self.sandboxes.get(namespace, (0, 0))
+                self.sandboxes[namespace] = (max(before[0], memory), max(before[1], threads))
             time.sleep(0.05)
+
+    @property
+    def peak(self) -> int:
+        return max((memory for memory, _ in self.sandboxes.values()), default=0)
 
     def __enter__(self):
         self.start()
@@ -258,7 +269,8 @@ def test_a_submission_holds_no_more_memory_than_one_process_may(setup):
     assert result.returncode == 0, result.stdout + result.stderr
     notebook = nbformat.read(hoard / "autograded" / "hoarder" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     texts = {c.get("id"): "".join(o.get("text", "") for o in c.get("outputs", [])) for c in notebook.cells}
-    print(f"peak memory of one sandbox: {memory.peak / 2**20:.0f} MiB; tried: {texts['hoard-elsewhere']!r}")
+    print("each sandbox's peak (MiB, threads):", sorted((m >> 20, t) for m, t in memory.sandboxes.values()))
+    print("the hoarder tried:", texts["hoard-elsewhere"])
     assert memory.peak < SandboxLimits.memory_mb * 2**20, f"{memory.peak / 2**20:.0f} MiB"
     printed = dict(line.split(" ", 1) for line in texts["hoard-elsewhere"].splitlines())
     for name in ("fork", "posix_spawn", "shmget", "semget", "msgget", "memfd_create"):
