@@ -75,6 +75,9 @@ INSIDE_UID = 1000  # the kernel's uid inside a user namespace (the grader's outs
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group", "fonts")
 DEVICES = ("null", "zero", "full", "random", "urandom")
+# Files and folders per tmpfs the kernel can write: each costs about 1.3 KB of the Linux kernel's memory that no
+# size= counts (200 000 empty files took 255 MB; the default allows half the machine's pages, millions of them).
+TMPFS_INODES = 16384
 
 # System calls refused inside the sandbox (errno EPERM), by architecture.
 _REFUSED = (
@@ -347,7 +350,13 @@ def build_root(config: dict) -> str:
     # The private /tmp and /dev/shm first: anything bound below them (a virtual environment
     # or a working directory under /tmp) must land on top of them, not be hidden by them.
     for path in ("/tmp", "/dev/shm"):
-        mount("tmpfs", _mirror(root, path, True), "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['tmp_mb']}m,mode=1777")
+        mount(
+            "tmpfs",
+            _mirror(root, path, True),
+            "tmpfs",
+            MS_NOSUID | MS_NODEV,
+            f"size={limits['tmp_mb']}m,nr_inodes={TMPFS_INODES},mode=1777",
+        )
     for path in [*SYSTEM_DIRS, *config["read_only"]]:
         if os.path.isdir(path) and not os.path.islink(path):
             bind(path, _mirror(root, path, True))
@@ -361,13 +370,15 @@ def build_root(config: dict) -> str:
     for name in DEVICES:
         bind(f"/dev/{name}", _mirror(root, f"/dev/{name}", False), writable=True, device=True)
     workdir = _mirror(root, config["workdir"], True)
-    mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['disk_mb']}m,mode=700")
+    mount(
+        "tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['disk_mb']}m,nr_inodes={TMPFS_INODES},mode=700"
+    )
     for name in os.listdir(config["workdir"]):
         source = os.path.join(config["workdir"], name)
         if os.path.isfile(source) and not os.path.islink(source):
             shutil.copyfile(source, os.path.join(workdir, name))
     runtime = _mirror(root, config["runtime"], True)  # the kernel's sockets: bounded, gone with the sandbox
-    mount("tmpfs", runtime, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=700")
+    mount("tmpfs", runtime, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,nr_inodes=256,mode=700")
     with open(root + config["connection_file"], "w") as handle:
         json.dump(config["connection"], handle)
     # A new /proc for the new PID namespace, while the host's is still visible (a user namespace

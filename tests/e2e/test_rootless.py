@@ -20,6 +20,7 @@ import pytest
 
 from autograder import ASSIGNMENT
 from autograder.sandbox import SandboxLimits, kernel_environment, read_only_paths
+from autograder.sandbox.jail import TMPFS_INODES
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 from .. import crafted, kernel_view
@@ -275,6 +276,7 @@ def test_a_submission_holds_no_more_memory_than_one_process_may(setup):
     printed = dict(line.split(" ", 1) for line in texts["hoard-elsewhere"].splitlines())
     for name in ("fork", "posix_spawn", "shmget", "semget", "msgget", "memfd_create"):
         assert printed.get(name) == "-1 1", (name, printed)  # EPERM
+    assert int(printed["files"]) < TMPFS_INODES, printed
     assert int(printed["threads"]) <= 1, printed  # 1.5 GiB each, one address space
     with (hoard / "reports" / ASSIGNMENT / "grades.csv").open() as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
@@ -289,4 +291,5 @@ def test_a_submission_holds_no_more_memory_than_one_process_may(setup):
     with Gradebook(f"sqlite:///{hoard / 'gradebook.db'}") as gradebook:
         graded = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "hoarder")
         verdict = next(c.auto_comment for c in graded.comments if "predict" in c.cell.name)
+    print("predict's verdict:", verdict)
     assert "PermissionError" in verdict, verdict
