@@ -580,6 +580,63 @@ if os.geteuid() != 0:  # creating a device file needs root; CI runs as root
     del STUDENTS["links-device"]
 
 
+# Memory held by a submission's processes together (graded rootless in tests/e2e/test_rootless.py, where no control
+# group sums them): the first call of predict starts three children that hold 1.5 GiB each at once, for a few
+# seconds, then predict answers correctly. Each child is well under the 2 GiB address space of one process.
+HOARD_IN_CHILDREN = (
+    "    import subprocess, sys, time\n"
+    "    if not getattr(sys, 'hoarded', False):\n"
+    "        sys.hoarded = True\n"
+    "        hold = \"import time; block = b'x' * (1536 << 20); print('held', flush=True); time.sleep(30)\"\n"
+    "        children = [subprocess.Popen([sys.executable, '-c', hold], stdout=subprocess.PIPE) for _ in range(3)]\n"
+    "        print('children holding 1.5 GiB:', sum(child.stdout.readline() == b'held\\n' for child in children))\n"
+    "        time.sleep(3)\n"
+)
+
+# The other ways past one process's address space, each tried once: new processes (fork, posix_spawn), System V
+# segments, semaphore sets and message queues, memfd files, empty files by the hundred thousand in /tmp; and threads,
+# which share the address space (at most one of three can hold its 1.5 GiB). One line printed per attempt.
+HOARD_ELSEWHERE = r"""
+import ctypes, os, threading
+libc = ctypes.CDLL(None, use_errno=True)
+def tried(name, result):
+    print(name, result if result in (-1, 0) else "made", ctypes.get_errno() if result == -1 else 0)
+for name, start in (("fork", os.fork), ("posix_spawn", lambda: os.posix_spawn("/bin/true", ["true"], {}))):
+    try:
+        pid = start()
+        if pid == 0:
+            os._exit(0)
+        tried(name, pid)
+    except OSError as error:
+        print(name, -1, error.errno)
+tried("shmget", libc.shmget(0, 1 << 30, 0o1600))
+tried("semget", libc.semget(0, 1000, 0o1600))
+tried("msgget", libc.msgget(0, 0o1600))
+tried("memfd_create", libc.memfd_create(b"hoard", 0))
+files = 0
+try:
+    while files < 100_000:  # empty, so no size= counts them: about 1.3 KB of the Linux kernel's memory each
+        open(f"/tmp/{files:0>200}", "w").close()
+        files += 1
+except OSError:
+    pass
+print("files", files)
+held = []
+def hold():
+    try:
+        held.append(b"x" * (1536 << 20))
+    except MemoryError:
+        pass
+threads = [threading.Thread(target=hold) for _ in range(3)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("threads", len(held))
+held.clear()
+"""
+
+
 def _tests(nb):
     return [c for c in nb.cells if (grade_id(c) or "").startswith("test_")]
 

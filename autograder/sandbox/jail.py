@@ -20,7 +20,10 @@ execs the kernel. The steps, in this order:
    unprivileged uid (as root: one drawn at random per kernel), set resource limits,
    forbid new privileges, and install a seccomp filter that refuses mounting, new
    namespaces (user namespaces included), ptrace, keyrings, BPF, io_uring, kernel
-   modules and clearing the parent-death signal.
+   modules and clearing the parent-death signal. Rootless, no control group bounds the
+   submission's memory as a whole, so the filter also refuses new processes (threads
+   stay) and memory that no address space counts (System V IPC, memfd): the kernel's
+   ``RLIMIT_AS`` and its tmpfs sizes are then the whole bound.
 
 The network namespace has only a loopback interface that stays down.
 """
@@ -51,6 +54,7 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x02000000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWTIME = 0x10000000, 0x20000000, 0x40000000, 0x00000080
+CLONE_THREAD = 0x00010000
 NAMESPACE_FLAGS = (
     CLONE_NEWNS
     | CLONE_NEWCGROUP
@@ -71,6 +75,9 @@ INSIDE_UID = 1000  # the kernel's uid inside a user namespace (the grader's outs
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group", "fonts")
 DEVICES = ("null", "zero", "full", "random", "urandom")
+# Files and folders per tmpfs the kernel can write: each costs about 1.3 KB of the Linux kernel's memory that no
+# size= counts (200 000 empty files took 255 MB; the default allows half the machine's pages, millions of them).
+TMPFS_INODES = 16384
 
 # System calls refused inside the sandbox (errno EPERM), by architecture.
 _REFUSED = (
@@ -121,6 +128,11 @@ _REFUSED = (
     "io_uring_register",
     "kcmp",
 )
+# Refused too when rootless (EPERM): without a control group nothing bounds the sum of several processes' address
+# spaces, nor memory held outside any address space (System V segments, semaphore sets and message queues of the
+# kernel's IPC namespace; memfd files, which RLIMIT_FSIZE bounds one by one but not together). clone is allowed
+# only for threads (CLONE_THREAD: same address space, same RLIMIT_AS); aarch64 has no fork or vfork call.
+_REFUSED_ROOTLESS = ("fork", "vfork", "shmget", "semget", "msgget", "memfd_create", "memfd_secret")
 SYSCALLS = {
     "x86_64": {
         "audit_arch": 0xC000003E,
@@ -172,6 +184,13 @@ SYSCALLS = {
         "io_uring_enter": 426,
         "io_uring_register": 427,
         "kcmp": 312,
+        "fork": 57,
+        "vfork": 58,
+        "shmget": 29,
+        "semget": 64,
+        "msgget": 68,
+        "memfd_create": 319,
+        "memfd_secret": 447,
         "prctl": 157,
         "pivot_root_syscall": 155,
     },
@@ -223,6 +242,11 @@ SYSCALLS = {
         "io_uring_enter": 426,
         "io_uring_register": 427,
         "kcmp": 272,
+        "shmget": 194,
+        "semget": 190,
+        "msgget": 186,
+        "memfd_create": 279,
+        "memfd_secret": 447,
         "prctl": 167,
         "pivot_root_syscall": 41,
     },
@@ -326,7 +350,13 @@ def build_root(config: dict) -> str:
     # The private /tmp and /dev/shm first: anything bound below them (a virtual environment
     # or a working directory under /tmp) must land on top of them, not be hidden by them.
     for path in ("/tmp", "/dev/shm"):
-        mount("tmpfs", _mirror(root, path, True), "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['tmp_mb']}m,mode=1777")
+        mount(
+            "tmpfs",
+            _mirror(root, path, True),
+            "tmpfs",
+            MS_NOSUID | MS_NODEV,
+            f"size={limits['tmp_mb']}m,nr_inodes={TMPFS_INODES},mode=1777",
+        )
     for path in [*SYSTEM_DIRS, *config["read_only"]]:
         if os.path.isdir(path) and not os.path.islink(path):
             bind(path, _mirror(root, path, True))
@@ -340,13 +370,15 @@ def build_root(config: dict) -> str:
     for name in DEVICES:
         bind(f"/dev/{name}", _mirror(root, f"/dev/{name}", False), writable=True, device=True)
     workdir = _mirror(root, config["workdir"], True)
-    mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['disk_mb']}m,mode=700")
+    mount(
+        "tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['disk_mb']}m,nr_inodes={TMPFS_INODES},mode=700"
+    )
     for name in os.listdir(config["workdir"]):
         source = os.path.join(config["workdir"], name)
         if os.path.isfile(source) and not os.path.islink(source):
             shutil.copyfile(source, os.path.join(workdir, name))
     runtime = _mirror(root, config["runtime"], True)  # the kernel's sockets: bounded, gone with the sandbox
-    mount("tmpfs", runtime, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=700")
+    mount("tmpfs", runtime, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,nr_inodes=256,mode=700")
     with open(root + config["connection_file"], "w") as handle:
         json.dump(config["connection"], handle)
     # A new /proc for the new PID namespace, while the host's is still visible (a user namespace
@@ -415,9 +447,10 @@ def set_limits(limits: dict, count_processes: bool) -> None:
         resource.setrlimit(getattr(resource, name), (value, value))
 
 
-def seccomp_program() -> bytes:
+def seccomp_program(rootless: bool = False) -> bytes:
     """A classic BPF program: EPERM for the refused calls, namespace-creating clones and changes of the
-    parent-death signal; ENOSYS for clone3."""
+    parent-death signal; ENOSYS for clone3. ``rootless``: EPERM also for the calls of ``_REFUSED_ROOTLESS``
+    and for every clone that does not make a thread."""
     table = _arch()
     allow, deny, nosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38  # RET_ALLOW, RET_ERRNO|EPERM, |ENOSYS
     ld_abs, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
@@ -425,7 +458,8 @@ def seccomp_program() -> bytes:
     def op(code, k, jt=0, jf=0):
         return struct.pack("HBBI", code, jt, jf, k)
 
-    refused = sorted({table[name] for name in _REFUSED if name in table})
+    names = _REFUSED + (_REFUSED_ROOTLESS if rootless else ())
+    refused = sorted({table[name] for name in names if name in table})
     body = [op(ld_abs, 4), op(jeq, table["audit_arch"], 1, 0), op(ret, deny), op(ld_abs, 0)]
     if platform.machine() == "x86_64":
         body += [op(jge, 0x40000000, 0, 1), op(ret, deny)]  # the x32 ABI's numbers
@@ -441,17 +475,19 @@ def seccomp_program() -> bytes:
     body += [
         op(jeq, table["clone3"], 0, 1),
         op(ret, nosys),  # its flags are out of reach: glibc falls back to clone
-        op(jeq, table["clone"], 0, 3),
+        op(jeq, table["clone"], 0, 5 if rootless else 3),
         op(ld_abs, 16),
         op(jset, NAMESPACE_FLAGS, 0, 1),
         op(ret, deny),
-        op(ret, allow),
     ]
+    if rootless:  # a thread, or nothing
+        body += [op(jset, CLONE_THREAD, 1, 0), op(ret, deny)]
+    body += [op(ret, allow)]
     return b"".join(body)
 
 
-def install_seccomp() -> None:
-    program = seccomp_program()
+def install_seccomp(rootless: bool) -> None:
+    program = seccomp_program(rootless)
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = struct.pack("HxxxxxxP", len(program) // 8, ctypes.addressof(buffer))
     _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.c_char_p(fprog), 0, 0), "prctl(SECCOMP)")
@@ -465,7 +501,7 @@ def confine(config: dict) -> None:
     rootless = config.get("rootless", False)
     drop_privileges(None if rootless else config.get("uid"), [config["workdir"], config["runtime"]])
     set_limits(config["limits"], count_processes=not config.get("cgroup_procs"))
-    install_seccomp()
+    install_seccomp(rootless)
     os.chdir(config["workdir"])
     # From here on the kernel writes only into the sandbox: nothing it prints reaches a host file.
     devnull = os.open("/dev/null", os.O_RDWR)

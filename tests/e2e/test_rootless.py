@@ -11,27 +11,36 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.sandbox import kernel_environment, read_only_paths
+from autograder.sandbox import SandboxLimits, kernel_environment, read_only_paths
+from autograder.sandbox.jail import TMPFS_INODES
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
-from .. import kernel_view
-from ..conftest import ROOT, sandbox_leftovers
+from .. import crafted, kernel_view
+from ..conftest import POINTS, ROOT, sandbox_leftovers
 from ..users import USER, ensure_user
 
 SANDBOX = ROOT / "autograder" / "sandbox"
 
 ATTACK = r"""
-import os, subprocess, sys
+import ctypes, os, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+print("unshare-call", libc.unshare(0x10000000 | 0x00020000), ctypes.get_errno())
+print("mount-call", libc.mount(b"none", sys.prefix.encode(), None, 32 | 4096, None), ctypes.get_errno())
 site = [p for p in sys.path if p.endswith("site-packages")][0]
 for command in (["mount", "-o", "remount,rw", sys.prefix], ["unshare", "-r", "true"],
                 ["unshare", "-rm", "sh", "-c", "mount -o remount,rw " + sys.prefix]):
-    print("exit status", subprocess.run(command, capture_output=True).returncode)
+    try:
+        print("exit status", subprocess.run(command, capture_output=True).returncode)
+    except OSError as error:  # rootless, the kernel starts no process
+        print("not started", error.errno)
 try:
     with open(os.path.join(site, "zz-planted.pth"), "w") as handle:
         handle.write("import os; os.system('touch /tmp/planted-by-a-student')\n")
@@ -47,7 +56,10 @@ import ctypes, subprocess, threading, time
 libc = ctypes.CDLL(None, use_errno=True)
 print("clear pdeathsig", libc.prctl(1, 0, 0, 0, 0), ctypes.get_errno())
 threading.Thread(target=time.sleep, args=(778877,)).start()
-subprocess.Popen(["sh", "-c", "sleep 778877"], start_new_session=True)
+try:
+    subprocess.Popen(["sh", "-c", "sleep 778877"], start_new_session=True)
+except OSError as error:  # rootless, the kernel starts no process
+    print("not started", error.errno)
 """
 
 
@@ -71,8 +83,10 @@ def setup():
     outliver.cells.insert(3, nbformat.v4.new_code_cell(OUTLIVE, id="outlive"))
     write_submission(outliver, course, "outliver", ASSIGNMENT)
     env = ["env", f"PATH={Path(sys.executable).parent}:/usr/bin:/bin", "TMPDIR=/tmp"]
+    uid = os.getuid()
     if os.geteuid() == 0:
         user = ensure_user()
+        uid = user.pw_uid
         subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(base)], check=True)
         exposed = [sys.prefix, os.path.realpath(sys.base_prefix), str(ROOT)]
         prefix = [
@@ -90,6 +104,7 @@ def setup():
     def as_user(*command, **kwargs):
         return subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=900, cwd=base, **kwargs)
 
+    as_user.uid = uid
     yield course, as_user
     shutil.rmtree(base, ignore_errors=True)
 
@@ -114,7 +129,8 @@ def test_an_ordinary_user_grades_with_the_sandbox_and_it_holds(setup):
     attack = next(cell for cell in notebook.cells if cell.get("id") == "remount-and-plant")
     printed = "".join(output.get("text", "") for output in attack.outputs)
     assert "blocked: [Errno 30] Read-only file system" in printed and "PLANTED" not in printed
-    assert printed.count("exit status") == 3 and "exit status 0" not in printed
+    assert "unshare-call -1 1" in printed and "mount-call -1 1" in printed  # EPERM
+    assert printed.count("not started 1") == 3, printed
     assert not any((Path(p) / "zz-planted.pth").exists() for p in sys.path if p.endswith("site-packages"))
     assert not Path("/tmp/planted-by-a-student").exists()
 
@@ -172,6 +188,109 @@ def test_a_rootless_kernel_sees_only_what_is_on_the_allowlist_and_nothing_outliv
     assert kernel_view.violations(_observed(fresh), True, allowed_env, read_only_paths()) == []
     notebook = nbformat.read(fresh / "autograded" / "outliver" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in notebook.cells if c.get("id") == "outlive" for o in c.outputs)
-    assert "clear pdeathsig -1 1" in printed
+    assert "clear pdeathsig -1 1" in printed and "not started 1" in printed
     assert subprocess.run(["pgrep", "-f", "sleep 778877"], capture_output=True).stdout == b""
     assert [leftover for leftover in sandbox_leftovers() if leftover.startswith("process")] == []
+
+
+class PeakMemory(threading.Thread):
+    """The most memory the processes of one sandbox held at once: resident sizes summed per PID namespace (each
+    kernel is PID 1 of its own), sampled every 50 ms over the processes of ``uid`` outside the grader's namespace;
+    and the most threads one sandbox ran."""
+
+    def __init__(self, uid: int):
+        super().__init__(daemon=True)
+        self.uid, self.done = uid, threading.Event()
+        self.sandboxes: dict[str, tuple[int, int]] = {}  # PID namespace -> (most bytes, most threads)
+        self.ours = os.readlink("/proc/self/ns/pid")
+
+    def run(self):
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self.done.is_set():
+            held: dict[str, list[int]] = {}
+            for entry in os.listdir("/proc"):
+                try:
+                    if not entry.isdigit() or os.stat(f"/proc/{entry}").st_uid != self.uid:
+                        continue
+                    namespace = os.readlink(f"/proc/{entry}/ns/pid")
+                    with open(f"/proc/{entry}/statm") as handle:
+                        resident = int(handle.read().split()[1]) * page
+                    threads = len(os.listdir(f"/proc/{entry}/task"))
+                except (OSError, IndexError, ValueError):
+                    continue  # ended meanwhile
+                if namespace != self.ours:
+                    total = held.setdefault(namespace, [0, 0])
+                    total[0] += resident
+                    total[1] += threads
+            for namespace, (memory, threads) in held.items():
+                before = self.sandboxes.get(namespace, (0, 0))
+                self.sandboxes[namespace] = (max(before[0], memory), max(before[1], threads))
+            time.sleep(0.05)
+
+    @property
+    def peak(self) -> int:
+        return max((memory for memory, _ in self.sandboxes.values()), default=0)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.join()
+
+
+def test_a_submission_holds_no_more_memory_than_one_process_may(setup):
+    """Rootless, no control group sums a submission's processes: do three children of 1.5 GiB fail to start, and
+    with them every other way past one process's address space, so the student gets an error verdict for the
+    function that tried, and the others in the run their exact scores?"""
+    course, as_user = setup
+    hoard = course.parent / "hoard"
+    as_user("cp", "-r", str(course), str(hoard))
+    as_user("rm", "-rf", str(hoard / "gradebook.db"), str(hoard / "autograded"), str(hoard / ".autograder"))
+    for student in ("mallory", "inspector", "outliver"):
+        as_user("rm", "-rf", str(hoard / "submitted" / student))
+    release, answers = course_notebooks()
+    hoarder = fill_answers(
+        release,
+        dict(
+            answers,
+            predict=answers["predict"].replace("    predictions =", crafted.HOARD_IN_CHILDREN + "    predictions =", 1),
+        ),
+    )
+    hoarder.cells.insert(3, nbformat.v4.new_code_cell(crafted.HOARD_ELSEWHERE, id="hoard-elsewhere"))
+    staged = course.parent / "hoarder.ipynb"
+    nbformat.write(hoarder, staged)
+    staged.chmod(0o644)
+    folder = hoard / "submitted" / "hoarder" / ASSIGNMENT
+    as_user("mkdir", "-p", str(folder))
+    as_user("cp", str(staged), str(folder / f"{ASSIGNMENT}.ipynb"))
+    with PeakMemory(as_user.uid) as memory:
+        result = as_user(sys.executable, "-m", "autograder", "grade", "--course", str(hoard), "--workers", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    notebook = nbformat.read(hoard / "autograded" / "hoarder" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    texts = {c.get("id"): "".join(o.get("text", "") for o in c.get("outputs", [])) for c in notebook.cells}
+    print("each sandbox's peak (MiB, threads):", sorted((m >> 20, t) for m, t in memory.sandboxes.values()))
+    print("the hoarder tried:", texts["hoard-elsewhere"])
+    assert len(memory.sandboxes) >= 3  # alice's, bob's and the hoarder's kernels were seen
+    assert memory.peak < SandboxLimits.memory_mb * 2**20, f"{memory.peak / 2**20:.0f} MiB"
+    printed = dict(line.split(" ", 1) for line in texts["hoard-elsewhere"].splitlines())
+    for name in ("fork", "posix_spawn", "shmget", "semget", "msgget", "memfd_create"):
+        assert printed.get(name) == "-1 1", (name, printed)  # EPERM
+    assert int(printed["files"]) < TMPFS_INODES, printed
+    assert int(printed["threads"]) <= 1, printed  # 1.5 GiB each, one address space
+    with (hoard / "reports" / ASSIGNMENT / "grades.csv").open() as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert {s: r["total"] for s, r in rows.items()} == {
+        "alice": "100",
+        "bob": "80",
+        "hoarder": str(100 - POINTS["predict"]),
+    }
+    assert rows["hoarder"]["predict"] == "0" and "not graded" not in rows["hoarder"]["status"]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{hoard / 'gradebook.db'}") as gradebook:
+        graded = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "hoarder")
+        verdict = next(c.auto_comment for c in graded.comments if "predict" in c.cell.name)
+    print("predict's verdict:", verdict)
+    assert "PermissionError" in verdict, verdict
