@@ -132,6 +132,9 @@ def scratch_dir() -> Path:
                 if lock is not None:
                     shutil.rmtree(old, ignore_errors=True)
                     os.close(lock)
+        for legacy in Path(tempfile.gettempdir()).glob("autograder-kernel-*"):  # links of graders before the relay
+            if legacy.is_dir() and not legacy.is_symlink() and legacy.lstat().st_uid == os.getuid():
+                shutil.rmtree(legacy, ignore_errors=True)
         with contextlib.suppress(OSError):
             cgroups.remove_stale()
         if state.scratch_lock is not None:

@@ -144,6 +144,8 @@ def test_leftovers_of_graders_that_are_gone_are_removed_and_a_live_graders_are_n
     stale = [Path(tempfile.gettempdir()) / f"autograder-{os.getuid()}" / "99999999-killed"]
     stale[0].mkdir(parents=True)
     (stale[0] / "zygote.log").write_text("x" * 1000)
+    stale.append(Path(tempfile.mkdtemp(prefix="autograder-kernel-")))  # where graders before the relay kept links
+    (stale[-1] / "ipc-1").symlink_to("/proc/self/fd/3")
     stale_group = None
     if cgroups.available() is None:
         killed, (folder, stale_group) = _started(LEFT_BEHIND)
