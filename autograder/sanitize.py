@@ -26,6 +26,7 @@ import re
 import nh3
 
 MAX_MARKDOWN_CHARS = 64 * 1024  # of one cell's markdown; the rest is cut (and the cell says so)
+MAX_NOTEBOOK_MARKDOWN_CHARS = 512 * 1024  # of all a notebook's markdown rendered; the rest is shown as text
 MAX_IMAGE_CHARS = 1024 * 1024  # of one inline image (base64)
 
 TAGS = frozenset(
@@ -107,8 +108,26 @@ def inert_block(cleaned: str) -> str:
     return f'<div class="{IGNORED_BY_MATH}">{line}</div>'
 
 
-def inert_markdown(text: str, attachments: dict | None = None) -> str:
+class Allowance:
+    """How much more of one notebook's markdown is rendered; past it, cells are shown as their plain text
+    (escaped, which takes time in proportion to their size), so a notebook of many huge cells is bounded too."""
+
+    def __init__(self, chars: int = MAX_NOTEBOOK_MARKDOWN_CHARS):
+        self.left = chars
+
+
+def inert_markdown(text: str, attachments: dict | None = None, allowance: Allowance | None = None) -> str:
     """A student's markdown cell source made inert: what the cell shows, as safe HTML (see the module)."""
+    if allowance is not None and allowance.left <= 0:
+        shown = html.escape(text[:MAX_MARKDOWN_CHARS], quote=False)
+        cut = (
+            f"<p><em>{html.escape(CUT_NOTE.format(kib=MAX_MARKDOWN_CHARS // 1024))}</em></p>"
+            if len(text) > MAX_MARKDOWN_CHARS
+            else ""
+        )
+        return inert_block(f"<pre>{shown}</pre>{cut}")
+    if allowance is not None:
+        allowance.left -= min(len(text), MAX_MARKDOWN_CHARS)
     return inert_block(markdown_html(text, attachments))
 
 

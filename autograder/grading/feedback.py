@@ -29,7 +29,7 @@ import nbformat
 from ..markup import function_of, grade_id, is_answer, is_test
 from ..results import SubmissionResult
 from ..sandbox.outputs import safe_cell
-from ..sanitize import IGNORED_BY_MATH, with_csp
+from ..sanitize import IGNORED_BY_MATH, Allowance, with_csp
 from . import wording
 
 _NBGRADER = os.path.dirname(__import__("nbgrader").__file__)
@@ -159,10 +159,10 @@ class RenderingFailed(Exception):
 def _shown(notebook, trusted_markdown: frozenset):
     """The notebook as the page shows it: the student's markdown made inert (``sanitize``; a notebook the
     grader restored is already), their code cells cut to what a page can show in bounded time."""
-    left = MAX_PAGE_CODE_LINES
+    left, allowance = MAX_PAGE_CODE_LINES, Allowance()
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and cell.source not in trusted_markdown and not _inert(cell.source):
-            safe_cell(cell)
+            safe_cell(cell, allowance=allowance)
         elif cell.cell_type == "code" and not is_test(cell):
             lines = cell.source.splitlines()
             keep = max(0, min(MAX_CODE_LINES, left, len(lines)))

@@ -19,6 +19,7 @@ from ..course import MAX_NOTEBOOK_BYTES
 from ..markup import checked_function, clean, grade_id, is_answer, is_test, test_id
 from ..results import FunctionResult, Kind, Outcome, Problem
 from ..sandbox.outputs import safe_cell, valid_text
+from ..sanitize import Allowance
 from . import wording
 
 SKIP_TAG = "explore"  # cells tagged so are exploration, not needed for grading
@@ -115,8 +116,9 @@ def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> n
     notebook = copy.deepcopy(student)
     notebook.metadata = copy.deepcopy(release.metadata)
     seen = set()
+    allowance = Allowance()
     for cell in notebook.cells:
-        safe_cell(cell, release_text.get(cell.get("id")))
+        safe_cell(cell, release_text.get(cell.get("id")), allowance)
         cell_id = grade_id(cell)
         if cell_id is None:
             cell.metadata.pop("nbgrader", None)

@@ -18,7 +18,7 @@ import re
 
 import nbformat
 
-from ..sanitize import inert_markdown
+from ..sanitize import Allowance, inert_markdown
 
 MAX_TEXT_PER_CELL = 20_000  # characters of streams, plain text and error messages
 MAX_IMAGE_BYTES = 1_500_000  # one image, base64
@@ -195,11 +195,12 @@ class CellOutputs:
 KEPT_ATTACHMENTS = ("image/png", "image/jpeg", "image/gif")
 
 
-def safe_cell(cell, trusted_source: str | None = None) -> None:
+def safe_cell(cell, trusted_source: str | None = None, allowance: Allowance | None = None) -> None:
     """Make a student's markdown or raw cell safe to render (unchanged if it is the release's own).
 
     A markdown cell becomes the HTML it shows, cleaned by a real sanitizer, with its image
-    attachments inlined (see ``autograder.sanitize``); a raw cell becomes escaped text.
+    attachments inlined (see ``autograder.sanitize``; ``allowance``: the notebook's, shared by its cells); a raw
+    cell becomes escaped text.
     """
     if cell.cell_type == "markdown":
         attachments = cell.get("attachments") or {}
@@ -210,7 +211,7 @@ def safe_cell(cell, trusted_source: str | None = None) -> None:
         }
         kept = {name: bundle for name, bundle in kept.items() if bundle}
         if cell.source != trusted_source:
-            cell.source = inert_markdown(cell.source if isinstance(cell.source, str) else "", kept)
+            cell.source = inert_markdown(cell.source if isinstance(cell.source, str) else "", kept, allowance)
             cell.pop("attachments", None)
         else:  # the release's text with the student's attachments: images only, a reference to another is cut
             cell.source = re.sub(

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from autograder.grading.feedback import RenderingFailed, bounded
-from autograder.sanitize import MAX_MARKDOWN_CHARS, inert_markdown, with_csp
+from autograder.sanitize import MAX_MARKDOWN_CHARS, Allowance, inert_markdown, with_csp
 from tests import inert
 
 POLICY = "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'\">"
@@ -92,3 +92,12 @@ def test_a_page_that_takes_too_long_or_grows_too_large_is_given_up():
     with pytest.raises(RenderingFailed, match="could not be made"):
         bounded(lambda: 1 / 0)
     assert bounded(lambda: "a page é") == "a page é"
+
+
+def test_a_notebook_past_its_markdown_allowance_shows_the_rest_as_plain_text():
+    allowance = Allowance(100)
+    first = inert_markdown("*a* " * 30, allowance=allowance)
+    rest = inert_markdown("[x](https://example.org) <b>b</b>", allowance=allowance)
+    assert "<em>a</em>" in first and allowance.left <= 0
+    assert rest.startswith('<div class="tex2jax_ignore mathjax_ignore"><pre>[x](https://example.org) &lt;b&gt;')
+    assert inert.problems(POLICY + markdown2html_mistune(rest)) == []
