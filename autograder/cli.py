@@ -88,25 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="file holding the secret that derives hidden cases (default: COURSE/.autograder/secret)",
     )
     grade.add_argument(
-        "--scheduler",
-        metavar="tls://HOST:PORT",
-        help="grade on this Dask cluster instead of local worker processes (TLS with client "
-        "certificates: --tls-* or Dask's distributed.comm.tls configuration)",
-    )
-    grade.add_argument("--tls-ca-file", type=Path, help="the CA certificate the cluster's certificates are signed by")
-    grade.add_argument("--tls-cert", type=Path, help="this client's certificate (PEM)")
-    grade.add_argument("--tls-key", type=Path, help="this client's private key (PEM; omit if in the certificate file)")
-    grade.add_argument(
         "--stats",
         type=Path,
         metavar="FILE",
         help="write the run's timings and peak memory as JSON to FILE (bench reads it)",
     )
-    grade.add_argument(
-        "--insecure-scheduler",
-        action="store_true",
-        help="allow a tcp:// scheduler: anyone who can reach it runs code on its workers",
-    )
+    _add_cluster_options(grade)
     _add_grading_options(grade)
     watch = commands.add_parser(
         "watch", help="grade each submission as it reaches the exchange and release its feedback (a service)"
@@ -145,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="between looks at the exchange (default %(default)g)",
     )
     watch.add_argument("--status", action="store_true", help="print the service's queue and stop")
+    _add_cluster_options(watch)
     _add_grading_options(watch)
     demo = commands.add_parser("demo", help="grade a bundled demo class in build/demo")
     demo.add_argument("--dir", type=Path, default=Path("build") / "demo", help="where to build the demo course")
@@ -187,6 +175,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="class sizes for --scaling (default: 12 48 192)",
     )
     return parser
+
+
+def _add_cluster_options(command) -> None:
+    """A Dask cluster to grade on, with the same TLS rules for every command that grades."""
+    command.add_argument(
+        "--scheduler",
+        metavar="tls://HOST:PORT",
+        help="grade on this Dask cluster instead of local worker processes (TLS with client "
+        "certificates: --tls-* or Dask's distributed.comm.tls configuration)",
+    )
+    command.add_argument("--tls-ca-file", type=Path, help="the CA certificate the cluster's certificates are signed by")
+    command.add_argument("--tls-cert", type=Path, help="this client's certificate (PEM)")
+    command.add_argument(
+        "--tls-key", type=Path, help="this client's private key (PEM; omit if in the certificate file)"
+    )
+    command.add_argument(
+        "--insecure-scheduler",
+        action="store_true",
+        help="allow a tcp:// scheduler: anyone who can reach it runs code on its workers",
+    )
 
 
 def settings_from(args, course: Path, assignment: str | None) -> Settings:

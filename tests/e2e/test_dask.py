@@ -1,6 +1,7 @@
 """grade --scheduler on a real dask.distributed LocalCluster on loopback, over TLS with client certificates."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,32 @@ def test_an_unencrypted_scheduler_is_refused_unless_asked_for(tmp_path):
         timeout=120,
     )
     assert result.returncode == 2 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stdout
+
+
+def test_feedback_on_submit_grades_on_a_tls_cluster(tmp_path, cluster):
+    """Does `watch --scheduler tls://...` grade each submission on the cluster's workers, under the same TLS rules
+    as `grade`, and release its feedback?"""
+    from .test_watch import fetched, graded_lines, log, make_classroom, service, wait_for
+
+    local, security = cluster
+    course, _, submit = make_classroom(tmp_path)
+    files = {}
+    for option, text in (
+        ("--tls-ca-file", security.tls_ca_file),
+        ("--tls-cert", security.tls_client_cert),
+        ("--tls-key", security.tls_client_key),
+    ):
+        files[option] = tmp_path / option.strip("-")
+        files[option].write_text(text)
+    options = [item for option, path in files.items() for item in (option, str(path))]
+    watcher = service(course, "--scheduler", local.scheduler_address, *options)
+    try:
+        home = submit("ada")
+        wait_for(lambda: len(graded_lines(course, "ada")) == 1, what="the grading on the cluster")
+        wait_for(lambda: "feedback released: ada" in log(course), what="its feedback")
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        assert watcher.wait(timeout=120) == 0
+    assert "Score: 100.0 / 100.0" in fetched(home, "ada")[0]
+    insecure = service(course, "--scheduler", local.scheduler_address.replace("tls://", "tcp://"))
+    assert insecure.wait(timeout=120) == 2  # refused before watching anything, as grade refuses it

@@ -25,6 +25,10 @@ COURSE_ID = "planar-classification"
 
 @pytest.fixture()
 def classroom(tmp_path):
+    return make_classroom(tmp_path)
+
+
+def make_classroom(tmp_path):
     """(course, exchange, a function that makes a student submit answers): the instructor has released."""
     exchange = tmp_path / "exchange"
     exchange.mkdir()
