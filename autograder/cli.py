@@ -162,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: Run All of the student's notebook against a plain-numpy training, in one run",
     )
     bench.add_argument(
+        "--floor",
+        action="store_true",
+        help="instead: grade against the same work in plain processes (no kernel, sandbox, gradebook or pages)",
+    )
+    bench.add_argument(
         "--paths",
         action="store_true",
         help="instead: one submission by each path to a grade (grade, nbgrader autograde, formgrader's button)",
@@ -387,8 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(highlight=False)
     if args.command == "bench":
+        from .simulated.bench import floor, notebook, paths, scaling, variants
         from .simulated.bench import main as bench
-        from .simulated.bench import notebook, paths, scaling, variants
         from .simulated.bench import watch as watch_bench
 
         if args.variants:
@@ -397,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
             return scaling(args.workers, args.dir.resolve(), tuple(args.sizes))
         if args.paths:
             return paths(args.dir.resolve())
+        if args.floor:
+            return floor(args.students, args.workers, args.dir.resolve())
         if args.notebook:
             return notebook()
         if args.watch:

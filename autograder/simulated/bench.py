@@ -4,6 +4,7 @@
     python -m autograder bench --scaling                       # grade alone: 12, 48 and 192 submissions
     python -m autograder bench --variants                      # sandbox or not, warm or cold kernels
     python -m autograder bench --paths                         # one submission: grade, nbgrader, formgrader
+    python -m autograder bench --floor                         # grade against the same work in plain processes
 
 A class is N synthetic submissions built from the release notebook (correct, one
 function wrong, two hard-coded answers, other idioms, in turn). Both graders run as
@@ -481,4 +482,96 @@ def watch(folder: Path, single: int = 8, burst: int = 50) -> int:
         service.wait(timeout=120)
     describe(f"one at a time ({single})", one_at_a_time)
     describe(f"a burst of {burst}", burst_seconds)
+    return 0
+
+
+# -- the floor: the same work with nothing around it --------------------------------------------------
+
+
+def _floor_one(path: str, seed: int, points: dict) -> float:
+    """One submission's total, judged in this plain process: its code cells run in a namespace of their own,
+    then each function on its visible case and hidden cases against the reference, compared as grade does."""
+    import contextlib
+    import copy
+    import io
+
+    import nbformat
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from ..grading.cases import USES_HELPERS, compare_result, draw_cases, expected_result, visible_case, with_helpers
+    from ..grading.reference import load_reference
+    from ..grading.submission import skipped
+    from ..markup import is_test
+
+    class NoMagic:  # %matplotlib inline and the like: nothing to do in a plain process
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+
+    notebook = nbformat.read(path, as_version=4)
+    namespace: dict = {"__name__": "__main__", "get_ipython": NoMagic}
+    python = TransformerManager().transform_cell
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        for cell in notebook.cells:
+            if cell.cell_type == "code" and not is_test(cell) and not skipped(cell):
+                try:
+                    exec(compile(python(cell.source), "<cell>", "exec"), namespace)
+                except Exception:  # noqa: BLE001 - a broken cell, as in a kernel: the next one runs
+                    pass
+    reference = load_reference()
+    total = 0.0
+    for name, value in points.items():
+        function = namespace.get(name)
+        cases = [c for c in [visible_case(name)] if c is not None] + draw_cases(name, seed)
+        try:
+            target = with_helpers(function, {h: reference[h] for h in USES_HELPERS.get(name, ())})
+            with contextlib.redirect_stdout(io.StringIO()):
+                for case in cases:
+                    expected = expected_result(name, case, reference)
+                    got = target(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+                    compare_result(name, got, expected, case)
+        except Exception:  # noqa: BLE001 - wrong, missing or raising: no points
+            continue
+        total += value
+    return total
+
+
+def floor(students: int, workers: int, folder: Path) -> int:
+    """``grade`` against its floor: for the same class, the same work (the submissions' code cells, each
+    function's visible and hidden cases and their reference) in one plain Python process per core, with no
+    kernel, no sandbox, no gradebook and no pages. Both measured here, one after the other."""
+    import multiprocessing
+
+    import nbformat
+
+    from ..course import Course, load_secret, seed_for
+    from ..markup import points as test_points
+
+    course = build_class(folder / "floor", students)
+    release = nbformat.read(Course(course, ASSIGNMENT).release_notebook, as_version=4)
+    points = test_points(release)
+    secret = load_secret(Course(course, ASSIGNMENT).secret_file)
+    jobs = []
+    for student_folder in sorted((course / "submitted").iterdir()):
+        seed = seed_for(secret, ASSIGNMENT, student_folder.name)  # hidden values drawn as grade draws them
+        jobs.append((student_folder.name, str(student_folder / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), seed))
+    print(f"class of {students} submissions ({', '.join(MIX)} in turn), {workers} core(s)")
+    started = time.monotonic()
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        totals = pool.starmap(_floor_one, [(path, seed, points) for _, path, seed in jobs])
+    floor_seconds = time.monotonic() - started
+    floor_totals = {student: total for (student, _, _), total in zip(jobs, totals)}
+    ours = time_grade(build_class(folder / "grade", students), workers)
+    floor_rate, grade_rate = students / floor_seconds, ours.rate()
+    grading = ours.stats["timings"].get("grading", 0.0)
+    print(f"floor (plain processes)       {floor_seconds:8.1f} s  {floor_rate:6.2f} submissions/s")
+    print(f"python -m autograder grade    {ours.seconds:8.1f} s  {grade_rate:6.2f} submissions/s")
+    print_phases(ours)
+    if grading:
+        print(f"  grading phase alone: {students / grading:.2f} submissions/s ({100 * floor_seconds / grading:.0f} %)")
+    disagree = {s: (floor_totals[s], ours.totals.get(s)) for s in floor_totals if floor_totals[s] != ours.totals.get(s)}
+    if disagree:
+        print(f"totals differ from the floor's for {len(disagree)} student(s) (the floor is not sandboxed): {disagree}")
+    print(
+        f"grading at {100 * grade_rate / floor_rate:.0f} % of the floor ({grade_rate:.2f} submissions/s against {floor_rate:.2f})"
+    )
     return 0

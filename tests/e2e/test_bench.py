@@ -34,3 +34,17 @@ def test_bench_scaling_prints_time_rate_and_memory_per_class_size(tmp_path):
         assert re.search(rf"\s{size} submissions\s+[\d.]+ s\s+[\d.]+ submissions/s\s+grading", result.stdout)
     assert "marginal cost" in result.stdout and "linear if close to 1" in result.stdout
     assert "flat if close to 1" in result.stdout
+
+
+def test_bench_floor_prints_grade_against_the_same_work_in_plain_processes(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "bench", "--floor", "--students", "2", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"floor \(plain processes\)\s+[\d.]+ s\s+[\d.]+ submissions/s", result.stdout)
+    assert "totals differ" not in result.stdout  # the floor judges as grade does
+    last = result.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"grading at \d+ % of the floor \([\d.]+ submissions/s against [\d.]+\)", last), last
