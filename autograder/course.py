@@ -228,7 +228,7 @@ class Submission:
         return f"files not read: {shown}{more}"
 
 
-def _open_folder(path: Path) -> int:
+def open_folder(path: Path) -> int:
     """A descriptor of ``path`` (submitted/<student>/<assignment>), reached without following a
     link at the student's or the assignment's level."""
     parts = Path(os.path.abspath(path)).parts
@@ -258,7 +258,11 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
-def _read_regular(name: str, folder_fd: int, limit: int) -> tuple[bytes | None, str | None]:
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
+
+
+def read_regular(name: str, folder_fd: int, limit: int) -> tuple[bytes | None, str | None]:
     """(content, None), or (None, why it was not read). Content is None too when over ``limit``."""
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY, dir_fd=folder_fd)
@@ -271,7 +275,7 @@ def _read_regular(name: str, folder_fd: int, limit: int) -> tuple[bytes | None, 
         if info.st_nlink != 1:
             return None, "hard link"
         if info.st_size > limit:
-            return None, f"larger than {limit // (1024 * 1024)} MB"
+            return None, f"larger than {_size(limit)}"
         chunks, size = [], 0
         while size <= limit:
             chunk = os.read(fd, min(1 << 20, limit + 1 - size))
@@ -280,7 +284,7 @@ def _read_regular(name: str, folder_fd: int, limit: int) -> tuple[bytes | None, 
             chunks.append(chunk)
             size += len(chunk)
         if size > limit:
-            return None, f"larger than {limit // (1024 * 1024)} MB"
+            return None, f"larger than {_size(limit)}"
         return b"".join(chunks), None
     except OSError as error:
         return None, error.strerror
@@ -291,7 +295,7 @@ def _read_regular(name: str, folder_fd: int, limit: int) -> tuple[bytes | None, 
 def read_submission(folder: Path) -> Submission | None:
     """The regular files of a submission folder, safely and within limits (None: no such folder)."""
     try:
-        folder_fd = _open_folder(Path(folder))
+        folder_fd = open_folder(Path(folder))
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -316,7 +320,7 @@ def read_submission(folder: Path) -> Submission | None:
                 ignored.append((printable(name), _kind(mode)))
                 continue
             if name in METADATA_FILES:
-                content, why = _read_regular(name, folder_fd, 4096)
+                content, why = read_regular(name, folder_fd, 4096)
                 if content is not None:
                     metadata[name] = content
                 elif why:
@@ -326,7 +330,7 @@ def read_submission(folder: Path) -> Submission | None:
                 ignored.append((printable(name), f"more than {MAX_FILES} files"))
                 continue
             notebook = name.endswith(".ipynb")
-            content, why = _read_regular(name, folder_fd, MAX_NOTEBOOK_BYTES if notebook else MAX_FILE_BYTES)
+            content, why = read_regular(name, folder_fd, MAX_NOTEBOOK_BYTES if notebook else MAX_FILE_BYTES)
             if content is None and not (notebook and why and why.startswith("larger")):
                 ignored.append((printable(name), why or "unreadable"))
                 continue
@@ -384,11 +388,11 @@ def submission_identity(folder: Path) -> str | None:
     """``submission_name`` of the submission in ``folder`` (None if there is none), reading only its
     timestamp when it has one."""
     try:
-        folder_fd = _open_folder(Path(folder))
+        folder_fd = open_folder(Path(folder))
     except OSError:
         return None
     try:
-        content, _ = _read_regular("timestamp.txt", folder_fd, 4096)
+        content, _ = read_regular("timestamp.txt", folder_fd, 4096)
     finally:
         os.close(folder_fd)
     timestamp = content.decode("utf-8", "replace").strip()[:100] if content else ""

@@ -359,8 +359,12 @@ class Watcher:
         shutil.rmtree(staging, ignore_errors=True)
         staging.parent.mkdir(parents=True, exist_ok=True)
         try:
-            skipped = exchange.copy_submission(submission.folder, staging)
-        except (exchange.Unacceptable, OSError) as why:
+            skipped = exchange.copy_submission(
+                submission.folder,
+                staging,
+                {"timestamp.txt": submission.timestamp, "submission_secret.txt": submission.secret},
+            )
+        except (exchange.Unacceptable, exchange.NotYet, OSError) as why:
             shutil.rmtree(staging, ignore_errors=True)
             self.quarantine(submission.folder.name, str(why))
             return False
