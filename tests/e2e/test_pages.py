@@ -212,3 +212,49 @@ def test_a_students_notebook_opens_in_jupyterlab_without_unsaved_changes(browser
         lab.terminate()
         lab.wait(timeout=30)
         log.close()
+
+
+def test_the_summarys_own_script_runs_under_its_policy(browser, demo):
+    """Does sorting still work (the page's one script, allowed by its hash) with the policy in force?"""
+    summary = demo[ASSIGNMENT] / "reports" / ASSIGNMENT / "summary.html"
+    open_page(browser, summary, 1400)
+    order = "return [...document.querySelectorAll('#all tbody tr')].map(r => r.cells[0].textContent.trim())"
+    before = browser.execute_script(order)
+    browser.execute_script("document.querySelector('#all th.sortable').click()")
+    browser.execute_script("document.querySelector('#all th.sortable').click()")  # twice: the reverse order
+    assert browser.execute_script(order) == sorted(before, reverse=True) != before
+
+
+def test_a_students_hostile_markdown_is_inert_in_the_browser(browser, tmp_path):
+    """A student's markdown with script, script links (a backslash before the colon, too), remote images, event
+    handlers and MathJax's \\href: in the feedback page nothing runs, nothing loads, no link is a script."""
+    from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
+
+    from ..crafted import _with_unsafe_cells
+
+    course = new_course(tmp_path / "course")
+    release, answers = course_notebooks()
+    write_submission(_with_unsafe_cells(fill_answers(release, answers)), course, "mallory", ASSIGNMENT)
+    run(
+        Settings(
+            course_dir=course,
+            assignment=ASSIGNMENT,
+            db_url=db_url_from_config(course),
+            workers=1,
+            limits=Limits(cell_timeout=10, submission_timeout=60),
+        )
+    )
+    page = course / "feedback" / "mallory" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    open_page(browser, page, 1280)
+    links = browser.execute_script("return [...document.querySelectorAll('a[href]')].map(a => a.href)")
+    assert not [link for link in links if link.split(":")[0] not in ("file", "http", "https", "mailto")]
+    images = browser.execute_script("return [...document.images].map(i => i.src)")
+    assert all(src == "" or src.startswith("data:") for src in images), images  # a cleaned image has no source
+    assert requests_off_the_machine(browser) == []
+    text = browser.execute_script("return document.body.innerText")
+    assert "xss-backslash" in text or "escaped" in text  # the student's text is shown, as text
+    assert browser.execute_script("return document.querySelectorAll('[onerror], [onclick], iframe, svg').length") == 0
+    policy = browser.execute_script(
+        "return document.querySelector('meta[http-equiv=Content-Security-Policy]').getAttribute('content')"
+    )
+    assert "default-src 'none'" in policy and "script-src" not in policy  # no script of any kind may run
