@@ -303,46 +303,49 @@ def read_submission(folder: Path) -> Submission | None:
             link = Path(folder).is_symlink() or Path(folder).parent.is_symlink()
             return Submission({}, [(printable(Path(folder).name), "symbolic link" if link else "not a folder")])
         raise
+    try:
+        return read_folder(folder_fd)
+    finally:
+        os.close(folder_fd)
+
+
+def read_folder(folder_fd: int) -> Submission:
+    """The regular files of the submission folder open as ``folder_fd`` (left open), safely and within limits."""
     files: dict[str, bytes | None] = {}
     ignored: list[tuple[str, str]] = []
     metadata: dict[str, bytes] = {}
     total = 0
-    try:
-        for entry in sorted(os.scandir(folder_fd), key=lambda e: e.name):
-            name = entry.name
-            if name in IGNORED_NAMES:
-                continue
-            if any(0xDC80 <= ord(ch) <= 0xDCFF for ch in name):
-                ignored.append((printable(name), "its name is not valid UTF-8"))
-                continue
-            mode = os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode
-            if not stat.S_ISREG(mode):
-                ignored.append((printable(name), _kind(mode)))
-                continue
-            if name in METADATA_FILES:
-                content, why = read_regular(name, folder_fd, 4096)
-                if content is not None:
-                    metadata[name] = content
-                elif why:
-                    ignored.append((name, why))
-                continue
-            if len(files) >= MAX_FILES:
-                ignored.append((printable(name), f"more than {MAX_FILES} files"))
-                continue
-            notebook = name.endswith(".ipynb")
-            content, why = read_regular(name, folder_fd, MAX_NOTEBOOK_BYTES if notebook else MAX_FILE_BYTES)
-            if content is None and not (notebook and why and why.startswith("larger")):
-                ignored.append((printable(name), why or "unreadable"))
-                continue
-            if content is not None and total + len(content) > MAX_SUBMISSION_BYTES:
-                ignored.append(
-                    (printable(name), f"over the {MAX_SUBMISSION_BYTES // (1024 * 1024)} MB of a submission")
-                )
-                continue
-            total += len(content or b"")
-            files[name] = content
-    finally:
-        os.close(folder_fd)
+    for entry in sorted(os.scandir(folder_fd), key=lambda e: e.name):
+        name = entry.name
+        if name in IGNORED_NAMES:
+            continue
+        if any(0xDC80 <= ord(ch) <= 0xDCFF for ch in name):
+            ignored.append((printable(name), "its name is not valid UTF-8"))
+            continue
+        mode = os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode
+        if not stat.S_ISREG(mode):
+            ignored.append((printable(name), _kind(mode)))
+            continue
+        if name in METADATA_FILES:
+            content, why = read_regular(name, folder_fd, 4096)
+            if content is not None:
+                metadata[name] = content
+            elif why:
+                ignored.append((name, why))
+            continue
+        if len(files) >= MAX_FILES:
+            ignored.append((printable(name), f"more than {MAX_FILES} files"))
+            continue
+        notebook = name.endswith(".ipynb")
+        content, why = read_regular(name, folder_fd, MAX_NOTEBOOK_BYTES if notebook else MAX_FILE_BYTES)
+        if content is None and not (notebook and why and why.startswith("larger")):
+            ignored.append((printable(name), why or "unreadable"))
+            continue
+        if content is not None and total + len(content) > MAX_SUBMISSION_BYTES:
+            ignored.append((printable(name), f"over the {MAX_SUBMISSION_BYTES // (1024 * 1024)} MB of a submission"))
+            continue
+        total += len(content or b"")
+        files[name] = content
     timestamp = metadata.get("timestamp.txt", b"").decode("utf-8", "replace").strip()[:100] or None
     return Submission(files, ignored, timestamp, metadata.get("submission_secret.txt"))
 

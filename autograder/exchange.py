@@ -17,7 +17,7 @@ import pwd
 import re
 from pathlib import Path
 
-from .course import printable, read_regular, read_submission
+from .course import printable, read_folder, read_regular
 
 MAX_TEXT_BYTES = 512  # of timestamp.txt and submission_secret.txt
 # nbgrader's timestamp ("%Y-%m-%d %H:%M:%S.%f %Z"), with or without fractions and zone
@@ -90,13 +90,12 @@ def check_owner(folder_fd: int, student: str) -> None:
         )
 
 
-def copy_submission(source: Path, target: Path, metadata: dict[str, str]) -> list[str]:
-    """Copy into ``target`` (which must not exist) what ``grade`` would read of the submission folder
-    (``course.read_submission``: its regular files, within the caps), with ``metadata`` (timestamp.txt and
-    submission_secret.txt, as validated) written as given; what is left out is named in the list returned."""
-    submission = read_submission(source)
-    if submission is None:
-        raise NotYet("the folder is gone")
+def copy_submission(folder_fd: int, target: Path, metadata: dict[str, str]) -> list[str]:
+    """Copy into ``target`` (which must not exist) what ``grade`` would read of the submission folder open as
+    ``folder_fd`` (``course.read_folder``: its regular files, within the caps), with ``metadata``
+    (timestamp.txt and submission_secret.txt, as validated) written as given; what is left out is named in
+    the list returned."""
+    submission = read_folder(folder_fd)
     target.mkdir(mode=0o700)
     for name, content in {**submission.files, **{n: t.encode() for n, t in metadata.items()}}.items():
         if content is None:
@@ -105,3 +104,9 @@ def copy_submission(source: Path, target: Path, metadata: dict[str, str]) -> lis
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
     return [f"{name} ({why})" for name, why in submission.ignored]
+
+
+def identity(folder_fd: int) -> tuple[int, int]:
+    """Which folder this is (device and inode): a folder swapped for another under the same name is not it."""
+    info = os.fstat(folder_fd)
+    return info.st_dev, info.st_ino

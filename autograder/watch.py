@@ -49,6 +49,7 @@ from .settings import GradingError, Settings
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"
 POLICIES = ("latest", "best")
 QUEUED_MARK = "<!-- autograder: queued -->"
+GRADER_SIDE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM)  # never the student's doing
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Inbound:
     folder: Path
     timestamp: str  # the text of its timestamp.txt: what names the submission (course.submission_name)
     secret: str  # its submission_secret.txt: what names its feedback in the exchange
+    inode: tuple[int, int] | None = None  # the folder that was checked (collect reads that one, or none)
 
     @property
     def identity(self) -> str:
@@ -126,7 +128,7 @@ class Journal:
     def add(self, **entry) -> None:
         entry["at"] = time.time()
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            handle.write(json.dumps(entry) + "\n")  # ASCII: a folder name of undecodable bytes is written too
             handle.flush()
             os.fsync(handle.fileno())
         self.entries.append(entry)
@@ -213,13 +215,14 @@ class Watcher:
                 exchange.check_owner(folder_fd, student)
             timestamp = exchange.read_text(folder_fd, "timestamp.txt", exchange.TIMESTAMP)
             secret = exchange.read_text(folder_fd, "submission_secret.txt", exchange.SECRET)
+            inode = exchange.identity(folder_fd)
         finally:
             os.close(folder_fd)
         try:
             parse_utc(timestamp)
         except (ValueError, TypeError, OverflowError):
             raise exchange.Unacceptable("timestamp.txt holds no time nbgrader could have written") from None
-        return Inbound(student, assignment, when, Path(entry.path), timestamp, secret)
+        return Inbound(student, assignment, when, Path(entry.path), timestamp, secret, inode)
 
     def quarantine(self, name: str, why: str) -> None:
         """A folder of the exchange that is never graded: journaled (so a restart does not look at it again)
@@ -359,12 +362,29 @@ class Watcher:
         shutil.rmtree(staging, ignore_errors=True)
         staging.parent.mkdir(parents=True, exist_ok=True)
         try:
-            skipped = exchange.copy_submission(
-                submission.folder,
-                staging,
-                {"timestamp.txt": submission.timestamp, "submission_secret.txt": submission.secret},
-            )
-        except (exchange.Unacceptable, exchange.NotYet, OSError) as why:
+            folder_fd = exchange.open_folder(submission.folder)
+            try:  # the very folder that was checked, checked again, read through the same descriptor
+                if exchange.identity(folder_fd) != submission.inode:
+                    raise exchange.Unacceptable("the folder was replaced after it was checked")
+                if self.settings.check_owner:
+                    exchange.check_owner(folder_fd, submission.student)
+                skipped = exchange.copy_submission(
+                    folder_fd,
+                    staging,
+                    {"timestamp.txt": submission.timestamp, "submission_secret.txt": submission.secret},
+                )
+            finally:
+                os.close(folder_fd)
+        except OSError as error:
+            shutil.rmtree(staging, ignore_errors=True)
+            if error.errno in GRADER_SIDE_ERRORS:  # the course's disk, not the student's folder: tried again
+                self.event(
+                    "not graded", submission, detail=f"it could not be collected ({error.strerror}); tried again"
+                )
+                return False
+            self.quarantine(submission.folder.name, f"cannot be read ({errno.errorcode.get(error.errno, error.errno)})")
+            return False
+        except exchange.Unacceptable as why:
             shutil.rmtree(staging, ignore_errors=True)
             self.quarantine(submission.folder.name, str(why))
             return False

@@ -75,7 +75,11 @@ def test_a_copy_takes_what_grade_reads_and_names_what_it_left_out(tmp_path):
     (source / "big.bin").write_bytes(b"x" * (MAX_FILE_BYTES + 1))
     os.mkfifo(source / "pipe")
     (source / "secret").symlink_to(tmp_path / "elsewhere")
-    skipped = exchange.copy_submission(source, tmp_path / "copy", {"timestamp.txt": "2026-01-01 00:00:00 UTC"})
+    fd = exchange.open_folder(source)
+    try:
+        skipped = exchange.copy_submission(fd, tmp_path / "copy", {"timestamp.txt": "2026-01-01 00:00:00 UTC"})
+    finally:
+        os.close(fd)
     assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["planar.ipynb", "timestamp.txt"]
     assert (tmp_path / "copy" / "timestamp.txt").read_text() == "2026-01-01 00:00:00 UTC"  # as validated
     assert sorted(skipped) == [
@@ -84,6 +88,53 @@ def test_a_copy_takes_what_grade_reads_and_names_what_it_left_out(tmp_path):
         "pipe (FIFO)",
         "secret (symbolic link)",
     ]
+
+
+def _watcher(tmp_path):
+    from autograder.settings import Settings
+    from autograder.watch import Watcher, WatchSettings
+
+    exchange_root = tmp_path / "exchange"
+    (exchange_root / "course" / "inbound").mkdir(parents=True)
+    settings = Settings(course_dir=tmp_path / "course", assignment="planar", db_url="sqlite://")
+    return Watcher(WatchSettings(settings, ("planar",), exchange_root, "course", check_owner=False))
+
+
+def _submitted(inbound, name, notebook="{}"):
+    folder = inbound / name
+    folder.mkdir()
+    (folder / "planar.ipynb").write_text(notebook)
+    (folder / "timestamp.txt").write_text("2026-12-06 05:30:00.000000 UTC")
+    (folder / "submission_secret.txt").write_text("a" * 128)
+    return folder
+
+
+def test_a_folder_swapped_after_its_check_is_refused_and_nothing_of_it_collected(tmp_path):
+    from autograder.course import Course
+
+    watcher = _watcher(tmp_path)
+    inbound = watcher.settings.inbound
+    folder = _submitted(inbound, "ada+planar+2026-12-06 05:30:00.000000 UTC+x1")
+    (submission,) = watcher.inbound()
+    folder.rename(inbound.parent / "away")
+    _submitted(inbound, folder.name, notebook='{"not": "ada\'s"}')  # the same name, another folder
+    course = Course(tmp_path / "course", "planar")
+    assert watcher.collect(course, submission) is False
+    assert not course.step("submitted", "ada").exists()
+    assert watcher.journal.refused() == {folder.name}
+    assert "the folder was replaced after it was checked" in watcher.log_path.read_text()
+    assert watcher.inbound() == []  # refused for good
+
+
+def test_a_refused_folder_of_any_name_is_journaled_and_its_name_logged_printably(tmp_path):
+    watcher = _watcher(tmp_path)
+    name = "ada+planar+2026-12-06 05:30:00.000000 UTC+\udcff\n"  # undecodable bytes and a newline
+    folder = _submitted(watcher.settings.inbound, name)
+    (folder / "timestamp.txt").write_text("forged\n2030-01-01T00:00:00Z graded: ada 100/100")
+    assert watcher.inbound() == []
+    assert watcher.journal.refused() == {name}
+    (line,) = watcher.log_path.read_text().splitlines()
+    assert "timestamp.txt is not nbgrader's" in line and "UTC+\ufffd\\n: " in line  # one line, shown printably
 
 
 def test_a_folder_owned_by_another_account_than_the_student_it_names_is_refused(folder):
