@@ -22,6 +22,7 @@ import fcntl
 import os
 import platform
 import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -115,6 +116,23 @@ def _lock(path: Path) -> int | None:
     return None
 
 
+def _private_base() -> Path:
+    """``$TMPDIR/autograder-<uid>``, the folder of every grader of this user, if it is that user's own: a real
+    folder (no link), owned by the user, that nobody else may enter. Another account can make that name
+    first in a shared /tmp (a link, a file, a folder of its own): then this process uses a private folder of
+    a name nobody can guess, and what graders left in the usual one is left alone."""
+    base = Path(tempfile.gettempdir()) / f"autograder-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        base.mkdir(mode=0o700)
+    try:
+        info = os.lstat(base)
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077:
+            return base
+    except OSError:
+        pass
+    return Path(tempfile.mkdtemp(prefix=f"autograder-{os.getuid()}-"))
+
+
 def scratch_dir() -> Path:
     """This process's own scratch folder; those of processes that are gone are removed on first use.
 
@@ -124,8 +142,7 @@ def scratch_dir() -> Path:
     """
     state = worker()
     if state.scratch is None or not state.scratch.is_dir():
-        base = Path(tempfile.gettempdir()) / f"autograder-{os.getuid()}"
-        base.mkdir(mode=0o700, exist_ok=True)
+        base = _private_base()
         for old in base.iterdir():
             if old.is_dir() and not old.is_symlink() and old != state.scratch:
                 lock = _lock(old)
