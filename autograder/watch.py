@@ -408,7 +408,7 @@ class Watcher:
 
     def release_queued(self, submission: Inbound, when: float) -> None:
         """In place of the feedback, until it is graded: when that will be, and why."""
-        at = datetime.datetime.fromtimestamp(when, tz=datetime.timezone.utc)
+        at = datetime.datetime.fromtimestamp(when, tz=datetime.UTC)
         minutes = self.settings.window / 60
         text = wording.say(
             wording.language(submission.assignment),
@@ -486,7 +486,7 @@ class Watcher:
 
     def log(self, line: str) -> None:
         """One line of the log: control characters escaped, whatever a student's text put in it."""
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         text = f"{stamp} {printable(line)}"
         print(text, flush=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -615,9 +615,7 @@ def print_status(course_dir: Path) -> int:
         when = (
             "now"
             if item["graded at"] is None
-            else datetime.datetime.fromtimestamp(item["graded at"], tz=datetime.timezone.utc).strftime(
-                "%Y-%m-%d %H:%M:%S UTC"
-            )
+            else datetime.datetime.fromtimestamp(item["graded at"], tz=datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         )
         print(f"  {item['student']:<20} {item['assignment']:<32} submitted {item['submitted']}  graded {when}")
     return 0

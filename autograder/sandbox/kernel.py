@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import queue
+import re
 import secrets
 import shutil
 import tempfile
@@ -39,6 +40,24 @@ WALL_FACTOR = 3  # a cell may take this many times its CPU budget in wall time (
 WALL_EXTRA = 20.0
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # of one message a kernel sends, all its parts (see relay.py)
 MAX_SUBMISSION_TRAFFIC = 256 * 1024 * 1024  # of everything a submission's kernels send
+# Values (objects, arrays, their items) in one message's JSON, counted before it is parsed: 30 MB of "{}," is
+# ten million dicts, over a gigabyte once parsed. What a kernel sends the grader has a few dozen (its outputs,
+# and the probes' reports, are strings).
+MAX_MESSAGE_VALUES = 100_000
+_JSON_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"')  # possessive (Python 3.11): linear, whatever the text
+
+
+def json_values(frame: bytes) -> int:
+    """About how many values the JSON ``frame`` holds (commas and brackets outside its strings), in time and
+    memory linear in its size whatever it holds; strings are skipped only when the plain count is too high."""
+    raw = bytes(frame)
+    count = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    if count <= MAX_MESSAGE_VALUES:
+        return count
+    outside = _JSON_STRING.sub(b'""', raw)
+    return outside.count(b",") + outside.count(b"[") + outside.count(b"{")
+
+
 MAX_PROMPT_CHARS = 4 * 1024 * 1024  # an input() prompt: a probe's report or helper call
 SEND_TIMEOUT_MS = 5000
 
@@ -325,10 +344,19 @@ class GradingKernel:
         The session is used straight off the socket: the channels' own get_msg goes through
         asyncio for every message, which costs more than the message.
         """
+        session = self.client.session
         try:
-            _, message = self.client.session.recv(socket, mode=zmq.NOBLOCK)
+            frames = socket.recv_multipart(zmq.NOBLOCK)
         except zmq.ZMQError:
             return None
+        try:
+            _, frames = session.feed_identities(frames)
+            values = sum(json_values(frame) for frame in frames[1:5])  # header, parent, metadata, content
+            if values > MAX_MESSAGE_VALUES:
+                raise ProtocolError(f"a message of more than {MAX_MESSAGE_VALUES} values on {channel}")
+            message = session.deserialize(frames)
+        except ProtocolError:
+            raise
         except Exception as error:  # noqa: BLE001 - a bad signature, a replayed or malformed message
             raise ProtocolError(f"an unreadable message on {channel} ({type(error).__name__})") from None
         if message is None:

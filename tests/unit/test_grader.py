@@ -258,3 +258,12 @@ def test_an_execution_ends_in_one_of_the_known_ways():
     assert Execution("timeout", [], "Timeout", "stopped after 5 s").status == "timeout"
     with pytest.raises(ValueError, match="no such ending"):
         Execution("finished", [])
+
+
+def test_the_values_of_a_kernels_json_are_counted_outside_its_strings_in_linear_time():
+    from autograder.sandbox.kernel import MAX_MESSAGE_VALUES, json_values
+
+    assert json_values(b'{"a": [1, 2], "b": {}}') == 5  # its brackets and commas
+    assert json_values(b'{"text": "' + b"1, [2], {3}, " * 50_000 + b'"}') == 1  # commas of text are no values
+    assert json_values(b'{"a": [' + b"{}," * 200_000 + b"{}]}") > MAX_MESSAGE_VALUES
+    assert json_values(b'"' + b'\\"' * 100_000 + b", " * 200_000 + b'"') == 0  # an escaped quote ends no string
