@@ -29,7 +29,7 @@ from test_utils import WrongResult, check_result
 from .. import GRADED_FUNCTIONS
 from ..context import worker
 from ..course import Course, Submission
-from ..markup import is_test
+from ..markup import is_answer, is_test
 from ..markup import points as test_points
 from ..results import FunctionResult, Kind, Outcome, Problem, SubmissionResult, not_graded
 from ..sandbox import Execution, GradingKernel, SandboxLimits, scratch_dir
@@ -172,6 +172,9 @@ class Grader:
                 continue
             if self._budget() <= 0:
                 cell.outputs = [_note(self._spent("cell_"))]
+                continue
+            if count >= MAX_CELLS and not is_answer(cell):  # each cell costs the grader some work: a notebook of
+                cell.outputs = [_note(self.say("cell_too_many", count=MAX_CELLS))]  # thousands is cut, answers run
                 continue
             result = self.kernel.execute(cell.source, self._budget())
             count += 1
@@ -516,6 +519,9 @@ class ProbeSession:
     def _refuse(self, message: str) -> str:
         self.rejected = Rejection(message)
         return codec.dumps({"raise": message})
+
+
+MAX_CELLS = 500  # code cells of a notebook that are run, besides its answers (the course's has about 20)
 
 
 def _note(text: str):

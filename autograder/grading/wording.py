@@ -51,6 +51,10 @@ TEXTS = {
         "[grader] not run: the notebook's kernels sent the grader more than {mb} MB",
         "[评分程序] 没有运行：这份作业的内核向评分程序发送了超过 {mb} MB 的数据",
     ),
+    "cell_too_many": (
+        "[grader] not run: a notebook's first {count} code cells are run (and its answers), no more",
+        "[评分程序] 没有运行：每份作业只运行前 {count} 个代码单元格（以及答案单元格）",
+    ),
     "cell_explore": ("[not run while grading: tagged 'explore']", "[评分时不运行：带有 'explore' 标签]"),
     "cell_time_up": (
         "[grader] not run: the submission's time limit was reached",

@@ -267,3 +267,12 @@ def test_the_values_of_a_kernels_json_are_counted_outside_its_strings_in_linear_
     assert json_values(b'{"text": "' + b"1, [2], {3}, " * 50_000 + b'"}') == 1  # commas of text are no values
     assert json_values(b'{"a": [' + b"{}," * 200_000 + b"{}]}") > MAX_MESSAGE_VALUES
     assert json_values(b'"' + b'\\"' * 100_000 + b", " * 200_000 + b'"') == 0  # an escaped quote ends no string
+
+
+def test_a_notebook_of_thousands_of_cells_runs_its_first_five_hundred(course, reference):
+    from autograder.grading.judge import MAX_CELLS
+
+    results, grader, kernel = grade(course, reference, cells=["1\n"] * 2000)
+    assert all(r.outcome == Outcome.PASSED for r in results.values())  # the answers come first
+    assert MAX_CELLS - 20 < kernel.executed.count("1\n") < MAX_CELLS  # the release's own cells count too
+    assert len([c for c in kernel.executed if "def " in c]) >= len(GRADED_FUNCTIONS)  # every answer ran
