@@ -49,6 +49,8 @@ from .settings import GradingError, Settings
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"
 POLICIES = ("latest", "best")
 QUEUED_MARK = "<!-- autograder: queued -->"
+MAX_FOLDERS_PER_ACCOUNT = 100  # of one account's folders in the inbound, the newest are looked at each round
+UNFINISHED_AFTER = 600.0  # seconds a folder may go without its timestamp.txt before it is refused
 GRADER_SIDE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM)  # never the student's doing
 
 
@@ -118,6 +120,7 @@ class Journal:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.entries: list[dict] = []
+        self._unwritten: list[dict] = []
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -125,13 +128,23 @@ class Journal:
                 except ValueError:
                     continue  # a line cut by a crash
 
-    def add(self, **entry) -> None:
+    def add(self, sync: bool = True, **entry) -> None:
+        """Journal an event, on the disk before this returns (``sync``), or with the next ``flush``."""
         entry["at"] = time.time()
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(entry) + "\n")  # ASCII: a folder name of undecodable bytes is written too
+        self.entries.append(entry)
+        self._unwritten.append(entry)
+        if sync:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is journaled and not yet on the disk, in one append."""
+        if not self._unwritten:
+            return
+        with self.path.open("a", encoding="utf-8") as handle:  # ASCII: a folder name of undecodable bytes too
+            handle.write("".join(json.dumps(entry) + "\n" for entry in self._unwritten))
             handle.flush()
             os.fsync(handle.fileno())
-        self.entries.append(entry)
+        self._unwritten.clear()
 
     def done(self, assignment: str, student: str) -> set[str]:
         """The submissions of a student that were graded and released."""
@@ -173,6 +186,8 @@ class Watcher:
         self.stopping = False
         self.retry_after: dict[tuple[str, str], float] = {}  # (assignment, identity) -> when to try again
         self.queued_pages: set[str] = set()  # identities whose "queued" page is out
+        self.unfinished: dict[str, float] = {}  # folders without their timestamp.txt yet -> when first seen
+        self.crowded: set = set()  # accounts (or students) with more folders than are looked at, logged once
 
     # -- what is in the exchange ------------------------------------------------------------------
     def inbound(self) -> list[Inbound]:
@@ -184,23 +199,51 @@ class Watcher:
         except OSError:
             return []
         refused = self.journal.refused()
+        now = time.time()
+        try:
+            for entry in self._looked_at(entries, refused):
+                parts = entry.name.rsplit("+", 3)
+                student, assignment = parts[0], parts[1]
+                try:
+                    found.append(self._read_inbound(entry, student, assignment, parts[2]))
+                    self.unfinished.pop(entry.name, None)
+                except exchange.NotYet as why:  # nbgrader submit writes timestamp.txt and the secret last
+                    if now - self.unfinished.setdefault(entry.name, now) > UNFINISHED_AFTER:
+                        self.quarantine(entry.name, f"never finished ({why} after {UNFINISHED_AFTER / 60:g} minutes)")
+                except exchange.Unacceptable as why:
+                    self.quarantine(entry.name, str(why))
+                except OSError as error:  # gone, or unreadable for now: looked at again next round
+                    if error.errno not in (errno.ENOENT, errno.EACCES, errno.EPERM):
+                        self.quarantine(entry.name, f"cannot be read ({errno.errorcode.get(error.errno, error.errno)})")
+        finally:
+            self.journal.flush()  # the round's refusals, in one write
+        return sorted(found, key=lambda s: (s.when, s.student))
+
+    def _looked_at(self, entries: list[os.DirEntry], refused: set[str]) -> list[os.DirEntry]:
+        """The folders of the watched assignments worth a look this round: not refused, and of one account (or,
+        when owners are not checked, of one student) only the newest ``MAX_FOLDERS_PER_ACCOUNT``, so no account
+        can slow the service down for the others by filling the inbound folder."""
+        by_account: dict = {}
         for entry in entries:
             parts = entry.name.rsplit("+", 3) if "+" in entry.name else []
-            if len(parts) < 3 or entry.name in refused:
-                continue
-            student, assignment = parts[0], parts[1]
-            if assignment not in self.settings.assignments:
+            if len(parts) < 3 or entry.name in refused or parts[1] not in self.settings.assignments:
                 continue
             try:
-                found.append(self._read_inbound(entry, student, assignment, parts[2]))
-            except exchange.NotYet:
-                continue  # nbgrader submit writes timestamp.txt and the secret last: looked at again next round
-            except exchange.Unacceptable as why:
-                self.quarantine(entry.name, str(why))
-            except OSError as error:  # gone, or unreadable for now: looked at again next round
-                if error.errno not in (errno.ENOENT, errno.EACCES, errno.EPERM):
-                    self.quarantine(entry.name, f"cannot be read ({errno.errorcode.get(error.errno, error.errno)})")
-        return sorted(found, key=lambda s: (s.when, s.student))
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            account = info.st_uid if self.settings.check_owner else parts[0]
+            by_account.setdefault(account, []).append((info.st_mtime, entry.name, entry))
+        chosen = []
+        for account, folders in by_account.items():
+            if len(folders) > MAX_FOLDERS_PER_ACCOUNT and account not in self.crowded:
+                self.crowded.add(account)
+                self.log(
+                    f"{len(folders)} folders in the exchange of one {'account' if self.settings.check_owner else 'student'}"
+                    f" ({printable(str(account))}): only the newest {MAX_FOLDERS_PER_ACCOUNT} are looked at"
+                )
+            chosen += [entry for _, _, entry in sorted(folders, key=lambda f: f[:2])[-MAX_FOLDERS_PER_ACCOUNT:]]
+        return chosen
 
     def _read_inbound(self, entry: os.DirEntry, student: str, assignment: str, stamp: str) -> Inbound:
         if student_id_problem(student):
@@ -227,7 +270,7 @@ class Watcher:
     def quarantine(self, name: str, why: str) -> None:
         """A folder of the exchange that is never graded: journaled (so a restart does not look at it again)
         and logged once, in words of the grader's (the folder's name printable, its content never shown)."""
-        self.journal.add(event="refused", folder=name, why=why)
+        self.journal.add(sync=False, event="refused", folder=name, why=why)  # written when the round's look ends
         self.log(f"refused: {printable(name)}: {why}; left in the exchange, never graded")
 
     def pending(self, now: float) -> tuple[list[Inbound], list[tuple[Inbound, float]]]:

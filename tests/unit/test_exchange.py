@@ -2,6 +2,7 @@
 
 import os
 import socket
+import time
 
 import pytest
 
@@ -143,3 +144,33 @@ def test_a_folder_owned_by_another_account_than_the_student_it_names_is_refused(
     exchange.check_owner(fd, me)
     with pytest.raises(exchange.Unacceptable, match=f"claims to be daemon's but is owned by {me}"):
         exchange.check_owner(fd, "daemon")
+
+
+def test_a_folder_that_never_gets_its_timestamp_is_refused_after_a_while(tmp_path, monkeypatch):
+    import autograder.watch
+
+    watcher = _watcher(tmp_path)
+    folder = _submitted(watcher.settings.inbound, "ada+planar+2026-12-06 05:30:00.000000 UTC+x1")
+    (folder / "timestamp.txt").unlink()
+    assert watcher.inbound() == [] and watcher.journal.refused() == set()  # still being written, perhaps
+    monkeypatch.setattr(autograder.watch, "UNFINISHED_AFTER", 0.0)
+    time.sleep(0.01)
+    assert watcher.inbound() == [] and watcher.journal.refused() == {folder.name}
+    assert "never finished (no timestamp.txt yet after 0 minutes)" in watcher.log_path.read_text()
+
+
+def test_of_one_accounts_many_folders_only_the_newest_are_looked_at(tmp_path):
+    from autograder.watch import MAX_FOLDERS_PER_ACCOUNT
+
+    watcher = _watcher(tmp_path)
+    inbound = watcher.settings.inbound
+    for number in range(MAX_FOLDERS_PER_ACCOUNT + 50):
+        folder = inbound / f"eve+planar+2026-12-06 05:30:00.000000 UTC+x{number:04d}"
+        folder.mkdir()  # empty: never finished
+        os.utime(folder, (number, number))
+    newest = _submitted(inbound, "eve+planar+2026-12-06 06:00:00.000000 UTC+last")
+    bob = _submitted(inbound, "bob+planar+2026-12-06 05:00:00.000000 UTC+x")
+    assert [(s.student, s.folder.name) for s in watcher.inbound()] == [("bob", bob.name), ("eve", newest.name)]
+    assert watcher.log_path.read_text().count("only the newest 100 are looked at") == 1
+    watcher.inbound()
+    assert watcher.log_path.read_text().count("only the newest 100 are looked at") == 1  # said once
