@@ -90,6 +90,21 @@ def _write_files(course: Course, result: SubmissionResult, submission_secret: by
             write_atomically(feedback / name, data, course.feedback_mode)
 
 
+def record(store: ResultStore, course: Course, result: SubmissionResult, secret: bytes | None, trusted) -> None:
+    """Record one graded submission with its files: the gradebook's changes are made, the files written
+    (the feedback page again when it must show what the gradebook adds: lateness, a person's grading),
+    then the commit. ``trusted``: the release's markdown (``feedback.markdown_of``)."""
+
+    def write_files(standing) -> None:
+        if result.feedback_html is not None and standing is not None and standing.shown:
+            from .grading.feedback import render
+
+            result.feedback_html = render(result, course.assignment, trusted, standing)
+        _write_files(course, result, secret)
+
+    store.record(result, write_files)
+
+
 def _log_not_graded(course: Course, result: SubmissionResult) -> None:
     """Keep why a submission was not graded, with any traceback, for whoever maintains the grader."""
     import datetime
@@ -170,7 +185,7 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
                 checks += [executor.submit(os.getpid) for _ in range(max(1, settings.workers) - 1)]
         with timings.phase("course"):
             if settings.students is not None:
-                students = [s for s in students if s in settings.students]
+                students = chosen(students, settings.students, course)
             check_disk(course, len(students))
             check_gradebook_location(settings.db_url)
             secret_path = settings.secret_file or course.secret_file
@@ -236,6 +251,22 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
     )
 
 
+def chosen(students: list[str], patterns, course: Course) -> list[str]:
+    """The students whose ids match one of ``patterns``, nbgrader's ``--student`` globs (``z*``, ``ana``);
+    a pattern that matches nobody is an error that says who there is."""
+    import fnmatch
+
+    found = [s for s in students if any(fnmatch.fnmatchcase(s, pattern) for pattern in patterns)]
+    unmatched = [p for p in patterns if not any(fnmatch.fnmatchcase(s, p) for s in students)]
+    if unmatched:
+        shown = ", ".join(students[:10]) + (f" and {len(students) - 10} more" if len(students) > 10 else "")
+        raise GradingError(
+            f"--student {' '.join(unmatched)}: no submission of {course.assignment} in "
+            f"{course.folder('submitted')} matches (there are {len(students)}: {shown or 'none'})"
+        )
+    return found
+
+
 def _written(write: Callable[[], Path], what: str) -> Path:
     try:
         return write()
@@ -262,6 +293,7 @@ def job_for(settings: Settings, bundle, secret: bytes, student: str, submission)
 def _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, zygote=None) -> dict:
     """Dispatch ``todo`` with a bounded number in flight; record each result as it comes."""
     from .gradebook import GradebookError
+    from .grading.feedback import markdown_of
 
     total = len(todo)
     pending = collections.deque(todo)
@@ -273,6 +305,7 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
     graded = 0
     limit = 2 * max(1, settings.workers) + 1
     point_values = points(nbformat.reads(bundle.release_notebook, as_version=4))
+    trusted = markdown_of(bundle.release_notebook)
     if on_progress:
         on_progress("start", 0, total, None)
 
@@ -280,8 +313,7 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
         nonlocal graded
         if result.graded:
             try:
-                _write_files(course, result, secrets_of.get(result.student))
-                store.record(result)
+                record(store, course, result, secrets_of.get(result.student), trusted)
             except OSError as error:
                 raise _disk_error(error, f"the results of {result.student}") from error
             except GradebookError as error:
