@@ -25,7 +25,7 @@ from .pipeline import RunSummary, run
 from .results import Kind, Outcome
 from .sandbox import SandboxLimits
 from .settings import DEFAULT_WORKERS, GradingError, Limits, Settings, sandbox_limits
-from .watch import POLICIES, WatchSettings
+from .watch import LATE_WORK, POLICIES, WatchSettings
 
 EXIT_OK, EXIT_GRADER, EXIT_NOT_GRADED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
@@ -81,7 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--assignment", help="assignment id (default: the only one in source/, or else the only one with submissions)"
     )
-    grade.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeat for several)")
+    grade.add_argument(
+        "--student",
+        action="append",
+        metavar="ID",
+        help="grade only this student: an id or a pattern as nbgrader takes them ('z*'; repeat for several)",
+    )
     grade.add_argument(
         "--secret-file",
         type=Path,
@@ -136,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=POLICIES,
         default=WatchSettings.policy,
         help="which submission the gradebook keeps: the latest, as nbgrader does (default), or the best",
+    )
+    watch.add_argument(
+        "--late",
+        choices=LATE_WORK,
+        default=WatchSettings.late,
+        help="work after the due date (nbgrader's, with extensions): grade it with the late penalty (default), "
+        "or keep it ungraded as collect --before-duedate does",
     )
     watch.add_argument(
         "--interval",
@@ -444,7 +456,17 @@ def watch(args, console: Console) -> int:
         console.print(Text("error: ", style="bold red") + Text(str(error)), soft_wrap=True)
         return EXIT_GRADER
     return Watcher(
-        WatchSettings(settings, assignments, exchange, course_id, args.limit, args.window, args.policy, args.interval)
+        WatchSettings(
+            settings,
+            assignments,
+            exchange,
+            course_id,
+            args.limit,
+            args.window,
+            args.policy,
+            args.interval,
+            late=args.late,
+        )
     ).serve()
 
 
