@@ -314,7 +314,7 @@ class GradebookAccess:
         automatic score and needs manual grading. ``before_commit(standing)`` runs before the commit (the
         files of the submission are written there), so a submission is recorded only with its files on disk.
         """
-        from nbgrader.utils import compute_checksum, is_task
+        from nbgrader.utils import compute_checksum, determine_grade, is_grade, is_solution, is_task
 
         scores = {test_id(f.name): f.score for f in result.functions}
         comments = {f.name: comment_for(f) for f in result.functions}
@@ -340,6 +340,9 @@ class GradebookAccess:
                 judged = submitted.notebook.name == self.assignment
                 for grade in submitted.grades:
                     score = scores.get(grade.cell.name) if judged else None
+                    cell = handed_in.get(grade.cell.name) if judged else None
+                    if grade.cell.name not in scores and cell is not None and is_grade(cell) and is_solution(cell):
+                        score = determine_grade(cell)[0]  # nbgrader's rule: an answer left as handed out scores 0
                     grade.auto_score = score
                     # SaveAutoGrades' rule: a person's score, or no automatic one, wants a person's look
                     grade.needs_manual_grade = grade.manual_score is not None or score is None
