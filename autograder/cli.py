@@ -316,6 +316,14 @@ def short_status(result) -> str:
     return words[0] + (f" +{len(words) - 1}" if len(words) > 1 else "")
 
 
+def _gradebook_side(student: str, standing) -> str:
+    """One student's score as the gradebook has it: "ana 74.4/110 (late -18.6, 1 cell to grade by hand)"."""
+    notes = [f"late -{standing.late_penalty:g}"] if standing.seconds_late else []
+    if standing.pending:
+        notes.append(f"{len(standing.pending)} cell{'' if len(standing.pending) == 1 else 's'} to grade by hand")
+    return f"{student} {standing.final:g}/{standing.max_score:g}" + (f" ({', '.join(notes)})" if notes else "")
+
+
 def print_summary(summary: RunSummary, settings: Settings, console: Console) -> None:
     """The class at a glance, readable at 80 columns; every status in full below the table."""
     results = sorted(summary.results, key=lambda r: r.student)
@@ -357,6 +365,12 @@ def print_summary(summary: RunSummary, settings: Settings, console: Console) -> 
         console.print(Text(f"[{number}] {student}: {status}"), soft_wrap=True)
     for folder in summary.skipped:
         console.print(Text(f"skipped submitted/{folder.name}: {folder.reason}", style="yellow"), soft_wrap=True)
+    beside = [r for r in results if r.graded and r.standing is not None and r.standing.shown]
+    if beside:  # what the gradebook adds to the judge's totals: lateness, a person's grading
+        console.print(
+            Text("in the gradebook: " + "; ".join(_gradebook_side(r.student, r.standing) for r in beside)),
+            soft_wrap=True,
+        )
     graded_now = summary.graded_now
     console.print(
         Text(
