@@ -145,11 +145,12 @@ class GradebookAccess:
         except SQLAlchemyError as error:
             raise GradebookError(f"cannot read the gradebook {_shown(self.db_url)}: {_first_line(error)}") from error
 
-    def source_changed(self, notebooks) -> bool:
-        """Whether source/ gives a grade cell other points than the gradebook has (or a cell it lacks): an
-        instructor's fix after grading, which the next run registers, as ``generate_assignment`` would."""
+    def source_changed(self, notebooks) -> list[str]:
+        """What source/ changed against the gradebook's cells ("test_predict: 10 -> 20 points", "explain: added"):
+        an instructor's fix after grading, which the next run registers, as ``generate_assignment`` would."""
         from nbgrader.utils import is_grade, is_task
 
+        changes = []
         try:
             for path in notebooks:
                 wanted = {
@@ -157,15 +158,22 @@ class GradebookAccess:
                     for cell in nbformat.read(path, as_version=4).cells
                     if grade_id(cell) and (is_grade(cell) or is_task(cell))
                 }
-                notebook = self._gradebook.find_notebook(path.stem, self.assignment)
+                try:
+                    notebook = self._gradebook.find_notebook(path.stem, self.assignment)
+                except MissingEntry:
+                    changes.append(f"{path.name}: not registered")
+                    continue
                 have = {cell.name: float(cell.max_score) for cell in (*notebook.grade_cells, *notebook.task_cells)}
-                if wanted != have:
-                    return True
-        except MissingEntry:
-            return True
+                changes += [f"{name}: added" for name in wanted.keys() - have.keys()]
+                changes += [f"{name}: removed" for name in have.keys() - wanted.keys()]
+                changes += [
+                    f"{name}: {have[name]:g} -> {wanted[name]:g} points"
+                    for name in wanted.keys() & have.keys()
+                    if wanted[name] != have[name]
+                ]
         except SQLAlchemyError as error:
             raise GradebookError(f"cannot read the gradebook {_shown(self.db_url)}: {_first_line(error)}") from error
-        return False
+        return sorted(changes)
 
     def adopt_course(self) -> None:
         """The assignment under the course's id: a gradebook an earlier grader registered under nbgrader's
@@ -231,6 +239,25 @@ class GradebookAccess:
                 f"could not register {self.assignment} in the gradebook: {type(error).__name__}: {_first_line(error)}"
             ) from error
         self.session.expire_all()
+
+    def mirror_submissions(self) -> None:
+        """Every submission gets the notebooks the assignment has now (one registered after it was recorded,
+        say the appendix), as nbgrader's ``add_submission`` would have made them, so that nbgrader's own
+        preprocessors find each."""
+        try:
+            assignment_row = self.session.query(Assignment).filter(Assignment.name == self.assignment).one()
+            for submission in self._submissions():
+                have = {submitted.notebook.name for submitted in submission.notebooks}
+                for submitted in submission.notebooks:
+                    with self.session.no_autoflush:
+                        _complete(submitted)
+                for notebook in assignment_row.notebooks:
+                    if notebook.name not in have:
+                        self.session.add(_mirror(notebook, submission))
+            self.session.commit()
+        except SQLAlchemyError as error:
+            self.session.rollback()
+            raise GradebookError(f"cannot update the gradebook {_shown(self.db_url)}: {_first_line(error)}") from error
 
     def check_writable(self) -> None:
         """Raise GradebookError unless a write transaction can be opened now."""
@@ -391,14 +418,21 @@ class GradebookAccess:
 def _mirror(notebook, submission) -> SubmittedNotebook:
     """A submitted notebook with a Grade and Comment for each cell, as nbgrader's ``add_submission`` makes it."""
     submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
-    for cell in notebook.grade_cells:
-        Grade(cell=cell, notebook=submitted)
-    for cell in notebook.solution_cells:
-        Comment(cell=cell, notebook=submitted)
-    for cell in notebook.task_cells:
-        Comment(cell=cell, notebook=submitted)
-        Grade(cell=cell, notebook=submitted)
+    _complete(submitted)
     return submitted
+
+
+def _complete(submitted) -> None:
+    """Add the Grade and Comment rows a submitted notebook lacks for cells registered after it was made."""
+    notebook = submitted.notebook
+    graded = {grade.cell.id for grade in submitted.grades}
+    commented = {comment.cell.id for comment in submitted.comments}
+    for cell in (*notebook.grade_cells, *notebook.task_cells):
+        if cell.id not in graded:
+            Grade(cell=cell, notebook=submitted)
+    for cell in (*notebook.solution_cells, *notebook.task_cells):
+        if cell.id not in commented:
+            Comment(cell=cell, notebook=submitted)
 
 
 def _cells_of(notebook_json: str | None) -> dict:
@@ -482,6 +516,7 @@ def open_gradebook(db_url: str, course: Course):
     of source/<assignment>/, under the config's course id, with nbgrader's preprocessors configured as the
     course's nbgrader_config.py says) when it is new or source/ changed, as the run's ``GradingError`` if
     it cannot be."""
+    gradebook = None
     try:
         config = load_config(course.root)
         course_id = config.get("CourseDirectory", {}).get("course_id", "") or DEFAULT_COURSE
@@ -490,11 +525,21 @@ def open_gradebook(db_url: str, course: Course):
         gradebook.check_writable()
         gradebook.adopt_course()
         notebooks = sorted(course.step("source").glob("*.ipynb"))
-        if not gradebook.is_registered([path.stem for path in notebooks]) or gradebook.source_changed(notebooks):
-            for path in notebooks:
-                gradebook.register(path, config)
+        changes = gradebook.source_changed(notebooks)
+        if changes or not gradebook.is_registered([path.stem for path in notebooks]):
+            try:
+                for path in notebooks:
+                    gradebook.register(path, config)
+            except GradebookError as error:
+                raise GradebookError(
+                    f"{error}. source/{course.assignment} changed after grading ({'; '.join(changes)}): nbgrader "
+                    "takes new points of a cell, not cells added or removed once there are submissions"
+                ) from error
+            gradebook.mirror_submissions()
         return gradebook
     except (GradebookError, CourseError) as error:
+        if gradebook is not None:
+            gradebook.close()
         raise GradingError(str(error)) from error
 
 

@@ -142,3 +142,28 @@ def test_student_patterns_are_globs_and_one_matching_nobody_is_an_error():
     assert chosen(["ana", "bob", "zoe"], ("z*", "ana"), course) == ["ana", "zoe"]
     with pytest.raises(GradingError, match=r"--student q\*: no submission .* ana, bob"):
         chosen(["ana", "bob"], ("q*",), course)
+
+
+def test_points_changed_after_grading_follow_source_and_a_new_cell_is_refused_as_nbgrader_refuses(gradebook, tmp_path):
+    """Do changed points reach the gradebook's maximum on the next registration, and is a cell added after
+    grading refused with nbgrader's own message, as generate_assignment refuses it?"""
+    import nbformat
+
+    gradebook.record(result("ana"))
+    source = tmp_path / f"{ASSIGNMENT}.ipynb"
+    notebook = nbformat.read(source, as_version=4)
+    test = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_predict")
+    test.metadata.nbgrader["points"] = 20
+    nbformat.write(notebook, source)
+    assert gradebook.source_changed([source])
+    gradebook.register(source)
+    gradebook.mirror_submissions()
+    assert not gradebook.source_changed([source])
+    assert gradebook.record(result("ana")).max_score == 110
+    written = nbformat.v4.new_markdown_cell("### BEGIN SOLUTION\nanswer\n### END SOLUTION", id="written")
+    written.metadata["nbgrader"] = {"grade": True, "solution": True, "locked": False, "task": False}
+    written.metadata["nbgrader"].update(grade_id="explain", points=5, schema_version=3)
+    notebook.cells.append(written)
+    nbformat.write(notebook, source)
+    with pytest.raises(GradebookError, match="Cannot add or remove cells"):
+        gradebook.register(source)
