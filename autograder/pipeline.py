@@ -41,7 +41,7 @@ from .course import (
 from .grading.judge import Job, grade
 from .markup import points
 from .preflight import check_course, check_disk, check_gradebook_location, check_sandbox, prepare_worker
-from .results import ResultStore, SubmissionResult, not_graded, write_atomically
+from .results import Kind, ResultStore, SubmissionResult, not_graded, write_atomically
 from .settings import GradingError, Settings
 from .workers import dask_client, local_executor, stop
 
@@ -103,6 +103,31 @@ def record(store: ResultStore, course: Course, result: SubmissionResult, secret:
         _write_files(course, result, secret)
 
     store.record(result, write_files)
+
+
+def refresh_pages(course: Course, results: list[SubmissionResult], bundle) -> Path:
+    """Pages out of date with the gradebook (a TA graded by hand, a due date moved since the page was made)
+    are made again from the autograded notebook, so the page ``release_feedback`` sends shows the gradebook."""
+    from .grading.feedback import gradebook_mark, markdown_of, render
+
+    trusted = None
+    for result in results:
+        standing = result.standing
+        page = course.step("feedback", result.student) / f"{course.assignment}.html"
+        notebook = course.step("autograded", result.student) / f"{course.assignment}.ipynb"
+        if standing is None or not result.graded or result.has(Kind.UNVERIFIED) or not notebook.is_file():
+            continue
+        try:
+            current = page.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if gradebook_mark(standing) in current or (not standing.shown and "<!-- autograder: gradebook" not in current):
+            continue
+        trusted = markdown_of(bundle.release_notebook) if trusted is None else trusted
+        result.notebook_json = notebook.read_text(encoding="utf-8")
+        write_atomically(page, render(result, course.assignment, trusted, standing).encode(), course.feedback_mode)
+        result.notebook_json = None
+    return course.folder("feedback")
 
 
 def _log_not_graded(course: Course, result: SubmissionResult) -> None:
@@ -235,6 +260,9 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
                 zygote.close()
     with timings.phase("reports"):
         from .reports import write_csv, write_reports
+
+        if settings.feedback:
+            _written(lambda: refresh_pages(course, results, bundle), "the feedback pages")
 
         csv_path = _written(lambda: write_csv(course.reports / "grades.csv", results, skipped), "grades.csv")
 

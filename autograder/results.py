@@ -132,6 +132,13 @@ class Standing:
         """Whether anything a person put in the gradebook shows on the student's page."""
         return any(cell.get("manual") or cell.get("comment") for cell in self.cells.values())
 
+    def digest(self) -> str:
+        """A fingerprint of what the student's page shows of the gradebook (to tell a page that is out of date)."""
+        text = json.dumps(
+            [self.score, self.max_score, self.late_penalty, self.seconds_late, self.cells], sort_keys=True
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     @property
     def shown(self) -> bool:
         """Whether the student's page must show more than the judge's verdicts (lateness, a person's grading)."""

@@ -70,9 +70,15 @@ def render(
     (a person's scores and comments, the late penalty), shown as nbgrader's GetGrades would show it.
     """
     try:
-        return _notebook_page(result, assignment, trusted_markdown, standing)
+        page = _notebook_page(result, assignment, trusted_markdown, standing)
     except Exception as error:  # noqa: BLE001 - any notebook gets a page
-        return _verdicts_page(result, assignment, f"{type(error).__name__}: {str(error)[:200]}", standing)
+        page = _verdicts_page(result, assignment, f"{type(error).__name__}: {str(error)[:200]}", standing)
+    return page.replace("<head>", f"<head>{gradebook_mark(standing)}", 1) if standing is not None else page
+
+
+def gradebook_mark(standing: Standing) -> str:
+    """The comment a page carries of the gradebook it shows: a page without the current one is out of date."""
+    return f"<!-- autograder: gradebook {standing.digest()} -->"
 
 
 def render_ungraded(notebook, name: str, trusted_markdown: frozenset = frozenset()) -> str:
