@@ -73,7 +73,9 @@ def render(
         page = _notebook_page(result, assignment, trusted_markdown, standing)
     except Exception as error:  # noqa: BLE001 - any notebook gets a page
         page = _verdicts_page(result, assignment, f"{type(error).__name__}: {str(error)[:200]}", standing)
-    return page.replace("<head>", f"<head>{gradebook_mark(standing)}", 1) if standing is not None else page
+    if standing is None or not standing.shown:  # the judge's page as it is, whoever renders it
+        return page
+    return page.replace("<head>", f"<head>{gradebook_mark(standing)}", 1)
 
 
 def gradebook_mark(standing: Standing) -> str:
