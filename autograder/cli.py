@@ -25,7 +25,7 @@ from .pipeline import RunSummary, run
 from .results import Kind, Outcome
 from .sandbox import SandboxLimits
 from .settings import DEFAULT_WORKERS, GradingError, Limits, Settings, sandbox_limits
-from .watch import POLICIES, WatchSettings
+from .watch import LATE_WORK, POLICIES, WatchSettings
 
 EXIT_OK, EXIT_GRADER, EXIT_NOT_GRADED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
@@ -81,7 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--assignment", help="assignment id (default: the only one in source/, or else the only one with submissions)"
     )
-    grade.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeat for several)")
+    grade.add_argument(
+        "--student",
+        action="append",
+        metavar="ID",
+        help="grade only this student: an id or a pattern as nbgrader takes them ('z*'; repeat for several)",
+    )
     grade.add_argument(
         "--secret-file",
         type=Path,
@@ -123,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=POLICIES,
         default=WatchSettings.policy,
         help="which submission the gradebook keeps: the latest, as nbgrader does (default), or the best",
+    )
+    watch.add_argument(
+        "--late",
+        choices=LATE_WORK,
+        default=WatchSettings.late,
+        help="work after the due date (nbgrader's, with extensions): grade it with the late penalty (default), "
+        "or keep it ungraded as collect --before-duedate does",
     )
     watch.add_argument(
         "--interval",
@@ -317,6 +329,14 @@ def short_status(result) -> str:
     return words[0] + (f" +{len(words) - 1}" if len(words) > 1 else "")
 
 
+def _gradebook_side(student: str, standing) -> str:
+    """One student's score as the gradebook has it: "ana 74.4/110 (late -18.6, 1 cell to grade by hand)"."""
+    notes = [f"late -{standing.late_penalty:g}"] if standing.seconds_late else []
+    if standing.pending:
+        notes.append(f"{len(standing.pending)} cell{'' if len(standing.pending) == 1 else 's'} to grade by hand")
+    return f"{student} {standing.final:g}/{standing.max_score:g}" + (f" ({', '.join(notes)})" if notes else "")
+
+
 def print_summary(summary: RunSummary, settings: Settings, console: Console) -> None:
     """The class at a glance, readable at 80 columns; every status in full below the table."""
     results = sorted(summary.results, key=lambda r: r.student)
@@ -358,6 +378,12 @@ def print_summary(summary: RunSummary, settings: Settings, console: Console) -> 
         console.print(Text(f"[{number}] {student}: {status}"), soft_wrap=True)
     for folder in summary.skipped:
         console.print(Text(f"skipped submitted/{folder.name}: {folder.reason}", style="yellow"), soft_wrap=True)
+    beside = [r for r in results if r.graded and r.standing is not None and r.standing.shown]
+    if beside:  # what the gradebook adds to the judge's totals: lateness, a person's grading
+        console.print(
+            Text("in the gradebook: " + "; ".join(_gradebook_side(r.student, r.standing) for r in beside)),
+            soft_wrap=True,
+        )
     graded_now = summary.graded_now
     console.print(
         Text(
@@ -469,6 +495,7 @@ def watch(args, console: Console) -> int:
             args.policy,
             args.interval,
             check_owner=check_owner,
+            late=args.late,
         )
     ).serve()
 

@@ -72,9 +72,13 @@ def function_of(cell_id: str) -> str:
 
 
 def checked_function(cell) -> str | None:
-    """The graded function a test cell checks, else None."""
+    """The graded function a test cell checks, else None (a test cell the judge has no function for is left
+    to nbgrader's manual grading)."""
+    from . import GRADED_FUNCTIONS
+
     cell_id = grade_id(cell) or ""
-    return function_of(cell_id) if is_test(cell) and cell_id.startswith(TEST_PREFIX) else None
+    function = function_of(cell_id)
+    return function if is_test(cell) and cell_id.startswith(TEST_PREFIX) and function in GRADED_FUNCTIONS else None
 
 
 def points(notebook) -> dict[str, float]:

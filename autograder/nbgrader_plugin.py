@@ -130,8 +130,8 @@ class RecordVerdicts(NbGraderPreprocessor):
     """After nbgrader's SaveAutoGrades: record the judge's verdicts as ``grade`` does."""
 
     def preprocess(self, nb, resources):
-        from .gradebook import GradebookAccess
-        from .pipeline import _write_files
+        from .grading.feedback import markdown_of
+        from .pipeline import record
         from .results import ResultStore
 
         judged = resources["autograder"]
@@ -140,9 +140,11 @@ class RecordVerdicts(NbGraderPreprocessor):
         result, submission = judged["result"], judged["submission"]
         info = resources["nbgrader"]
         course = _course(self, info["assignment"])
-        _write_files(course, result, submission.secret if submission else None)
-        with GradebookAccess(info["db_url"], course.assignment) as gradebook:
-            ResultStore(gradebook, course.results, judged["secret"]).record(result)
+        release = course.release_notebook
+        trusted = markdown_of(release.read_text(encoding="utf-8")) if release.is_file() else frozenset()
+        with _gradebook(self, info["db_url"], course) as gradebook:
+            store = ResultStore(gradebook, course.results, judged["secret"])
+            record(store, course, result, submission.secret if submission else None, trusted)
         return nb, resources
 
 
@@ -150,7 +152,6 @@ class FeedbackExporter(HTMLExporter):
     """Generate Feedback's exporter: the judge's page of the autograded notebook, with the judge's verdicts."""
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        from .gradebook import GradebookAccess
         from .grading.feedback import markdown_of, render, render_ungraded
         from .results import ResultStore
 
@@ -162,13 +163,25 @@ class FeedbackExporter(HTMLExporter):
         trusted = markdown_of(release.read_text(encoding="utf-8")) if release.is_file() else frozenset()
         if info["notebook"] != course.assignment:
             return render_ungraded(nb, info["notebook"], trusted), resources
-        with GradebookAccess(info["db_url"], course.assignment) as gradebook:
+        with _gradebook(self, info["db_url"], course) as gradebook:
             store = ResultStore(gradebook, course.results, load_secret(course.secret_file))
             result = store.result(info["student"])
         if result is None:
             raise JudgeFailure(f"{info['student']} has no grade for {course.assignment}: autograde it first")
         result.notebook_json = nbformat.writes(nb)
-        return render(result, course.assignment, trusted), resources
+        return render(result, course.assignment, trusted, result.standing), resources
+
+
+def _gradebook(part, db_url: str, course: Course):
+    """The gradebook as the converter's configuration names it: its course id, its late-submission plugin."""
+    from .gradebook import GradebookAccess
+
+    config, coursedir = None, None
+    while part is not None and coursedir is None:
+        config, coursedir = getattr(part, "config", config), getattr(part, "coursedir", None)
+        part = getattr(part, "parent", None)
+    course_id = coursedir.course_id if coursedir is not None else ""
+    return GradebookAccess(db_url, course.assignment, course_id, config)
 
 
 def tidy(assignment=None, student=None, notebooks=()) -> None:

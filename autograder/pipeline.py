@@ -41,7 +41,7 @@ from .course import (
 from .grading.judge import Job, grade
 from .markup import points
 from .preflight import check_course, check_disk, check_gradebook_location, check_sandbox, prepare_worker
-from .results import ResultStore, SubmissionResult, not_graded, write_atomically
+from .results import Kind, ResultStore, SubmissionResult, not_graded, write_atomically
 from .settings import GradingError, Settings
 from .workers import dask_client, local_executor, stop
 
@@ -88,6 +88,46 @@ def _write_files(course: Course, result: SubmissionResult, submission_secret: by
         )
         for name, data in extras.items():
             write_atomically(feedback / name, data, course.feedback_mode)
+
+
+def record(store: ResultStore, course: Course, result: SubmissionResult, secret: bytes | None, trusted) -> None:
+    """Record one graded submission with its files: the gradebook's changes are made, the files written
+    (the feedback page again when it must show what the gradebook adds: lateness, a person's grading),
+    then the commit. ``trusted``: the release's markdown (``feedback.markdown_of``)."""
+
+    def write_files(standing) -> None:
+        if result.feedback_html is not None and standing is not None and standing.shown:
+            from .grading.feedback import render
+
+            result.feedback_html = render(result, course.assignment, trusted, standing)
+        _write_files(course, result, secret)
+
+    store.record(result, write_files)
+
+
+def refresh_pages(course: Course, results: list[SubmissionResult], bundle) -> Path:
+    """Pages out of date with the gradebook (a TA graded by hand, a due date moved since the page was made)
+    are made again from the autograded notebook, so the page ``release_feedback`` sends shows the gradebook."""
+    from .grading.feedback import gradebook_mark, markdown_of, render
+
+    trusted = None
+    for result in results:
+        standing = result.standing
+        page = course.step("feedback", result.student) / f"{course.assignment}.html"
+        notebook = course.step("autograded", result.student) / f"{course.assignment}.ipynb"
+        if standing is None or not result.graded or result.has(Kind.UNVERIFIED) or not notebook.is_file():
+            continue
+        try:
+            current = page.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if gradebook_mark(standing) in current or (not standing.shown and "<!-- autograder: gradebook" not in current):
+            continue
+        trusted = markdown_of(bundle.release_notebook) if trusted is None else trusted
+        result.notebook_json = notebook.read_text(encoding="utf-8")
+        write_atomically(page, render(result, course.assignment, trusted, standing).encode(), course.feedback_mode)
+        result.notebook_json = None
+    return course.folder("feedback")
 
 
 def _log_not_graded(course: Course, result: SubmissionResult) -> None:
@@ -170,7 +210,7 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
                 checks += [executor.submit(os.getpid) for _ in range(max(1, settings.workers) - 1)]
         with timings.phase("course"):
             if settings.students is not None:
-                students = [s for s in students if s in settings.students]
+                students = chosen(students, settings.students, course)
             check_disk(course, len(students))
             check_gradebook_location(settings.db_url)
             secret_path = settings.secret_file or course.secret_file
@@ -221,6 +261,9 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
     with timings.phase("reports"):
         from .reports import write_csv, write_reports
 
+        if settings.feedback:
+            _written(lambda: refresh_pages(course, results, bundle), "the feedback pages")
+
         csv_path = _written(lambda: write_csv(course.reports / "grades.csv", results, skipped), "grades.csv")
 
         report = _written(lambda: write_reports(course.reports, results, skipped, course), "summary.html")
@@ -234,6 +277,22 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
         report,
         dict(timings),
     )
+
+
+def chosen(students: list[str], patterns, course: Course) -> list[str]:
+    """The students whose ids match one of ``patterns``, nbgrader's ``--student`` globs (``z*``, ``ana``);
+    a pattern that matches nobody is an error that says who there is."""
+    import fnmatch
+
+    found = [s for s in students if any(fnmatch.fnmatchcase(s, pattern) for pattern in patterns)]
+    unmatched = [p for p in patterns if not any(fnmatch.fnmatchcase(s, p) for s in students)]
+    if unmatched:
+        shown = ", ".join(students[:10]) + (f" and {len(students) - 10} more" if len(students) > 10 else "")
+        raise GradingError(
+            f"--student {' '.join(unmatched)}: no submission of {course.assignment} in "
+            f"{course.folder('submitted')} matches (there are {len(students)}: {shown or 'none'})"
+        )
+    return found
 
 
 def _written(write: Callable[[], Path], what: str) -> Path:
@@ -262,6 +321,7 @@ def job_for(settings: Settings, bundle, secret: bytes, student: str, submission)
 def _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, zygote=None) -> dict:
     """Dispatch ``todo`` with a bounded number in flight; record each result as it comes."""
     from .gradebook import GradebookError
+    from .grading.feedback import markdown_of
 
     total = len(todo)
     pending = collections.deque(todo)
@@ -273,6 +333,7 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
     graded = 0
     limit = 2 * max(1, settings.workers) + 1
     point_values = points(nbformat.reads(bundle.release_notebook, as_version=4))
+    trusted = markdown_of(bundle.release_notebook)
     if on_progress:
         on_progress("start", 0, total, None)
 
@@ -280,8 +341,7 @@ def _grade_all(settings, course, bundle, secret, todo, store, executor, client, 
         nonlocal graded
         if result.graded:
             try:
-                _write_files(course, result, secrets_of.get(result.student))
-                store.record(result)
+                record(store, course, result, secrets_of.get(result.student), trusted)
             except OSError as error:
                 raise _disk_error(error, f"the results of {result.student}") from error
             except GradebookError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,7 +20,7 @@ import nbformat
 from . import GRADED_FUNCTIONS
 from .course import Course, sqlite_path
 from .grading.judge import CourseBundle, reference_for
-from .markup import points
+from .markup import checked_function, points, test_id
 from .sandbox import SandboxLimits
 from .settings import GradingError, Settings
 
@@ -44,7 +45,52 @@ def check_course(course: Course) -> CourseBundle:
             f"the release notebook of {course.assignment} has no test cell for "
             f"{', '.join(missing)} (grade ids test_<function>); regenerate release/"
         )
+    check_source_tests(nbformat.read(course.source_notebook, as_version=4), release, course)
     return bundle
+
+
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+
+
+def judges_call(function: str, line: str) -> bool:
+    """Whether a line of a hidden-test region is the course's own: a comment, the import of the judge's
+    in-notebook check, the reference helpers standing in (``isolated``), the call to the judge's cases."""
+    line = line.strip()
+    return (
+        not line
+        or line.startswith("#")
+        or re.fullmatch(r"from autograder\.grading\.incell import [\w, ]+", line) is not None
+        or line == f"{function} = isolated({function})"
+        or line == f'check_hidden_cases("{function}", {function})'
+    )
+
+
+def check_source_tests(source, release, course: Course) -> None:
+    """An instructor's change to a test cell after the release is never silently ignored: points that
+    differ between source/ and release/ (regenerate release/), or a hidden-test region that is not the call
+    to the judge's cases (the judge's hidden cases live in autograder/grading/cases.py), stop the run."""
+    released = points(release)
+    for cell in source.cells:
+        function = checked_function(cell)
+        if function is None:
+            continue
+        name = test_id(function)
+        wanted = float(cell.metadata.nbgrader.get("points", 0))
+        if released.get(function) != wanted:
+            raise GradingError(
+                f"{name} has {wanted:g} points in source/{course.assignment} but {released.get(function, 0):g} in "
+                f"release/: regenerate release/ (make release, or nbgrader generate_assignment {course.assignment} "
+                "--force) so that the students' notebook, the grader and the gradebook agree"
+            )
+        foreign = [line for region in HIDDEN.findall(cell.source) for line in region.splitlines()]
+        foreign = [line.strip() for line in foreign if not judges_call(function, line)]
+        if foreign:
+            raise GradingError(
+                f"the hidden tests of {name} in source/{course.assignment} hold {foreign[0]!r}, which the judge "
+                "never runs (the region only calls its cases): a new hidden case belongs in "
+                "autograder/grading/cases.py; the region keeps only the call "
+                f'check_hidden_cases("{function}", {function})'
+            )
 
 
 def check_reference(bundle: CourseBundle, reference=None) -> None:

@@ -110,6 +110,49 @@ class Problem:
 
 
 @dataclasses.dataclass
+class Standing:
+    """What nbgrader's gradebook holds for a submission beside the judge's verdicts, as nbgrader computes it:
+    a person's grading (manual scores, extra credit, comments), cells left to manual grading, and lateness.
+
+    ``cells``: grade id -> {"score" (the gradebook's: manual over automatic, with extra credit), "points",
+    "comment" (the TA's, or None), "needs_manual_grade"}, for the assignment's notebook.
+    """
+
+    score: float  # nbgrader's score before the late penalty (its SubmittedAssignment.score)
+    max_score: float
+    late_penalty: float = 0.0
+    seconds_late: float = 0.0
+    cells: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def final(self) -> float:
+        """The score after the late penalty: what ``nbgrader export`` calls the score."""
+        return self.score - self.late_penalty
+
+    @property
+    def pending(self) -> list[str]:
+        """Grade ids of the cells that wait for a person's grading."""
+        return [name for name, cell in self.cells.items() if cell["needs_manual_grade"]]
+
+    @property
+    def by_a_person(self) -> bool:
+        """Whether anything a person put in the gradebook shows on the student's page."""
+        return any(cell.get("manual") or cell.get("comment") for cell in self.cells.values())
+
+    def digest(self) -> str:
+        """A fingerprint of what the student's page shows of the gradebook (to tell a page that is out of date)."""
+        text = json.dumps(
+            [self.score, self.max_score, self.late_penalty, self.seconds_late, self.cells], sort_keys=True
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def shown(self) -> bool:
+        """Whether the student's page must show more than the judge's verdicts (lateness, a person's grading)."""
+        return bool(self.late_penalty or self.seconds_late or self.pending or self.by_a_person)
+
+
+@dataclasses.dataclass
 class SubmissionResult:
     student: str
     problems: list[Problem]  # what happened beside the scores, in order (none: "ok")
@@ -122,6 +165,7 @@ class SubmissionResult:
     attempted: bool = True  # False: the release notebook came back untouched
     feedback_html: str | None = None  # the student's feedback page
     submission: str | None = None  # which submission was graded (course.submission_name), to tell a newer one
+    standing: Standing | None = None  # the gradebook's side (read from it, never kept in the details)
 
     def __post_init__(self):
         self.problems = [p if isinstance(p, Problem) else Problem(**p) for p in self.problems]
@@ -152,6 +196,7 @@ class SubmissionResult:
         data = dataclasses.asdict(self)
         data.pop("notebook_json")
         data.pop("feedback_html")
+        data.pop("standing")
         for function in data["functions"]:
             function["outcome"] = str(function["outcome"])
         data["problems"] = [{"kind": str(p.kind), "text": p.text} for p in self.problems]
@@ -248,12 +293,17 @@ class ResultStore:
         data["seal"] = self._seal(data)
         write_atomically(self._path(result.student), json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8"))
 
-    def record(self, result: SubmissionResult) -> None:
-        """Details first, then the gradebook in one commit: the commit is what makes it graded."""
+    def record(self, result: SubmissionResult, before_commit=None) -> Standing:
+        """Details first, then the gradebook in one commit: the commit is what makes it graded.
+
+        ``before_commit(standing)``: what must be on disk before (the autograded notebook, the feedback page),
+        given what the gradebook will hold (a person's grading kept, the late penalty).
+        """
         if not result.graded:
             raise ValueError(f"{result.student}: a result that is not graded is never recorded")
         self.save_details(result)
-        self.gradebook.record(result)
+        result.standing = self.gradebook.record(result, before_commit)
+        return result.standing
 
     def load(self, submissions: dict[str, str | None] | None = None) -> list[SubmissionResult]:
         """Every graded submission, with the gradebook's scores; those the grader cannot vouch for are
@@ -262,9 +312,12 @@ class ResultStore:
         ``submissions``: each student's submission now in ``submitted/`` (course.submission_name).
         """
         results = []
+        standings = self.gradebook.standings()
         for student, cells in sorted(self.gradebook.scores().items()):
             details, problem = self._check(student, cells, (submissions or {}).get(student, ...))
-            results.append(details if problem is None else _unverified(student, cells, problem))
+            found = details if problem is None else _unverified(student, cells, problem)
+            found.standing = standings.get(student)
+            results.append(found)
         return results
 
     def result(self, student: str) -> SubmissionResult | None:
@@ -273,7 +326,9 @@ class ResultStore:
         if cells is None:
             return None
         details, problem = self._check(student, cells, ...)
-        return details if problem is None else _unverified(student, cells, problem)
+        found = details if problem is None else _unverified(student, cells, problem)
+        found.standing = self.gradebook.standings().get(student)
+        return found
 
     def verified(self, submissions: dict[str, str | None]) -> set[str]:
         """The students whose record in the gradebook is the grader's, for the submission they have now."""

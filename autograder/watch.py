@@ -48,6 +48,7 @@ from .settings import GradingError, Settings
 
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"
 POLICIES = ("latest", "best")
+LATE_WORK = ("grade", "keep")  # after the due date: graded with nbgrader's late penalty, or kept ungraded
 QUEUED_MARK = "<!-- autograder: queued -->"
 MAX_FOLDERS_PER_ACCOUNT = 100  # of one account's folders in the inbound, the newest are looked at each round
 UNFINISHED_AFTER = 600.0  # seconds a folder may go without its timestamp.txt before it is refused
@@ -84,6 +85,7 @@ class WatchSettings:
     policy: str = "latest"  # or "best"
     interval: float = 2.0  # seconds between looks at the exchange
     check_owner: bool = True  # a folder is graded only if its owner is the student it names (nbgrader's option)
+    late: str = "grade"  # work after the due date: "grade" (with the late penalty) or "keep" (ungraded)
     log: Path | None = None  # the event log (default: .autograder/watch/watch.log)
 
     @property
@@ -147,11 +149,13 @@ class Journal:
         self._unwritten.clear()
 
     def done(self, assignment: str, student: str) -> set[str]:
-        """The submissions of a student that were graded and released."""
+        """The submissions of a student that were graded and released, or kept ungraded as late."""
         return {
             e["identity"]
             for e in self.entries
-            if e.get("event") == "graded" and e.get("assignment") == assignment and e.get("student") == student
+            if e.get("event") in ("graded", "kept late")
+            and e.get("assignment") == assignment
+            and e.get("student") == student
         }
 
     def gradings_since(self, assignment: str, student: str, since: float) -> list[float]:
@@ -339,6 +343,8 @@ class Watcher:
             )
             finished.append((submission, result))
 
+        if self.settings.late == "keep":
+            batch = [s for s in batch if not self.kept_late(course, s)]
         for submission in batch:
             if submission.identity in recorded:  # recorded before a crash stopped the service: released, not regraded
                 finish(submission, recorded[submission.identity])
@@ -370,6 +376,51 @@ class Watcher:
             for submission, result in finished:
                 self.keep_best(course, submission, result.total)
         return len(finished)
+
+    def kept_late(self, course: Course, submission: Inbound) -> bool:
+        """Under ``--late keep``: a submission after the student's due date (the assignment's, with their
+        extension, as the gradebook has them) is kept in the exchange, ungraded, and the student told so;
+        submitted/ keeps their last one before the due date, as ``collect --before-duedate`` does."""
+        due = self.due_date(course, submission.student)
+        try:
+            when = parse_utc(submission.timestamp)
+        except (ValueError, TypeError, OverflowError):
+            return False
+        if due is None or when <= due:
+            return False
+        text = wording.say(
+            wording.language(submission.assignment),
+            "late_kept",
+            timestamp=submission.timestamp,
+            due=f"{due:%Y-%m-%d %H:%M}",
+        )
+        self._publish(
+            notebook_hash(secret=submission.secret, notebook_id=submission.assignment), _page(submission, text)
+        )
+        self.journal.add(
+            event="kept late",
+            assignment=submission.assignment,
+            student=submission.student,
+            identity=submission.identity,
+        )
+        self.event("kept ungraded: after the due date", submission, detail=f"due {due:%Y-%m-%d %H:%M:%S} UTC")
+        return True
+
+    def due_date(self, course: Course, student: str):
+        """The student's due date (naive UTC, as nbgrader keeps it), None when the assignment has none."""
+        from .gradebook import GradebookError, open_gradebook
+
+        path = sqlite_path(self.settings.grading.db_url)
+        if path is not None and not path.exists():
+            return None
+        try:
+            gradebook = open_gradebook(self.settings.grading.db_url, course)
+        except (GradingError, GradebookError):
+            return None
+        try:
+            return gradebook.due_date(student)
+        finally:
+            gradebook.close()
 
     def recorded(self, course: Course, batch: list[Inbound]) -> dict:
         """Submissions of the batch already in the gradebook (as the grader's own record): identity -> result."""
@@ -462,13 +513,8 @@ class Watcher:
             minutes=f"{minutes:g}",
             at=f"{at:%Y-%m-%d %H:%M}",
         )
-        page = with_csp(
-            f"<!DOCTYPE html><html><head><meta charset='utf-8'>{QUEUED_MARK}"
-            f"<title>{html.escape(submission.assignment)}</title></head>"
-            f"<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>"
-            f"<h1>{html.escape(submission.assignment)}</h1><p>{html.escape(text)}</p></body></html>"
-        )
-        self._publish(notebook_hash(secret=submission.secret, notebook_id=submission.assignment), page.encode())
+        page = _page(submission, text, QUEUED_MARK)
+        self._publish(notebook_hash(secret=submission.secret, notebook_id=submission.assignment), page)
         self.queued_pages.add(submission.identity)
         self.event("rate-limited", submission, detail=f"graded at about {at:%H:%M:%S} UTC")
 
@@ -567,7 +613,8 @@ class Watcher:
         s = self.settings
         self.log(
             f"watching {s.inbound} for {', '.join(s.assignments)}: at most {_gradings(s.limit)} per student every "
-            f"{s.window:g} s, the {s.policy} submission counts"
+            f"{s.window:g} s, the {s.policy} submission counts; work after the due date is "
+            + ("graded with the late penalty" if s.late == "grade" else "kept ungraded")
         )
         if s.policy == "best":
             self.recover_best()
@@ -662,6 +709,16 @@ def print_status(course_dir: Path) -> int:
         )
         print(f"  {item['student']:<20} {item['assignment']:<32} submitted {item['submitted']}  graded {when}")
     return 0
+
+
+def _page(submission: Inbound, text: str, mark: str = "") -> bytes:
+    """A page released in place of the feedback, saying ``text`` (escaped; scripts and loads forbidden)."""
+    return with_csp(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{mark}"
+        f"<title>{html.escape(submission.assignment)}</title></head>"
+        f"<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>"
+        f"<h1>{html.escape(submission.assignment)}</h1><p>{html.escape(text)}</p></body></html>"
+    ).encode()
 
 
 def _gradings(limit: int) -> str:

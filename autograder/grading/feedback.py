@@ -27,7 +27,7 @@ import time
 import nbformat
 
 from ..markup import function_of, grade_id, is_answer, is_test
-from ..results import SubmissionResult
+from ..results import Standing, SubmissionResult
 from ..sandbox.outputs import safe_cell
 from ..sanitize import IGNORED_BY_MATH, Allowance, with_csp
 from . import wording
@@ -62,17 +62,31 @@ def markdown_literal(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def render(result: SubmissionResult, assignment: str, trusted_markdown: frozenset = frozenset()) -> str:
+def render(
+    result: SubmissionResult,
+    assignment: str,
+    trusted_markdown: frozenset = frozenset(),
+    standing: Standing | None = None,
+) -> str:
     """The HTML feedback of one graded submission: nbgrader's page of the notebook, or, for a notebook
     nbconvert will not render (whatever nbformat accepts can be handed in), a page of the verdicts alone.
 
     ``trusted_markdown``: the release's markdown cells (``markdown_of``), whose equations become MathML;
-    a student's own markdown is shown as text.
+    a student's own markdown is shown as text. ``standing``: what the gradebook holds beside the verdicts
+    (a person's scores and comments, the late penalty), shown as nbgrader's GetGrades would show it.
     """
     try:
-        return bounded(lambda: _notebook_page(result, assignment, trusted_markdown))
+        page = bounded(lambda: _notebook_page(result, assignment, trusted_markdown, standing))
     except Exception as error:  # noqa: BLE001 - any notebook gets a page
-        return _verdicts_page(result, assignment, f"{type(error).__name__}: {str(error)[:200]}")
+        page = _verdicts_page(result, assignment, f"{type(error).__name__}: {str(error)[:200]}", standing)
+    if standing is None or not standing.shown:  # the judge's page as it is, whoever renders it
+        return page
+    return page.replace("<head>", f"<head>{gradebook_mark(standing)}", 1)
+
+
+def gradebook_mark(standing: Standing) -> str:
+    """The comment a page carries of the gradebook it shows: a page without the current one is out of date."""
+    return f"<!-- autograder: gradebook {standing.digest()} -->"
 
 
 def render_ungraded(notebook, name: str, trusted_markdown: frozenset = frozenset()) -> str:
@@ -229,7 +243,22 @@ def _verdict(function, assignment: str) -> str:
     return function.message or (wording.say(wording.language(assignment), "passed_short") if function.score else "")
 
 
-def _verdicts_page(result: SubmissionResult, assignment: str, why: str) -> str:
+def _totals(result: SubmissionResult, standing: Standing | None) -> tuple[float, float, float]:
+    """(score after the late penalty, maximum, penalty): the gradebook's when it is known, else the judge's."""
+    if standing is None:
+        return result.total, result.max_total, 0.0
+    return standing.final, standing.max_score, standing.late_penalty
+
+
+def _late(standing: Standing | None) -> str:
+    """How late the submission was, in words ("" when it was not)."""
+    if standing is None or not standing.seconds_late:
+        return ""
+    return f"Submitted {standing.seconds_late / 3600:.1f} hours after the due date."
+
+
+def _verdicts_page(result: SubmissionResult, assignment: str, why: str, standing: Standing | None = None) -> str:
+    score, max_score, _ = _totals(result, standing)
     rows = "".join(
         f"<tr><td><code>{html.escape(f.name)}</code></td><td>{f.score:g} / {f.points:g}</td>"
         f"<td>{html.escape(_verdict(f, assignment))}</td></tr>"
@@ -237,7 +266,7 @@ def _verdicts_page(result: SubmissionResult, assignment: str, why: str) -> str:
     )
     return _plain_page(
         assignment,
-        f"<p>Score: {result.total:g} / {result.max_total:g}</p>"
+        f"<p>Score: {score:g} / {max_score:g}</p><p>{html.escape(_late(standing))}</p>"
         f"<table><tr><th>function</th><th>score</th><th>why</th></tr>{rows}</table>"
         f"<p><small>Your notebook could not be shown here ({html.escape(why)}); the verdicts above are "
         "complete.</small></p>",
@@ -255,22 +284,37 @@ def _plain_page(title: str, body: str) -> str:
     )
 
 
-def _notebook_page(result: SubmissionResult, assignment: str, trusted_markdown: frozenset) -> str:
+def _notebook_page(
+    result: SubmissionResult, assignment: str, trusted_markdown: frozenset, standing: Standing | None = None
+) -> str:
     notebook = _with_mathml(
         _shown(nbformat.reads(result.notebook_json, as_version=4), trusted_markdown), trusted_markdown
     )
     functions = {f.name: f for f in result.functions}
+    gradebook = standing.cells if standing is not None else {}
     for cell in notebook.cells:
-        function = functions.get(function_of(grade_id(cell) or ""))
-        if function is None:
+        name = grade_id(cell) or ""
+        function = functions.get(function_of(name))
+        kept = gradebook.get(name)  # what the gradebook holds for the cell: a person's score and comment
+        if function is None and kept is None:
             continue
         markup = cell.metadata.nbgrader
-        if is_test(cell):
+        if kept is not None and kept["points"] is not None:
+            markup["score"], markup["points"] = kept["score"], kept["points"]
+        elif function is not None and is_test(cell):
             markup["score"], markup["points"] = function.score, function.points
-        elif is_answer(cell):
-            markup["comment"] = markdown_literal(_verdict(function, assignment))
-    resources = {
-        "nbgrader": {"notebook": assignment, "score": result.total, "max_score": result.max_total, "late_penalty": 0}
-    }
+        comments = []
+        if function is not None and is_answer(cell):
+            comments.append(markdown_literal(_verdict(function, assignment)))
+        if kept is not None and kept["comment"]:
+            comments.append(markdown_literal(kept["comment"]))
+        if comments:
+            markup["comment"] = "\n\n".join(comments)
+    score, max_score, penalty = _totals(result, standing)
+    resources = {"nbgrader": {"notebook": assignment, "score": score, "max_score": max_score, "late_penalty": penalty}}
     body, _ = _exporter().from_notebook_node(notebook, resources=resources)
+    late = _late(standing)
+    if late:  # before nbgrader's own "Late submission penalty" line, at the end of the scores' list
+        marker = '<li class="late-penalty">' if penalty else "</ul>"
+        body = body.replace(marker, f'<li class="late-penalty">{html.escape(late)}</li>{marker}', 1)
     return offline(body)

@@ -13,10 +13,11 @@ import json
 import re
 
 import nbformat
+from nbgrader.utils import is_solution
 
 from .. import GRADED_FUNCTIONS
 from ..course import MAX_NOTEBOOK_BYTES
-from ..markup import checked_function, clean, grade_id, is_answer, is_test, test_id
+from ..markup import checked_function, clean, grade_id, is_test, test_id
 from ..results import FunctionResult, Kind, Outcome, Problem
 from ..sandbox.outputs import safe_cell, valid_text
 from ..sanitize import Allowance
@@ -117,24 +118,26 @@ def restore(student: nbformat.NotebookNode, release: nbformat.NotebookNode) -> n
     notebook.metadata = copy.deepcopy(release.metadata)
     seen = set()
     allowance = Allowance()
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
         safe_cell(cell, release_text.get(cell.get("id")), allowance)
         cell_id = grade_id(cell)
         if cell_id is None:
             cell.metadata.pop("nbgrader", None)
             continue
         original = release_cells.get(cell_id)
-        answer = original is not None and is_answer(original)
-        if original is None or cell_id in seen or (answer and cell.cell_type != "code"):
+        # the student's own: an answer the judge reads, or a written answer (markdown or code) a person grades
+        answer = original is not None and bool(is_solution(original))
+        if original is None or cell_id in seen or (answer and cell.cell_type != original.cell_type):
             del cell.metadata["nbgrader"]
             continue
         seen.add(cell_id)
         if answer:
             cell.metadata["nbgrader"] = copy.deepcopy(original.metadata.nbgrader)
-        else:  # a test cell: the instructor's, verbatim
+        elif cell.cell_type == original.cell_type:  # a test or task cell: the instructor's, verbatim
             cell.source = original.source
             cell.metadata = copy.deepcopy(original.metadata)
-            cell.cell_type = "code"
+        else:
+            notebook.cells[index] = copy.deepcopy(original)
     for name in GRADED_FUNCTIONS:
         test = test_id(name)
         if test in seen:

@@ -86,6 +86,11 @@ TEXTS = {
         "你在 {timestamp} 提交的作业正在排队：每位学生每 {minutes} 分钟最多评分 {limit} 次。"
         "它将在 {at} UTC 左右评分，届时反馈会替换本页。",
     ),
+    "late_kept": (  # feedback on submit, when the instructor keeps work after the due date ungraded (watch --late keep)
+        "Your submission of {timestamp} came after the due date ({due} UTC): it is kept but not graded, and "
+        "your grade is that of your last submission before the due date.",
+        "你在 {timestamp} 提交的作业晚于截止时间（{due} UTC）：它已保存但不评分，你的成绩是截止前最后一次提交的成绩。",
+    ),
     "passed_short": ("Passed.", "通过。"),
     "cell_died": (
         "[grader] the kernel died while running this cell; it was skipped",

@@ -244,7 +244,22 @@ def csv_cell(text: str) -> str:
 
 
 def write_csv(path: Path, results: list[SubmissionResult], skipped: list[Skipped]) -> Path:
-    rows = [["student", "total", *GRADED_FUNCTIONS, "status", "seconds", "sandboxed"]]
+    # total: the judge's; late_penalty, seconds_late, score (after a person's grading and the penalty) and the
+    # cells waiting for manual grading: the gradebook's, as nbgrader export computes them
+    rows = [
+        [
+            "student",
+            "total",
+            *GRADED_FUNCTIONS,
+            "status",
+            "seconds",
+            "sandboxed",
+            "late_penalty",
+            "seconds_late",
+            "score",
+            "needs_manual_grade",
+        ]
+    ]
     for result in sorted(results, key=lambda r: r.student):
         scores = {f.name: f.score for f in result.functions}
         graded = result.graded
@@ -256,6 +271,7 @@ def write_csv(path: Path, results: list[SubmissionResult], skipped: list[Skipped
                 csv_cell(result.status),
                 f"{result.seconds:.2f}",
                 "yes" if result.sandboxed else "NO",
+                *_standing_columns(result.standing if graded else None),
             ]
         )
     for folder in skipped:
@@ -267,11 +283,24 @@ def write_csv(path: Path, results: list[SubmissionResult], skipped: list[Skipped
                 csv_cell(skipped_status(folder)),
                 "",
                 "",
+                *_standing_columns(None),
             ]
         )
     text = _csv_text(rows)
     write_atomically(path, text.encode("utf-8"))
     return path
+
+
+def _standing_columns(standing) -> list[str]:
+    """late_penalty, seconds_late, score and the grade ids waiting for manual grading ("" when not graded)."""
+    if standing is None:
+        return ["", "", "", ""]
+    return [
+        _number(standing.late_penalty),
+        f"{standing.seconds_late:.0f}",
+        _number(standing.final),
+        csv_cell(" ".join(standing.pending)),
+    ]
 
 
 def _csv_text(rows) -> str:

@@ -312,3 +312,35 @@ def test_nothing_a_student_puts_in_the_exchange_reaches_the_service_the_log_or_a
         watcher.send_signal(signal.SIGTERM)
         assert watcher.wait(timeout=60) == 0
     assert log(course).count("refused: ") == refusals
+
+
+def test_work_after_the_due_date_is_kept_ungraded_or_graded_with_nbgraders_penalty(classroom):
+    """With a due date behind us and nbgrader's "zero" penalty: does `--late keep` keep a submission ungraded
+    and tell the student, and does the default grade it with the penalty AssignLatePenalties gives?"""
+    course, exchange, submit = classroom
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    result = nbgrader_cli.run(
+        "db", "assignment", "add", ASSIGNMENT, "--duedate=2020-01-01 00:00:00 UTC", cwd=course, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    watcher = service(course, "--late", "keep")
+    try:
+        alice = submit("alice")
+        wait_for(lambda: "kept ungraded: after the due date" in log(course), what="alice kept")
+        assert "came after the due date (2020-01-01 00:00 UTC)" in fetched(alice, "alice")[0]
+        assert not (course / "submitted" / "alice").exists()
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=120)
+    watcher = service(course)  # the default: late work graded, with the penalty
+    try:
+        bob = submit("bob")
+        wait_for(lambda: len(graded_lines(course, "bob")) == 1, what="bob graded")
+        wait_for(lambda: "feedback released: bob" in log(course), what="bob's feedback")
+        page = fetched(bob, "bob")[0]
+        assert "Score: 0.0 / 100.0" in page and "Late submission penalty (Score: -100.0)" in page
+        assert graded_lines(course, "alice") == []  # kept stays kept
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=120)

@@ -121,3 +121,51 @@ def test_a_mistake_label_names_what_its_function_computes():
         mistake_label("initialize_parameters", "init_uniform")
         == "the weights come from np.random.rand (uniform on [0, 1))"
     )
+
+
+def test_the_gradebooks_side_is_in_grades_csv_summary_and_the_students_page(tmp_path):
+    """Do grades.csv, summary.html and the feedback page show nbgrader's late penalty, the gradebook's score
+    and a TA's comment, and does the page carry the mark that tells it from an out-of-date one?"""
+    import csv
+
+    import nbformat
+
+    from autograder import ASSIGNMENT
+    from autograder.grading.feedback import gradebook_mark, render
+    from autograder.reports import write_csv
+    from autograder.results import Standing
+
+    from ..conftest import ROOT
+
+    late = submission("late", failing=("compute_cost",))
+    late.standing = Standing(
+        score=93.0,
+        max_score=110.0,
+        late_penalty=18.6,
+        seconds_late=47 * 3600.0,
+        cells={
+            "explain_tanh": {
+                "score": 3.0,
+                "points": 5.0,
+                "manual": True,
+                "comment": "Say why.",
+                "needs_manual_grade": True,
+            }
+        },
+    )
+    with write_csv(tmp_path / "grades.csv", [late], []).open() as handle:
+        row = next(csv.DictReader(handle))
+    assert (row["total"], row["late_penalty"], row["seconds_late"], row["score"]) == ("90", "18.6", "169200", "74.4")
+    assert row["needs_manual_grade"] == "explain_tanh"
+    summary = write_reports(tmp_path / "reports", [late], [], Course(tmp_path, "x")).read_text()
+    assert "47.0 hours late" in summary and ">-18.6<" in summary and ">74.4*<" in summary
+    notebook = nbformat.read(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    written = nbformat.v4.new_markdown_cell("tanh is centred", id="written")
+    written.metadata["nbgrader"] = {"grade": True, "solution": True, "grade_id": "explain_tanh", "points": 5}
+    notebook.cells.append(written)
+    late.notebook_json = nbformat.writes(notebook)
+    page = render(late, ASSIGNMENT, frozenset(), late.standing)
+    assert "(Score: 74.4 / 110.0)" in page and "Late submission penalty (Score: -18.6)" in page
+    assert "Submitted 47.0 hours after the due date." in page and "Say why." in page
+    assert gradebook_mark(late.standing) in page
+    assert "autograder: gradebook" not in render(late, ASSIGNMENT)  # the judge's page alone carries no mark

@@ -181,3 +181,30 @@ def test_code_that_reaches_for_the_tests_or_the_kernel_is_named(code, named):
     touched = machinery_touched(notebook, release)
     assert len(touched) == 1 and named in touched[0]
     assert machinery_touched(release, release) == []  # the release's own cells are not the student's
+
+
+def test_written_answers_are_kept_and_task_cells_are_the_instructors(release):
+    """Does restore keep a student's markdown answer (a manually graded cell) as markdown, restore a task
+    cell the student turned into code, and leave a test cell of no graded function alone?"""
+    written = nbformat.v4.new_markdown_cell("YOUR ANSWER HERE", id="explain")
+    written.metadata["nbgrader"] = {"grade": True, "solution": True, "grade_id": "explain_tanh", "points": 5}
+    task = nbformat.v4.new_markdown_cell("Describe the boundary.", id="task")
+    task.metadata["nbgrader"] = {"task": True, "grade_id": "describe", "points": 5, "locked": True}
+    extra = nbformat.v4.new_code_cell("assert True", id="extra")
+    extra.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "test_extra", "points": 2}
+    release.cells += [written, task, extra]
+    student = nbformat.reads(nbformat.writes(release), as_version=4)
+    cell_of(student, "explain_tanh").source = "tanh is centred on zero"
+    turned = cell_of(student, "describe")
+    turned.cell_type, turned.source, turned.outputs, turned.execution_count = "code", "print(1)", [], None
+    restored = restore(student, release)
+    answer = cell_of(restored, "explain_tanh")
+    assert answer.cell_type == "markdown" and "tanh is centred on zero" in answer.source  # kept, as inert HTML
+    assert answer.source.startswith('<div class="tex2jax_ignore mathjax_ignore">')  # formgrader shows it safely
+    assert determine_grade(answer) == (None, 5.0)  # a person grades it
+    assert (cell_of(restored, "describe").cell_type, cell_of(restored, "describe").source) == (
+        "markdown",
+        "Describe the boundary.",
+    )
+    assert checked_function(cell_of(restored, "test_extra")) is None
+    assert set(points(restored)) == set(GRADED_FUNCTIONS)

@@ -182,10 +182,24 @@ class FakeSession:
     def __init__(self, outcome):
         self.outcome = outcome
 
-    def recv(self, socket, mode=0):
+    @staticmethod
+    def feed_identities(frames):
+        return [], frames
+
+    def deserialize(self, frames):
         if isinstance(self.outcome, Exception):
             raise self.outcome
-        return None, self.outcome
+        return self.outcome
+
+
+class FakeSocket:
+    """One message's frames (signature, header, parent, metadata, content), as the kernel's socket gives them."""
+
+    def __init__(self, frames=(b"signature", b"{}", b"{}", b"{}", b"{}")):
+        self.frames = list(frames)
+
+    def recv_multipart(self, flags=0):
+        return self.frames
 
 
 class FakeClient:
@@ -212,7 +226,7 @@ def test_a_jupyter_message_is_read_or_is_a_protocol_error(message):
     kernel = GradingKernel.__new__(GradingKernel)
     kernel.client = FakeClient(message)
     try:
-        received = kernel._receive(None, "iopub")
+        received = kernel._receive(FakeSocket(), "iopub")
     except ProtocolError:
         return
     if received is None:
@@ -252,7 +266,7 @@ def test_an_unreadable_jupyter_message_is_a_protocol_error(error):
     kernel = GradingKernel.__new__(GradingKernel)
     kernel.client = FakeClient(error)
     with pytest.raises(ProtocolError):
-        kernel._receive(None, "iopub")
+        kernel._receive(FakeSocket(), "iopub")
 
 
 def test_a_zygote_answer_names_its_launcher_by_pidfd_or_is_refused():
@@ -268,3 +282,11 @@ def test_a_zygote_answer_names_its_launcher_by_pidfd_or_is_refused():
     fd = os.pidfd_open(me)
     assert ZygoteLauncher._answer(json.dumps({"pid": me}).encode(), [fd]) == (me, fd)
     os.close(fd)
+
+
+def test_a_message_of_too_many_values_is_refused_before_it_is_parsed():
+    kernel = GradingKernel.__new__(GradingKernel)
+    kernel.client = FakeClient(AssertionError("never parsed"))
+    content = b'{"name": "stdout", "text": "x", "a": [' + b"{}," * 200_000 + b"{}]}"
+    with pytest.raises(ProtocolError, match="more than 100000 values"):
+        kernel._receive(FakeSocket([b"signature", b"{}", b"{}", b"{}", content]), "iopub")
