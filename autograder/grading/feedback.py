@@ -48,6 +48,25 @@ def _exporter():
     return exporter
 
 
+COURSE_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+
+
+@functools.lru_cache(maxsize=1)
+def _course_exporter():
+    """nbgrader's feedback template with its frame in the edition's language (templates/feedback_course)."""
+    from nbconvert.exporters import HTMLExporter
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.template_name = "feedback_course"
+    config.HTMLExporter.extra_template_basedirs = [COURSE_TEMPLATES, TEMPLATES]
+    config.HTMLExporter.extra_template_paths = [BOOTSTRAP_CSS, TEMPLATES]  # TEMPLATES: 'feedback/index.html.j2'
+    exporter = HTMLExporter(config=config)
+    exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(config=config), enabled=True)
+    return exporter
+
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
 
@@ -140,6 +159,69 @@ def _verdict(function, assignment: str) -> str:
     return function.message or (wording.say(wording.language(assignment), "passed_short") if function.score else "")
 
 
+def reason(function, assignment: str) -> str:
+    """The one-line reason a function lost points: the classic mistake's hint when one is recognised, else the
+    judge's message (its first line, cut to a line's length); "" for a function that passed."""
+    if function.score >= function.points or not function.message:
+        return ""
+    hint = wording.say(wording.language(assignment), "hint", hint="")
+    text = function.message.split(hint, 1)[1] if function.mistake and hint in function.message else function.message
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_REASON_CHARS else text[: SUMMARY_REASON_CHARS - 1].rstrip() + "…"
+
+
+SUMMARY_REASON_CHARS = 160
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def _code_spans(text: str) -> str:
+    """``text`` escaped, its `code` spans (as the catalogue's hints write them) as <code>."""
+    return _CODE_SPAN.sub(r"<code>\1</code>", html.escape(text))
+
+
+def summary_table(result: SubmissionResult, assignment: str) -> str:
+    """The page's first screen: each function, its points, its verdict and the one-line reason, each linked to its
+    cells (the answer cell's anchor is nbgrader's ``comment-<grade id>``, the test cell's its grade id)."""
+    from ..markup import test_id
+
+    language = wording.language(assignment)
+    words = wording.page_words(language)
+    rows = []
+    for f in result.functions:
+        name, test = html.escape(f.name), html.escape(test_id(f.name))
+        verdict = wording.say(language, f"verdict_{f.outcome.value}")
+        status = "passed" if f.score >= f.points else "lost"
+        rows.append(
+            f'<tr class="summary-{status}"><td><a href="#comment-{name}"><code>{name}</code></a></td>'
+            f'<td class="center">{f.score:g} / {f.points:g}</td>'
+            f'<td><a href="#{test}">{html.escape(verdict)}</a></td><td>{_code_spans(reason(f, assignment))}</td></tr>'
+        )
+    return (
+        f'<h5>{html.escape(words["page_summary"])}</h5><table class="table table-condensed" id="summary">'
+        f'<thead><tr><th>{html.escape(words["page_function"])}</th><th class="center">'
+        f"{html.escape(words['page_points'])}</th><th>{html.escape(words['page_verdict'])}</th>"
+        f"<th>{html.escape(words['page_why'])}</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def render_not_graded(notebook_id: str, assignment: str) -> str:
+    """The page of a notebook handed in beside the assignment that nothing grades (the appendix, or one the
+    student added). nbgrader's exchange reports a submission's feedback as there only when every notebook in it
+    has a page: this one says it is not graded and leads to the page that is."""
+    language = wording.language(assignment)
+    text = wording.say(language, "not_graded_notebook", notebook=f"{notebook_id}.ipynb", assignment=assignment)
+    link = wording.say(language, "open_feedback", assignment=assignment)
+    return (
+        f"<!DOCTYPE html><html lang='{language}'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(notebook_id)}</title></head>"
+        "<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>"
+        f"<h1>{html.escape(notebook_id)}</h1><p>{html.escape(text)}</p>"
+        f"<p><a href='{html.escape(assignment)}.html'>{html.escape(link)}</a></p></body></html>"
+    )
+
+
 def _verdicts_page(result: SubmissionResult, assignment: str, why: str) -> str:
     rows = "".join(
         f"<tr><td><code>{html.escape(f.name)}</code></td><td>{f.score:g} / {f.points:g}</td>"
@@ -172,7 +254,11 @@ def _notebook_page(result: SubmissionResult, assignment: str, trusted_markdown: 
         elif is_answer(cell):
             markup["comment"] = markdown_literal(_verdict(function, assignment))
     resources = {
-        "nbgrader": {"notebook": assignment, "score": result.total, "max_score": result.max_total, "late_penalty": 0}
+        "nbgrader": {"notebook": assignment, "score": result.total, "max_score": result.max_total, "late_penalty": 0},
+        "autograder": {
+            "words": wording.page_words(wording.language(assignment)),
+            "summary": summary_table(result, assignment),
+        },
     }
-    body, _ = _exporter().from_notebook_node(notebook, resources=resources)
+    body, _ = _course_exporter().from_notebook_node(notebook, resources=resources)
     return offline(body)
