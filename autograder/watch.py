@@ -46,6 +46,8 @@ from .settings import GradingError, Settings
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"
 POLICIES = ("latest", "best")
 QUEUED_MARK = "<!-- autograder: queued -->"
+GRADING_MARK = "<!-- autograder: grading -->"
+FIRST_ESTIMATE = 10.0  # seconds from "seen" to feedback, until the journal has gradings to go by (bench: ~5 s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +161,7 @@ class Watcher:
         self.stopping = False
         self.retry_after: dict[tuple[str, str], float] = {}  # (assignment, identity) -> when to try again
         self.queued_pages: set[str] = set()  # identities whose "queued" page is out
+        self.started: dict[str, float] = {}  # identity -> when its grading started (for the next estimates)
 
     # -- what is in the exchange ------------------------------------------------------------------
     def inbound(self) -> list[Inbound]:
@@ -245,12 +248,14 @@ class Watcher:
                 score += " (already in the gradebook; not graded again)"
             self.event("graded", submission, detail=score)
             self.release(course, submission)
+            started = self.started.pop(submission.identity, None)
             self.journal.add(
                 event="graded",
                 assignment=assignment,
                 student=submission.student,
                 identity=submission.identity,
                 total=result.total,
+                **({"seconds": round(time.time() - started, 2)} if started is not None else {}),
             )
             finished.append((submission, result))
 
@@ -261,6 +266,8 @@ class Watcher:
                 self.collect(course, submission)
                 self.event("seen", submission)
         to_grade = [s for s in batch if s.identity not in recorded]
+        for submission in to_grade:
+            self.release_grading(submission, self.estimate(len(to_grade)))
         if to_grade:
             settings = dataclasses.replace(
                 self.settings.grading,
@@ -326,9 +333,46 @@ class Watcher:
         page = course.step("feedback", submission.student) / f"{submission.assignment}.html"
         if not page.is_file():
             return
+        self.release_ungraded(submission)
         name = notebook_hash(secret=submission.secret, notebook_id=submission.assignment)
         self._publish(name, page.read_bytes())
         self.event("feedback released", submission)
+
+    def release_ungraded(self, submission: Inbound) -> None:
+        """A page for each notebook of the submission nothing grades (the appendix): nbgrader's exchange reports
+        feedback, and JupyterLab's Assignments tab offers it, only when every notebook in the submission has one."""
+        from .course import ungraded_notebooks
+        from .grading import feedback
+
+        for notebook in ungraded_notebooks(submission.folder, submission.assignment):
+            page = feedback.render_not_graded(notebook, submission.assignment)
+            self._publish(notebook_hash(secret=submission.secret, notebook_id=notebook), page.encode("utf-8"))
+
+    def estimate(self, batch: int) -> float:
+        """Seconds from a grading's start to its feedback: the median of the last gradings (a first guess before
+        any), for each round of as many submissions as there are workers."""
+        recent = [e["seconds"] for e in self.journal.entries if e.get("event") == "graded" and "seconds" in e][-5:]
+        one = sorted(recent)[len(recent) // 2] if recent else FIRST_ESTIMATE
+        workers = max(1, self.settings.grading.workers or 1)
+        return max(1.0, one) * -(-batch // workers)
+
+    def release_grading(self, submission: Inbound, seconds: float) -> None:
+        """In place of the feedback, while the submission is graded: that it is, and about when its feedback comes
+        (the Assignments tab then shows feedback to fetch at once, and again when the real page replaces this)."""
+        now = time.time()
+        self.started[submission.identity] = now
+        utc = datetime.timezone.utc
+        text = wording.say(
+            wording.language(submission.assignment),
+            "grading",
+            timestamp=submission.timestamp,
+            started=f"{datetime.datetime.fromtimestamp(now, tz=utc):%H:%M:%S}",
+            at=f"{datetime.datetime.fromtimestamp(now + seconds, tz=utc):%H:%M:%S}",
+            seconds=f"{seconds:.0f}",
+        )
+        self.release_ungraded(submission)
+        page = notice_page(submission.assignment, text, GRADING_MARK)
+        self._publish(notebook_hash(secret=submission.secret, notebook_id=submission.assignment), page.encode())
 
     def release_queued(self, submission: Inbound, when: float) -> None:
         """In place of the feedback, until it is graded: when that will be, and why."""
@@ -349,6 +393,7 @@ class Watcher:
             f"<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>"
             f"<h1>{html.escape(submission.assignment)}</h1><p>{html.escape(text)}</p></body></html>"
         )
+        self.release_ungraded(submission)
         self._publish(notebook_hash(secret=submission.secret, notebook_id=submission.assignment), page.encode())
         self.queued_pages.add(submission.identity)
         self.event("rate-limited", submission, detail=f"graded at about {at:%H:%M:%S} UTC")
@@ -487,6 +532,16 @@ def print_status(course_dir: Path) -> int:
         )
         print(f"  {item['student']:<20} {item['assignment']:<32} submitted {item['submitted']}  graded {when}")
     return 0
+
+
+def notice_page(assignment: str, text: str, mark: str) -> str:
+    """A page that stands in for the feedback (``mark`` says which kind), in the edition's language."""
+    return (
+        f"<!DOCTYPE html><html lang='{wording.language(assignment)}'><head><meta charset='utf-8'>{mark}"
+        f"<title>{html.escape(assignment)}</title></head>"
+        f"<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>"
+        f"<h1>{html.escape(assignment)}</h1><p>{html.escape(text)}</p></body></html>"
+    )
 
 
 def _gradings(limit: int) -> str:
