@@ -361,6 +361,8 @@ class Watcher:
         (the Assignments tab then shows feedback to fetch at once, and again when the real page replaces this)."""
         now = time.time()
         self.started[submission.identity] = now
+        if submission.identity in self.queued_pages:
+            return  # its "queued" page says when it is graded already, and stays until its feedback replaces it
         utc = datetime.timezone.utc
         text = wording.say(
             wording.language(submission.assignment),

@@ -226,7 +226,11 @@ def test_a_student_sees_feedback_arrive_in_the_assignments_tab(browser, exchange
             close_current_tab(browser)  # the viewer shows a file as it was opened
             tab.open()
             until(feedback_to_fetch, 240, "the graded page", every=0)
-        print(f"{assignment}: feedback to fetch {available:.1f} s after Submit; graded page on attempt {attempt}")
+        read = time.monotonic() - submitted
+        print(
+            f"{assignment}: feedback to fetch {available:.1f} s after Submit; the graded page read "
+            f"{read:.1f} s after Submit, on attempt {attempt}"
+        )
         [row] = rows
         assert "backward_propagation" in row["text"] and "0 / 20" in row["text"] and WHY[language] in row["text"]
         assert row["bottom"] <= row["height"]  # on the first screen

@@ -60,3 +60,12 @@ def test_the_estimate_follows_the_last_gradings_per_round_of_workers(tmp_path):
     for seconds in (4.0, 9.0, 5.0, 6.0):
         w.journal.add(event="graded", assignment=ASSIGNMENT, student="x", identity="i", total=100, seconds=seconds)
     assert w.estimate(1) == 6 and w.estimate(2) == 6 and w.estimate(3) == 12
+
+
+def test_a_queued_page_stays_until_the_feedback_replaces_it(tmp_path):
+    """A submission whose 'queued' page is out keeps it while it is graded (it already said when)."""
+    w = watcher(tmp_path)
+    inbound = submission(tmp_path)
+    w.release_queued(inbound, time.time())
+    w.release_grading(inbound, 12)
+    assert QUEUED_MARK in outbound(tmp_path, ASSIGNMENT) and inbound.identity in w.started
