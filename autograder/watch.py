@@ -46,8 +46,6 @@ from .settings import GradingError, Settings
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"
 POLICIES = ("latest", "best")
 QUEUED_MARK = "<!-- autograder: queued -->"
-GRADING_MARK = "<!-- autograder: grading -->"
-FIRST_ESTIMATE = 10.0  # seconds from "seen" to feedback, until the journal has gradings to go by (bench: ~5 s)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +149,10 @@ class Journal:
             if e.get("event") == "graded" and e.get("assignment") == assignment and e.get("student") == student
         ]
         return max(graded, key=lambda e: (e["total"], -e["at"]), default=None)
+
+
+GRADING_MARK = "<!-- autograder: grading -->"
+FIRST_ESTIMATE = 10.0  # seconds from "seen" to feedback, until the journal has gradings to go by (bench: ~5 s)
 
 
 class Watcher:
@@ -266,8 +268,6 @@ class Watcher:
                 self.collect(course, submission)
                 self.event("seen", submission)
         to_grade = [s for s in batch if s.identity not in recorded]
-        for submission in to_grade:
-            self.release_grading(submission, self.estimate(len(to_grade)))
         if to_grade:
             settings = dataclasses.replace(
                 self.settings.grading,
@@ -280,6 +280,8 @@ class Watcher:
                 if event == "graded" and result is not None and result.student in by_student:
                     finish(by_student.pop(result.student), result)
 
+            for submission in to_grade:  # in place of the feedback until it is out: being graded, and until when
+                self.release_grading(submission, self.estimate(len(to_grade)))
             self.log(f"grading {len(to_grade)} submission(s) of {assignment}: {', '.join(s.student for s in to_grade)}")
             try:
                 run(settings, progress)
