@@ -149,19 +149,19 @@ def gradient_check(
     Otherwise prints one line per parameter and returns {name: relative difference},
     where the relative difference is |analytic - numeric| / (|analytic| + |numeric|).
     """
-    from test_utils import cost_problem, course_language, say
+    from test_utils import cost_problem, course_language, say, wrap
 
     language = course_language()  # the edition's, beside the notebook
     problem = cost_problem(compute_cost, Y, parameters, language)
     if problem is not None:
-        print(say("cost_first", language, problem=problem.rstrip(".。")))
+        print(wrap(say("cost_first", language, problem=problem.rstrip(".。"))))
         return None
     try:
         return _check_gradients(
             forward_propagation, compute_cost, backward_propagation, parameters, X, Y, epsilon, threshold, language
         )
     except _CheckStopped as stopped:  # it runs before the test cell: it names the problem and lets Run All go on
-        print(say("check_stopped", language, reason=str(stopped)))
+        print(wrap(say("check_stopped", language, reason=str(stopped))))
         return None
 
 

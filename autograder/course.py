@@ -154,6 +154,25 @@ def printable(name: str) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
+def ungraded_notebooks(folder: Path, assignment: str) -> list[str]:
+    """The ids of the notebooks of a submission folder other than the assignment's (the appendix, or one the student
+    added), as nbgrader's exchange counts them (``*.ipynb`` at the top): each needs a feedback page, or nbgrader
+    reports the whole submission as having none. Names that cannot be shown as they are, and links, are left out,
+    and past ``MAX_FILES`` (what grade reads of a submission) no more pages are made."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return sorted(
+        entry.name[: -len(".ipynb")]
+        for entry in entries
+        if entry.name.endswith(".ipynb")
+        and entry.name != f"{assignment}.ipynb"
+        and printable(entry.name) == entry.name
+        and entry.is_file(follow_symlinks=False)
+    )[:MAX_FILES]
+
+
 @dataclasses.dataclass
 class Skipped:
     """A folder under submitted/ that was not graded, and why."""

@@ -31,7 +31,7 @@ from nbconvert.exporters import HTMLExporter, NotebookExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer
 
-from .course import METADATA_FILES, Course, db_url_from_config, load_secret, read_submission
+from .course import METADATA_FILES, Course, db_url_from_config, load_secret, read_submission, ungraded_notebooks
 from .sandbox import SandboxLimits
 from .settings import Limits, Settings, sandbox_limits
 
@@ -192,11 +192,15 @@ def tidy(assignment=None, student=None, notebooks=()) -> None:
     for path in paths:
         root, student_id, assignment_id = path.parents[3], path.parents[1].name, path.parent.name
         course = Course.of(root, assignment_id)  # the folders as the course's config names them
+        # the pages of the notebooks nothing grades (the appendix): nbgrader's exchange needs one for each
+        pages = {f"{nb}.html" for nb in ungraded_notebooks(course.step("submitted", student_id), assignment_id)}
         for step in ("autograded", "feedback"):
             folder = course.step(step, student_id)
             if not folder.is_dir():
                 continue
             for entry in folder.iterdir():
-                if entry.name not in keep and (entry.is_file() or entry.is_symlink()):
+                if entry.name not in keep | (pages if step == "feedback" else set()) and (
+                    entry.is_file() or entry.is_symlink()
+                ):
                     with contextlib.suppress(OSError):
                         entry.unlink()

@@ -37,7 +37,9 @@ from .course import (
     sqlite_path,
     submission_identities,
     submission_name,
+    ungraded_notebooks,
 )
+from .grading.feedback import render_not_graded
 from .grading.judge import Job, grade
 from .markup import points
 from .preflight import check_course, check_disk, check_gradebook_location, check_sandbox, prepare_worker
@@ -83,6 +85,9 @@ def _write_files(course: Course, result: SubmissionResult, submission_secret: by
             write_atomically(autograded / name, data)
     if result.feedback_html is not None:
         feedback = course.step("feedback", result.student)
+        for notebook in ungraded_notebooks(course.step("submitted", result.student), course.assignment):
+            page = render_not_graded(notebook, course.assignment)  # nbgrader shows feedback only if all have one
+            write_atomically(feedback / f"{notebook}.html", page.encode("utf-8"), course.feedback_mode)
         write_atomically(
             feedback / f"{course.assignment}.html", result.feedback_html.encode("utf-8"), course.feedback_mode
         )

@@ -182,6 +182,10 @@ class Journal:
         return max(graded, key=lambda e: (e["total"], -e["at"]), default=None)
 
 
+GRADING_MARK = "<!-- autograder: grading -->"
+FIRST_ESTIMATE = 10.0  # seconds from "seen" to feedback, until the journal has gradings to go by (bench: ~5 s)
+
+
 class Watcher:
     def __init__(self, settings: WatchSettings):
         self.settings = settings
@@ -192,6 +196,7 @@ class Watcher:
         self.queued_pages: set[str] = set()  # identities whose "queued" page is out
         self.unfinished: dict[str, float] = {}  # folders without their timestamp.txt yet -> when first seen
         self.crowded: set = set()  # accounts (or students) with more folders than are looked at, logged once
+        self.started: dict[str, float] = {}  # identity -> when its grading started (for the next estimates)
 
     # -- what is in the exchange ------------------------------------------------------------------
     def inbound(self) -> list[Inbound]:
@@ -334,12 +339,14 @@ class Watcher:
                 score += " (already in the gradebook; not graded again)"
             self.event("graded", submission, detail=score)
             self.release(course, submission)
+            started = self.started.pop(submission.identity, None)
             self.journal.add(
                 event="graded",
                 assignment=assignment,
                 student=submission.student,
                 identity=submission.identity,
                 total=result.total,
+                **({"seconds": round(time.time() - started, 2)} if started is not None else {}),
             )
             finished.append((submission, result))
 
@@ -365,6 +372,8 @@ class Watcher:
                 if event == "graded" and result is not None and result.student in by_student:
                     finish(by_student.pop(result.student), result)
 
+            for submission in to_grade:  # in place of the feedback until it is out: being graded, and until when
+                self.release_grading(submission, self.estimate(len(to_grade)))
             self.log(f"grading {len(to_grade)} submission(s) of {assignment}: {', '.join(s.student for s in to_grade)}")
             try:
                 run(settings, progress)
@@ -394,8 +403,10 @@ class Watcher:
             timestamp=submission.timestamp,
             due=f"{due:%Y-%m-%d %H:%M}",
         )
+        self.release_ungraded(submission)
         self._publish(
-            notebook_hash(secret=submission.secret, notebook_id=submission.assignment), _page(submission, text)
+            notebook_hash(secret=submission.secret, notebook_id=submission.assignment),
+            notice_page(submission.assignment, text).encode(),
         )
         self.journal.add(
             event="kept late",
@@ -496,9 +507,48 @@ class Watcher:
         page = course.step("feedback", submission.student) / f"{submission.assignment}.html"
         if not page.is_file():
             return
+        self.release_ungraded(submission)
         name = notebook_hash(secret=submission.secret, notebook_id=submission.assignment)
         self._publish(name, page.read_bytes())
         self.event("feedback released", submission)
+
+    def release_ungraded(self, submission: Inbound) -> None:
+        """A page for each notebook of the submission nothing grades (the appendix): nbgrader's exchange reports
+        feedback, and JupyterLab's Assignments tab offers it, only when every notebook in the submission has one."""
+        from .course import ungraded_notebooks
+        from .grading import feedback
+
+        for notebook in ungraded_notebooks(submission.folder, submission.assignment):
+            page = feedback.render_not_graded(notebook, submission.assignment)
+            self._publish(notebook_hash(secret=submission.secret, notebook_id=notebook), page.encode("utf-8"))
+
+    def estimate(self, batch: int) -> float:
+        """Seconds from a grading's start to its feedback: the median of the last gradings (a first guess before
+        any), for each round of as many submissions as there are workers."""
+        recent = [e["seconds"] for e in self.journal.entries if e.get("event") == "graded" and "seconds" in e][-5:]
+        one = sorted(recent)[len(recent) // 2] if recent else FIRST_ESTIMATE
+        workers = max(1, self.settings.grading.workers or 1)
+        return max(1.0, one) * -(-batch // workers)
+
+    def release_grading(self, submission: Inbound, seconds: float) -> None:
+        """In place of the feedback, while the submission is graded: that it is, and about when its feedback comes
+        (the Assignments tab then shows feedback to fetch at once, and again when the real page replaces this)."""
+        now = time.time()
+        self.started[submission.identity] = now
+        if submission.identity in self.queued_pages:
+            return  # its "queued" page says when it is graded already, and stays until its feedback replaces it
+        utc = datetime.UTC
+        text = wording.say(
+            wording.language(submission.assignment),
+            "grading",
+            timestamp=submission.timestamp,
+            started=f"{datetime.datetime.fromtimestamp(now, tz=utc):%H:%M:%S}",
+            at=f"{datetime.datetime.fromtimestamp(now + seconds, tz=utc):%H:%M:%S}",
+            seconds=f"{seconds:.0f}",
+        )
+        self.release_ungraded(submission)
+        page = notice_page(submission.assignment, text, GRADING_MARK)
+        self._publish(notebook_hash(secret=submission.secret, notebook_id=submission.assignment), page.encode())
 
     def release_queued(self, submission: Inbound, when: float) -> None:
         """In place of the feedback, until it is graded: when that will be, and why."""
@@ -513,8 +563,9 @@ class Watcher:
             minutes=f"{minutes:g}",
             at=f"{at:%Y-%m-%d %H:%M}",
         )
-        page = _page(submission, text, QUEUED_MARK)
-        self._publish(notebook_hash(secret=submission.secret, notebook_id=submission.assignment), page)
+        page = notice_page(submission.assignment, text, QUEUED_MARK)
+        self.release_ungraded(submission)
+        self._publish(notebook_hash(secret=submission.secret, notebook_id=submission.assignment), page.encode())
         self.queued_pages.add(submission.identity)
         self.event("rate-limited", submission, detail=f"graded at about {at:%H:%M:%S} UTC")
 
@@ -711,14 +762,15 @@ def print_status(course_dir: Path) -> int:
     return 0
 
 
-def _page(submission: Inbound, text: str, mark: str = "") -> bytes:
-    """A page released in place of the feedback, saying ``text`` (escaped; scripts and loads forbidden)."""
+def notice_page(assignment: str, text: str, mark: str = "") -> str:
+    """A page that stands in for the feedback (``mark`` says which kind), in the edition's language, saying
+    ``text`` (escaped; scripts and loads forbidden)."""
     return with_csp(
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{mark}"
-        f"<title>{html.escape(submission.assignment)}</title></head>"
+        f"<!DOCTYPE html><html lang='{wording.language(assignment)}'><head><meta charset='utf-8'>{mark}"
+        f"<title>{html.escape(assignment)}</title></head>"
         f"<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>"
-        f"<h1>{html.escape(submission.assignment)}</h1><p>{html.escape(text)}</p></body></html>"
-    ).encode()
+        f"<h1>{html.escape(assignment)}</h1><p>{html.escape(text)}</p></body></html>"
+    )
 
 
 def _gradings(limit: int) -> str:

@@ -54,6 +54,25 @@ def _exporter():
     return exporter
 
 
+COURSE_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+
+
+@functools.lru_cache(maxsize=1)
+def _course_exporter():
+    """nbgrader's feedback template with its frame in the edition's language (templates/feedback_course)."""
+    from nbconvert.exporters import HTMLExporter
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from traitlets.config import Config
+
+    config = Config()
+    config.HTMLExporter.template_name = "feedback_course"
+    config.HTMLExporter.extra_template_basedirs = [COURSE_TEMPLATES, TEMPLATES]
+    config.HTMLExporter.extra_template_paths = [BOOTSTRAP_CSS, TEMPLATES]  # TEMPLATES: 'feedback/index.html.j2'
+    exporter = HTMLExporter(config=config)
+    exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(config=config), enabled=True)
+    return exporter
+
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
 
@@ -250,11 +269,74 @@ def _totals(result: SubmissionResult, standing: Standing | None) -> tuple[float,
     return standing.final, standing.max_score, standing.late_penalty
 
 
-def _late(standing: Standing | None) -> str:
-    """How late the submission was, in words ("" when it was not)."""
+def _late(standing: Standing | None, assignment: str) -> str:
+    """How late the submission was, in the edition's words ("" when it was not)."""
     if standing is None or not standing.seconds_late:
         return ""
-    return f"Submitted {standing.seconds_late / 3600:.1f} hours after the due date."
+    return wording.say(wording.language(assignment), "late_by", hours=f"{standing.seconds_late / 3600:.1f}")
+
+
+def reason(function, assignment: str) -> str:
+    """The one-line reason a function lost points: the classic mistake's hint when one is recognised, else the
+    judge's message (its first line, cut to a line's length); "" for a function that passed."""
+    if function.score >= function.points or not function.message:
+        return ""
+    hint = wording.say(wording.language(assignment), "hint", hint="")
+    text = function.message.split(hint, 1)[1] if function.mistake and hint in function.message else function.message
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_REASON_CHARS else text[: SUMMARY_REASON_CHARS - 1].rstrip() + "…"
+
+
+SUMMARY_REASON_CHARS = 160
+
+
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def _code_spans(text: str) -> str:
+    """``text`` escaped, its `code` spans (as the catalogue's hints write them) as <code>."""
+    return _CODE_SPAN.sub(r"<code>\1</code>", html.escape(text))
+
+
+def summary_table(result: SubmissionResult, assignment: str) -> str:
+    """The page's first screen: each function, its points, its verdict and the one-line reason, each linked to its
+    cells (the answer cell's anchor is nbgrader's ``comment-<grade id>``, the test cell's its grade id)."""
+    from ..markup import test_id
+
+    language = wording.language(assignment)
+    words = wording.page_words(language)
+    rows = []
+    for f in result.functions:
+        name, test = html.escape(f.name), html.escape(test_id(f.name))
+        verdict = wording.say(language, f"verdict_{f.outcome.value}")
+        status = "passed" if f.score >= f.points else "lost"
+        rows.append(
+            f'<tr class="summary-{status}"><td><a href="#comment-{name}"><code>{name}</code></a></td>'
+            f'<td class="center">{f.score:g} / {f.points:g}</td>'
+            f'<td><a href="#{test}">{html.escape(verdict)}</a></td><td>{_code_spans(reason(f, assignment))}</td></tr>'
+        )
+    return (
+        f'<h5>{html.escape(words["page_summary"])}</h5><table class="table table-condensed" id="summary">'
+        f'<thead><tr><th>{html.escape(words["page_function"])}</th><th class="center">'
+        f"{html.escape(words['page_points'])}</th><th>{html.escape(words['page_verdict'])}</th>"
+        f"<th>{html.escape(words['page_why'])}</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def render_not_graded(notebook_id: str, assignment: str) -> str:
+    """The page of a notebook handed in beside the assignment that nothing grades (the appendix, or one the
+    student added). nbgrader's exchange reports a submission's feedback as there only when every notebook in it
+    has a page: this one says it is not graded and leads to the page that is."""
+    language = wording.language(assignment)
+    text = wording.say(language, "not_graded_notebook", notebook=f"{notebook_id}.ipynb", assignment=assignment)
+    link = wording.say(language, "open_feedback", assignment=assignment)
+    return with_csp(
+        f"<!DOCTYPE html><html lang='{language}'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(notebook_id)}</title></head>"
+        "<body style='font-family:sans-serif;max-width:40em;margin:2em auto'>"
+        f"<h1>{html.escape(notebook_id)}</h1><p>{html.escape(text)}</p>"
+        f"<p><a href='{html.escape(assignment)}.html'>{html.escape(link)}</a></p></body></html>"
+    )
 
 
 def _verdicts_page(result: SubmissionResult, assignment: str, why: str, standing: Standing | None = None) -> str:
@@ -266,7 +348,7 @@ def _verdicts_page(result: SubmissionResult, assignment: str, why: str, standing
     )
     return _plain_page(
         assignment,
-        f"<p>Score: {score:g} / {max_score:g}</p><p>{html.escape(_late(standing))}</p>"
+        f"<p>Score: {score:g} / {max_score:g}</p><p>{html.escape(_late(standing, assignment))}</p>"
         f"<table><tr><th>function</th><th>score</th><th>why</th></tr>{rows}</table>"
         f"<p><small>Your notebook could not be shown here ({html.escape(why)}); the verdicts above are "
         "complete.</small></p>",
@@ -311,10 +393,13 @@ def _notebook_page(
         if comments:
             markup["comment"] = "\n\n".join(comments)
     score, max_score, penalty = _totals(result, standing)
-    resources = {"nbgrader": {"notebook": assignment, "score": score, "max_score": max_score, "late_penalty": penalty}}
-    body, _ = _exporter().from_notebook_node(notebook, resources=resources)
-    late = _late(standing)
-    if late:  # before nbgrader's own "Late submission penalty" line, at the end of the scores' list
-        marker = '<li class="late-penalty">' if penalty else "</ul>"
-        body = body.replace(marker, f'<li class="late-penalty">{html.escape(late)}</li>{marker}', 1)
+    resources = {
+        "nbgrader": {"notebook": assignment, "score": score, "max_score": max_score, "late_penalty": penalty},
+        "autograder": {
+            "words": wording.page_words(wording.language(assignment)),
+            "summary": summary_table(result, assignment),
+            "late": _late(standing, assignment),
+        },
+    }
+    body, _ = _course_exporter().from_notebook_node(notebook, resources=resources)
     return offline(body)

@@ -86,6 +86,7 @@ TEXTS = {
         "你在 {timestamp} 提交的作业正在排队：每位学生每 {minutes} 分钟最多评分 {limit} 次。"
         "它将在 {at} UTC 左右评分，届时反馈会替换本页。",
     ),
+    "late_by": ("Submitted {hours} hours after the due date.", "在截止时间之后 {hours} 小时提交。"),
     "late_kept": (  # feedback on submit, when the instructor keeps work after the due date ungraded (watch --late keep)
         "Your submission of {timestamp} came after the due date ({due} UTC): it is kept but not graded, and "
         "your grade is that of your last submission before the due date.",
@@ -96,7 +97,44 @@ TEXTS = {
         "[grader] the kernel died while running this cell; it was skipped",
         "[评分程序] 运行这个单元格时内核崩溃了，已跳过它",
     ),
+    "grading": (  # feedback on submit: the page in place of the feedback, while the submission is graded
+        "Your submission of {timestamp} is being graded (started at {started} UTC). Its feedback will replace "
+        "this page at about {at} UTC, in about {seconds} seconds: fetch the feedback again then.",
+        "你在 {timestamp} 提交的作业正在评分（{started} UTC 开始）。反馈大约在 {at} UTC（约 {seconds} 秒后）"
+        "替换本页：届时请再获取一次反馈。",
+    ),
+    "not_graded_notebook": (  # the page of a notebook handed in beside the assignment that nothing grades
+        "{notebook} is not graded. Your feedback is on the page of {assignment}.",
+        "{notebook} 不计分。你的反馈在 {assignment} 的页面上。",
+    ),
+    # The feedback page's frame (nbgrader's template, in the edition's language).
+    "page_score": ("Score", "得分"),
+    "page_top": ("Top", "回到顶部"),
+    "page_comments": ("Comments:", "评语："),
+    "page_student_answer": ("Student's answer", "学生的答案"),
+    "page_student_task": ("Student's task", "学生的任务"),
+    "page_test_cell": ("Test cell", "测试单元格"),
+    "page_late_penalty": ("Late submission penalty", "迟交扣分"),
+    "page_summary": ("What each function scored, and why", "每个函数的得分和原因"),
+    "page_function": ("function", "函数"),
+    "page_points": ("points", "得分"),
+    "page_verdict": ("verdict", "结论"),
+    "page_why": ("why", "原因"),
+    "open_feedback": ("Open the feedback of {assignment}", "打开 {assignment} 的反馈"),
+    # Verdicts in the page's summary, one per outcome (results.Outcome).
+    "verdict_passed": ("passed", "通过"),
+    "verdict_failed": ("wrong result", "结果不对"),
+    "verdict_error": ("error", "出错"),
+    "verdict_timeout": ("too slow", "超时"),
+    "verdict_kernel died": ("kernel died", "内核崩溃"),
+    "verdict_memory limit": ("out of memory", "内存不足"),
+    "verdict_missing": ("missing", "缺失"),
+    "verdict_not run": ("not run", "未运行"),
+    "verdict_not graded": ("not graded", "未评分"),
 }
+
+# The words of the feedback page's frame, as the template names them (``feedback.frame_words``).
+PAGE_WORDS = tuple(key for key in TEXTS if key.startswith("page_"))
 
 
 def language(assignment: str) -> str:
@@ -105,3 +143,8 @@ def language(assignment: str) -> str:
 
 def say(language_: str, text_id: str, **fields) -> str:
     return TEXTS[text_id][language_ == "zh"].format(**fields)
+
+
+def page_words(language_: str) -> dict[str, str]:
+    """The feedback page's frame in one language: PAGE_WORDS, by key."""
+    return {key: say(language_, key) for key in PAGE_WORDS}

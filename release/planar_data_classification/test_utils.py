@@ -15,7 +15,9 @@ import contextlib
 import io
 import json
 import os
+import re
 import traceback
+import unicodedata
 import warnings
 from collections.abc import Mapping
 
@@ -78,6 +80,38 @@ def say(message_id: str, language: str = "en", /, **fields) -> str:
 
 # -- failures that read as a few lines -----------------------------------------------------------
 
+# Columns of a failure's lines: nbgrader's Validate dialog shows 90, indented by 4, and a notebook's output about as
+# many; longer lines would scroll sideways.
+WIDTH = 80
+_TOKENS = re.compile(r"\s+|[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]|[^\s\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]+")
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap(text: str, width: int = WIDTH, indent: str = "  ") -> str:
+    """``text`` in lines of at most ``width`` columns (a Chinese character takes two), broken at spaces or between
+    Chinese characters, the lines after the first indented; its own line breaks kept, a longer word kept whole."""
+    lines = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for token in _TOKENS.findall(paragraph):
+            if line.strip() and _columns(line + token.rstrip()) > width:
+                lines.append(line.rstrip())
+                line = indent
+                if token.isspace():
+                    continue
+            line += token
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def _coloured(label: str, text: str, colour: str) -> str:
+    """``label: text`` wrapped, the label in ``colour`` (ANSI), as IPython shows an exception's name."""
+    wrapped = wrap(f"{label}: {text}")
+    return f"\x1b[{colour}m{label}\x1b[0m{wrapped[len(label) :]}"
+
 
 class TestFailure(AssertionError):
     """A visible test failed; shown as a few lines (what is wrong, what to do), not a traceback.
@@ -95,9 +129,9 @@ class TestFailure(AssertionError):
         self.language = language
 
     def _render_traceback_(self) -> list[str]:
-        lines = [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self.message}"]
+        lines = [_coloured(type(self).__name__, self.message, "0;31")]
         if self.hint:
-            lines.append(f"\x1b[0;33m{say('hint', self.language)}\x1b[0m: {self.hint}")
+            lines.append(_coloured(say("hint", self.language), self.hint, "0;33"))
         return lines
 
 
@@ -147,9 +181,9 @@ def call_student(language: str, function, *args, **kwargs):
             _show_only_student_frames(error, name, language)
             raise
     for w in caught:
-        print(say("warned", language, name=name, warning=f"{w.category.__name__}: {w.message}"))
+        print(wrap(say("warned", language, name=name, warning=f"{w.category.__name__}: {w.message}")))
     if stderr.getvalue():
-        print(say("wrote_stderr", language, name=name, text=stderr.getvalue().strip()[:500]))
+        print(wrap(say("wrote_stderr", language, name=name, text=stderr.getvalue().strip()[:500])))
     return result
 
 

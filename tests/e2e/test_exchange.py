@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from autograder import ASSIGNMENT, nbgrader_cli
+from autograder.grading import wording
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course
 
 COURSE_ID = "planar-classification"
@@ -112,7 +113,8 @@ def test_release_to_exported_grades_and_fetched_feedback(loop, assignment):
         pages = list((home / assignment / "feedback").glob(f"*/{assignment}.html"))
         assert len(pages) == 1, list((home / assignment).rglob("*"))
         page = pages[0].read_text()
-        assert f"(Score: {expected[student]}.0 / 100.0)" in page
+        score = wording.say(wording.language(assignment), "page_score")  # the page's frame speaks the edition's
+        assert f"({score}: {expected[student]}.0 / 100.0)" in page
         assert "BEGIN HIDDEN TESTS" not in page and "check_hidden_cases" not in page
 
     exported = nbgrader("export", cwd=course)

@@ -97,10 +97,10 @@ def wait_for(condition, timeout: float = 180, what: str = "") -> None:
 
 
 def fetched(home: Path, student: str) -> list[str]:
-    """The feedback pages the student has, after `nbgrader fetch_feedback`."""
+    """The assignment's feedback pages the student has, after `nbgrader fetch_feedback` (the appendix's aside)."""
     result = nbgrader_cli.run("fetch_feedback", ASSIGNMENT, "--student", student, cwd=home, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    return [p.read_text() for p in sorted((home / ASSIGNMENT / "feedback").glob("*/*.html"))]
+    return [p.read_text() for p in sorted((home / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html"))]
 
 
 def graded_lines(course: Path, student: str) -> list[str]:

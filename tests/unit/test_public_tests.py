@@ -166,3 +166,24 @@ def test_nn_model_is_checked_with_the_helpers_it_is_given(reference):
     ):
         run("nn_model", namespace["nn_model"])
     run("nn_model", with_helpers(namespace["nn_model"], {"forward_propagation": reference["forward_propagation"]}))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_failure_reads_within_the_validate_dialogs_width(language):
+    """Does a long failure (tanh's derivative missing, as the visible test words it) wrap to 80 columns, a Chinese
+    character counting two, with no word cut and both lines of the traceback kept?"""
+    import re
+
+    message = test_utils.say("values", language, label='grads["dW1"]', count=6, size=8) + ("; " + "0.0087531387 " * 8)
+    failure = test_utils.WrongResult(
+        message, hint=test_utils.say("grad_no_tanh_derivative", language), language=language
+    )
+    lines = failure._render_traceback_()
+    assert len(lines) == 2 and lines[0].startswith("\x1b[0;31mWrongResult\x1b[0m: ")
+    shown = [re.sub(r"\x1b\[[0-9;]*m", "", line) for block in lines for line in block.split("\n")]
+    assert len(shown) > 2 and max(test_utils._columns(line) for line in shown) <= test_utils.WIDTH
+    words = " ".join(line.strip() for line in shown[:-1])
+    assert "0.0087531387 " * 7 in words + " "  # numbers are never cut in two
+    assert "".join(line.strip() for line in shown).replace(" ", "") == (
+        f"WrongResult:{message}{test_utils.say('hint', language)}:{failure.hint}"
+    ).replace(" ", "")  # nothing lost
