@@ -1,8 +1,10 @@
 """Feedback on submit: a service that grades each submission as it reaches the exchange.
 
 ``python -m autograder watch`` runs beside the course (the instructor's machine, or a
-JupyterHub service). Every few seconds it looks at the exchange's inbound folder, as
-``nbgrader collect`` would, and for each new submission, in the order they came:
+JupyterHub service). It looks at the exchange's inbound folder as soon as something arrives
+there (``Arrivals``: inotify, or every ``--interval`` seconds where there is none), as ``nbgrader
+collect`` would, reading it as hostile input (``autograder.exchange``), and for each new
+submission, in the order they came:
 
 1. collects it into ``submitted/<student>/<assignment>/`` (as ``collect --update`` does);
 2. grades it with the judge (``pipeline.run``: the sandbox, the gradebook, the reports);
