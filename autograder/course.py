@@ -154,10 +154,11 @@ def printable(name: str) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
-def ungraded_notebooks(folder: Path, assignment: str) -> list[str]:
+def ungraded_notebooks(folder: Path | int, assignment: str) -> list[str]:
     """The ids of the notebooks of a submission folder other than the assignment's (the appendix, or one the student
     added), as nbgrader's exchange counts them (``*.ipynb`` at the top): each needs a feedback page, or nbgrader
-    reports the whole submission as having none. Names that cannot be shown as they are, and links, are left out,
+    reports the whole submission as having none (``folder``: its path, or a descriptor of it). Names that cannot
+    be shown as they are, and links, are left out,
     and past ``MAX_FILES`` (what grade reads of a submission) no more pages are made."""
     try:
         entries = list(os.scandir(folder))

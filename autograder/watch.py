@@ -211,6 +211,8 @@ class Watcher:
             return []
         refused = self.journal.refused()
         now = time.time()
+        present = {entry.name for entry in entries}
+        self.unfinished = {name: when for name, when in self.unfinished.items() if name in present}
         try:
             for entry in self._looked_at(entries, refused):
                 parts = entry.name.rsplit("+", 3)
@@ -520,7 +522,19 @@ class Watcher:
         from .course import ungraded_notebooks
         from .grading import feedback
 
-        for notebook in ungraded_notebooks(submission.folder, submission.assignment):
+        try:  # the folder that was checked, through a descriptor (never a link put in its place)
+            folder_fd = exchange.open_folder(submission.folder)
+        except (OSError, exchange.Unacceptable):
+            return
+        try:
+            names = (
+                ungraded_notebooks(folder_fd, submission.assignment)
+                if exchange.identity(folder_fd) == (submission.inode)
+                else []
+            )
+        finally:
+            os.close(folder_fd)
+        for notebook in names:
             page = feedback.render_not_graded(notebook, submission.assignment)
             self._publish(notebook_hash(secret=submission.secret, notebook_id=notebook), page.encode("utf-8"))
 
@@ -572,8 +586,12 @@ class Watcher:
         self.event("rate-limited", submission, detail=f"graded at about {at:%H:%M:%S} UTC")
 
     def _publish(self, name: str, data: bytes) -> None:
+        """A page where ``fetch_feedback`` finds it. The folder is made as ``release_feedback`` makes it (0711:
+        a page is read by its name, which takes the submission's secret; nobody can list the others')."""
         folder = self.settings.outbound_feedback
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            folder.chmod(0o711)
         write_atomically(folder / f"{name}.html", data, 0o644)
 
     def recover_best(self) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import queue
 import re
 import secrets
 import shutil
@@ -195,18 +194,15 @@ class GradingKernel:
             shutil.rmtree(self._links, ignore_errors=True)
             self._links = None
 
-    @staticmethod
-    def _message(channel, msg_id: str, timeout: float):
+    def _message(self, client, channel, msg_id: str, timeout: float):
         """The next message on ``channel`` answering ``msg_id``, or None after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             if not channel.socket.poll(timeout=left * 1000):
                 return None
             try:
-                message = channel.get_msg(timeout=0)
-            except queue.Empty:
-                continue
-            except Exception:  # noqa: BLE001 - a forged or malformed message answers nothing
+                message = self._receive(channel.socket, "a channel", client)
+            except ProtocolError:  # a forged, malformed or oversized message answers nothing
                 continue
             parent = message.get("parent_header") if isinstance(message, dict) else None
             if isinstance(parent, dict) and parent.get("msg_id") == msg_id:
@@ -223,9 +219,9 @@ class GradingKernel:
             msg_id = client.kernel_info()
         except zmq.ZMQError:
             return False
-        if self._message(client.shell_channel, msg_id, 1.0) is None:
+        if self._message(client, client.shell_channel, msg_id, 1.0) is None:
             return False
-        return self._message(client.iopub_channel, msg_id, 0.5) is not None
+        return self._message(client, client.iopub_channel, msg_id, 0.5) is not None
 
     def alive(self) -> bool:
         return self.process is not None and self.process.alive()
@@ -338,13 +334,15 @@ class GradingKernel:
             seconds,
         )
 
-    def _receive(self, socket, channel: str) -> dict | None:
+    def _receive(self, socket, channel: str, client=None) -> dict | None:
         """One message off ``socket``, checked to be a well-formed Jupyter message (ProtocolError if not).
 
-        The session is used straight off the socket: the channels' own get_msg goes through
-        asyncio for every message, which costs more than the message.
+        Every message the grader reads of a kernel comes through here (``client``: while it starts, the one
+        being connected), its size in values checked before it is parsed. The session is used straight off
+        the socket: the channels' own get_msg goes through asyncio for every message, which costs more than
+        the message.
         """
-        session = self.client.session
+        session = (client or self.client).session
         try:
             frames = socket.recv_multipart(zmq.NOBLOCK)
         except zmq.ZMQError:
@@ -398,13 +396,15 @@ class GradingKernel:
             if time.monotonic() > deadline or not self.process.alive():
                 self.shutdown()
                 return Execution("timeout", outputs.finish(), "Timeout", f"stopped after {timeout:g} s", used)
-        # Drain what the interrupted request still sends, so it cannot leak into the next one.
-        for get in (self.client.get_iopub_msg, self.client.get_shell_msg, self.client.get_stdin_msg):
+        # Drain what the interrupted request still sends, so it cannot leak into the next one (read as every
+        # message is: one the grader must refuse ends the kernel).
+        for channel in (self.client.iopub_channel, self.client.shell_channel, self.client.stdin_channel):
             for _ in range(10_000):
-                try:
-                    get(timeout=0.05)
-                except queue.Empty:
+                if not channel.socket.poll(timeout=50):
                     break
-                except Exception:  # noqa: BLE001 - a forged message: dropped like the rest
-                    continue
+                try:
+                    self._receive(channel.socket, "a channel")
+                except ProtocolError:
+                    self.shutdown()
+                    return Execution("timeout", outputs.finish(), "Timeout", f"stopped after {timeout:g} s", used)
         return Execution("timeout", outputs.finish(), "Timeout", f"stopped after {timeout:g} s", used)

@@ -53,6 +53,17 @@ kernel.session.send(kernel.iopub_socket, "stream", content=payload, parent=kerne
 import time
 time.sleep(20)
 """
+# The same message, sent only when the grader interrupts the cell (a timeout), while it waits for the kernel.
+AMPLIFIED_ON_INTERRUPT = """kernel = get_ipython().kernel
+payload = b'{"name":"stdout","text":"x","a":[' + b'{},' * 10_000_000 + b'{}]}'
+parent, stop = kernel.get_parent(), []
+def on_interrupt(*args, **kwargs):
+    kernel.session.send(kernel.iopub_socket, "stream", content=payload, parent=parent, ident=b"stream")
+    stop.append(1)
+kernel.control_handlers["interrupt_request"] = on_interrupt
+while not stop:
+    pass
+"""
 LAST_PART = FLOOD.format(flags=0x02, size=31_000_000, parts=1)  # one whole message of 31 MB, under its budget
 
 
@@ -70,15 +81,23 @@ def rss_of_children(parent: int) -> dict[int, int]:
 
 
 @pytest.mark.parametrize(
-    "attack", ["one endless message", "a message of ten million values", "a whole message from each of nine cells"]
+    "attack",
+    [
+        "one endless message",
+        "a message of ten million values",
+        "such a message when interrupted",
+        "a whole message from each of nine cells",
+    ],
 )
 def test_a_kernel_that_floods_the_grader_is_cut_off_and_the_workers_memory_stays_flat(tmp_path, attack):
     course = new_course(tmp_path / "course")
     release, answers = course_notebooks()
     flooder = fill_answers(release, answers)
-    cells = {"one endless message": [ENDLESS], "a message of ten million values": [AMPLIFIED]}.get(
-        attack, [LAST_PART] * 9
-    )
+    cells = {
+        "one endless message": [ENDLESS],
+        "a message of ten million values": [AMPLIFIED],
+        "such a message when interrupted": [AMPLIFIED_ON_INTERRUPT],
+    }.get(attack, [LAST_PART] * 9)
     for number, code in enumerate(cells):
         flooder.cells.insert(3 + number, nbformat.v4.new_code_cell(code, id=f"flood-{number}"))
     write_submission(flooder, course, "flooder", ASSIGNMENT)
@@ -112,7 +131,7 @@ def test_a_kernel_that_floods_the_grader_is_cut_off_and_the_workers_memory_stays
     notebook = (course / "autograded" / "flooder" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
     if attack != "a whole message from each of nine cells":  # the flood's cell is cut off; its functions are right
         assert scores == {"flooder": total, "honest": total}
-        assert "sent the grader messages it could not read" in notebook
+        assert "sent the grader messages it could not read" in notebook or "stopped: this cell ran longer" in notebook
     else:  # 9 x 31 MB is more than the submission may send: what comes after is not run
         assert scores == {"flooder": 0, "honest": total}
         assert "sent the grader more than 256 MB" in notebook

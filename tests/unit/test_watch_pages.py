@@ -22,7 +22,10 @@ def submission(tmp_path) -> Inbound:
     for name in (f"{ASSIGNMENT}.ipynb", "appendix.ipynb", "notes.txt"):
         (folder / name).write_text("{}")
     (folder / "linked.ipynb").symlink_to(folder / "appendix.ipynb")
-    return Inbound("li", ASSIGNMENT, None, folder, "2026-12-06 05:00:00.000000 UTC", "s3cret")
+    info = folder.stat()
+    return Inbound(
+        "li", ASSIGNMENT, None, folder, "2026-12-06 05:00:00.000000 UTC", "s3cret", (info.st_dev, info.st_ino)
+    )
 
 
 def outbound(tmp_path, notebook: str) -> str:
@@ -69,3 +72,24 @@ def test_a_queued_page_stays_until_the_feedback_replaces_it(tmp_path):
     w.release_queued(inbound, time.time())
     w.release_grading(inbound, 12)
     assert QUEUED_MARK in outbound(tmp_path, ASSIGNMENT) and inbound.identity in w.started
+
+
+def test_the_exchanges_feedback_folder_is_made_as_release_feedback_makes_it(tmp_path):
+    """Can nobody list the pages of the others (0711), while each reads their own by its name?"""
+    w = watcher(tmp_path)
+    w.release_queued(submission(tmp_path), time.time() + 600)
+    assert (tmp_path / "exchange" / "course" / "feedback").stat().st_mode & 0o777 == 0o711
+
+
+def test_a_folder_replaced_by_a_link_after_its_check_names_no_notebook_of_the_place_it_points_to(tmp_path):
+    w = watcher(tmp_path)
+    inbound = submission(tmp_path)
+    secret_place = tmp_path / "root-only"
+    secret_place.mkdir()
+    (secret_place / "final-exam-answers.ipynb").write_text("{}")
+    inbound.folder.rename(tmp_path / "moved")
+    inbound.folder.symlink_to(secret_place, target_is_directory=True)
+    w.release_ungraded(inbound)
+    assert (
+        not (tmp_path / "exchange" / "course" / "feedback").exists() or outbound(tmp_path, "final-exam-answers") == ""
+    )
