@@ -27,6 +27,8 @@ finishes the round under way and stops.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import datetime
 import errno
@@ -53,6 +55,7 @@ POLICIES = ("latest", "best")
 LATE_WORK = ("grade", "keep")  # after the due date: graded with nbgrader's late penalty, or kept ungraded
 QUEUED_MARK = "<!-- autograder: queued -->"
 MAX_FOLDERS_PER_ACCOUNT = 100  # of one account's folders in the inbound, the newest are looked at each round
+MAX_REFUSALS = 1000  # refused folders journaled and logged per account; past them, only skipped
 UNFINISHED_AFTER = 600.0  # seconds a folder may go without its timestamp.txt before it is refused
 GRADER_SIDE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.ENOMEM)  # never the student's doing
 
@@ -197,6 +200,10 @@ class Watcher:
         self.retry_after: dict[tuple[str, str], float] = {}  # (assignment, identity) -> when to try again
         self.queued_pages: set[str] = set()  # identities whose "queued" page is out
         self.unfinished: dict[str, float] = {}  # folders without their timestamp.txt yet -> when first seen
+        self.refusals = collections.Counter(  # refused folders of each account, journaled (MAX_REFUSALS at most)
+            e.get("account") for e in self.journal.entries if e.get("event") == "refused"
+        )
+        self.skipped: set[str] = set()  # refused folders of accounts past MAX_REFUSALS: not journaled, not looked at
         self.crowded: set = set()  # accounts (or students) with more folders than are looked at, logged once
         self.started: dict[str, float] = {}  # identity -> when its grading started (for the next estimates)
 
@@ -209,10 +216,11 @@ class Watcher:
             entries = list(os.scandir(self.settings.inbound))
         except OSError:
             return []
-        refused = self.journal.refused()
         now = time.time()
         present = {entry.name for entry in entries}
         self.unfinished = {name: when for name, when in self.unfinished.items() if name in present}
+        self.skipped &= present
+        refused = self.journal.refused() | self.skipped
         try:
             for entry in self._looked_at(entries, refused):
                 parts = entry.name.rsplit("+", 3)
@@ -222,12 +230,15 @@ class Watcher:
                     self.unfinished.pop(entry.name, None)
                 except exchange.NotYet as why:  # nbgrader submit writes timestamp.txt and the secret last
                     if now - self.unfinished.setdefault(entry.name, now) > UNFINISHED_AFTER:
-                        self.quarantine(entry.name, f"never finished ({why} after {UNFINISHED_AFTER / 60:g} minutes)")
+                        self.quarantine(
+                            entry, f"never finished ({why} after {UNFINISHED_AFTER / 60:g} minutes)", student
+                        )
                 except exchange.Unacceptable as why:
-                    self.quarantine(entry.name, str(why))
+                    self.quarantine(entry, str(why), student)
                 except OSError as error:  # gone, or unreadable for now: looked at again next round
                     if error.errno not in (errno.ENOENT, errno.EACCES, errno.EPERM):
-                        self.quarantine(entry.name, f"cannot be read ({errno.errorcode.get(error.errno, error.errno)})")
+                        why = f"cannot be read ({errno.errorcode.get(error.errno, error.errno)})"
+                        self.quarantine(entry, why, student)
         finally:
             self.journal.flush()  # the round's refusals, in one write
         return sorted(found, key=lambda s: (s.when, s.student))
@@ -280,11 +291,28 @@ class Watcher:
             raise exchange.Unacceptable("timestamp.txt holds no time nbgrader could have written") from None
         return Inbound(student, assignment, when, Path(entry.path), timestamp, secret, inode)
 
-    def quarantine(self, name: str, why: str) -> None:
+    def quarantine(self, entry, why: str, student: str) -> None:
         """A folder of the exchange that is never graded: journaled (so a restart does not look at it again)
-        and logged once, in words of the grader's (the folder's name printable, its content never shown)."""
-        self.journal.add(sync=False, event="refused", folder=name, why=why)  # written when the round's look ends
+        and logged once, in words of the grader's (the folder's name printable, its content never shown).
+        An account (or, when owners are not checked, a student) gets ``MAX_REFUSALS`` such lines; past them its
+        refused folders are only skipped, so nobody can grow the journal and the log without bound."""
+        name = entry if isinstance(entry, str) else entry.name
+        account = self._account(entry, student)
+        self.refusals[account] += 1
+        if self.refusals[account] > MAX_REFUSALS:
+            self.skipped.add(name)
+            if self.refusals[account] == MAX_REFUSALS + 1:
+                self.log(f"refused more than {MAX_REFUSALS} folders of {printable(str(account))}: the rest are skipped")
+            return
+        self.journal.add(sync=False, event="refused", folder=name, why=why, account=account)  # written at round end
         self.log(f"refused: {printable(name)}: {why}; left in the exchange, never graded")
+
+    def _account(self, entry, student: str):
+        """Whose folder it is: its owner's uid where owners are checked, else the student it names."""
+        if self.settings.check_owner and not isinstance(entry, str):
+            with contextlib.suppress(OSError):
+                return entry.stat(follow_symlinks=False).st_uid
+        return student
 
     def pending(self, now: float) -> tuple[list[Inbound], list[tuple[Inbound, float]]]:
         """(submissions to grade now, [(submission, when its turn comes)]): each student's oldest not done."""
@@ -491,11 +519,15 @@ class Watcher:
                     "not graded", submission, detail=f"it could not be collected ({error.strerror}); tried again"
                 )
                 return False
-            self.quarantine(submission.folder.name, f"cannot be read ({errno.errorcode.get(error.errno, error.errno)})")
+            self.quarantine(
+                submission.folder.name,
+                f"cannot be read ({errno.errorcode.get(error.errno, error.errno)})",
+                submission.student,
+            )
             return False
         except exchange.Unacceptable as why:
             shutil.rmtree(staging, ignore_errors=True)
-            self.quarantine(submission.folder.name, str(why))
+            self.quarantine(submission.folder.name, str(why), submission.student)
             return False
         if skipped:
             self.event(

@@ -25,6 +25,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ..context import worker
@@ -133,6 +134,23 @@ def _private_base() -> Path:
     return Path(tempfile.mkdtemp(prefix=f"autograder-{os.getuid()}-"))
 
 
+def _private_bases_left() -> list[Path]:
+    """Private folders (``_private_base``'s second choice) of this user older than a minute: what graders that
+    are gone left in them is removed like the rest, and the folder with it."""
+    found = []
+    for folder in Path(tempfile.gettempdir()).glob(f"autograder-{os.getuid()}-*"):
+        with contextlib.suppress(OSError):
+            info = os.lstat(folder)
+            if (
+                stat.S_ISDIR(info.st_mode)
+                and info.st_uid == os.getuid()
+                and not info.st_mode & 0o077
+                and time.time() - info.st_mtime > 60
+            ):
+                found.append(folder)
+    return found
+
+
 def scratch_dir() -> Path:
     """This process's own scratch folder; those of processes that are gone are removed on first use.
 
@@ -143,12 +161,16 @@ def scratch_dir() -> Path:
     state = worker()
     if state.scratch is None or not state.scratch.is_dir():
         base = _private_base()
-        for old in base.iterdir():
-            if old.is_dir() and not old.is_symlink() and old != state.scratch:
-                lock = _lock(old)
-                if lock is not None:
-                    shutil.rmtree(old, ignore_errors=True)
-                    os.close(lock)
+        for folder in [base, *_private_bases_left()]:
+            for old in folder.iterdir():
+                if old.is_dir() and not old.is_symlink() and old != state.scratch:
+                    lock = _lock(old)
+                    if lock is not None:
+                        shutil.rmtree(old, ignore_errors=True)
+                        os.close(lock)
+            if folder != base:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # a live grader's holds its locked folder: not empty, left alone
         for legacy in Path(tempfile.gettempdir()).glob("autograder-kernel-*"):  # links of graders before the relay
             if legacy.is_dir() and not legacy.is_symlink() and legacy.lstat().st_uid == os.getuid():
                 shutil.rmtree(legacy, ignore_errors=True)

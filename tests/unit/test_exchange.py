@@ -96,7 +96,7 @@ def _watcher(tmp_path):
     from autograder.watch import Watcher, WatchSettings
 
     exchange_root = tmp_path / "exchange"
-    (exchange_root / "course" / "inbound").mkdir(parents=True)
+    (exchange_root / "course" / "inbound").mkdir(parents=True, exist_ok=True)
     settings = Settings(course_dir=tmp_path / "course", assignment="planar", db_url="sqlite://")
     return Watcher(WatchSettings(settings, ("planar",), exchange_root, "course", check_owner=False))
 
@@ -174,3 +174,20 @@ def test_of_one_accounts_many_folders_only_the_newest_are_looked_at(tmp_path):
     assert watcher.log_path.read_text().count("only the newest 100 are looked at") == 1
     watcher.inbound()
     assert watcher.log_path.read_text().count("only the newest 100 are looked at") == 1  # said once
+
+
+def test_an_account_gets_a_bounded_number_of_refusals_journaled(tmp_path, monkeypatch):
+    import autograder.watch
+
+    monkeypatch.setattr(autograder.watch, "MAX_REFUSALS", 3)
+    watcher = _watcher(tmp_path)
+    for number in range(6):
+        folder = _submitted(watcher.settings.inbound, f"eve+planar+2026-12-06 05:30:00.000000 UTC+x{number}")
+        (folder / "timestamp.txt").write_text("forged")
+    assert watcher.inbound() == []
+    assert len(watcher.journal.refused()) == 3 and len(watcher.skipped) == 3
+    log = watcher.log_path.read_text()
+    assert log.count("refused: ") == 3 and log.count("refused more than 3 folders of eve") == 1
+    assert watcher.inbound() == [] and watcher.log_path.read_text() == log  # nothing more written
+    restarted = _watcher(tmp_path)  # the journal's count is kept across restarts
+    assert restarted.refusals["eve"] == 3

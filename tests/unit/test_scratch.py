@@ -1,6 +1,7 @@
 """The grader's scratch folder in a /tmp that every account shares."""
 
 import os
+from pathlib import Path
 
 
 def test_a_shared_tmp_name_made_by_another_account_is_never_the_graders_scratch(tmp_path, monkeypatch):
@@ -28,3 +29,20 @@ def test_a_shared_tmp_name_made_by_another_account_is_never_the_graders_scratch(
             name.unlink()
     name.mkdir(mode=0o700)
     assert _private_base() == name  # the grader's own
+
+
+def test_private_folders_that_graders_left_are_removed_by_the_next(tmp_path, monkeypatch):
+    import tempfile
+    import time
+
+    from autograder.sandbox import _private_bases_left
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    old = Path(tempfile.mkdtemp(prefix=f"autograder-{os.getuid()}-"))
+    Path(tempfile.mkdtemp(prefix=f"autograder-{os.getuid()}-"))  # one made just now
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    other = tmp_path / f"autograder-{os.getuid()}-open"
+    other.mkdir(mode=0o777)
+    other.chmod(0o777)
+    os.utime(other, (time.time() - 3600, time.time() - 3600))
+    assert _private_bases_left() == [old]  # not one just made, nor one others may enter
