@@ -16,9 +16,9 @@ import pytest
 from nbgrader.utils import notebook_hash
 
 from autograder import EDITIONS, nbgrader_cli
-from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course
+from autograder.simulated.synthetic import course_notebooks, fill_answers
 
-from .test_watch import COURSE_ID, service, wait_for
+from .test_watch import COURSE_ID, released, service, wait_for
 
 TANH = "    dZ1 = (W2.T @ dZ2) * (1 - A1 ** 2)\n"
 
@@ -33,18 +33,7 @@ def wrong_backward(assignment: str) -> dict:
 @pytest.fixture()
 def exchange_course(tmp_path):
     """(course, exchange): both editions released."""
-    exchange = tmp_path / "exchange"
-    exchange.mkdir()
-    exchange.chmod(0o777)
-    course = new_course(tmp_path / "course")
-    with (course / "nbgrader_config.py").open("a") as config:
-        config.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
-        config.write("c.ExchangeCollect.check_owner = False  # one OS user plays every student here\n")
-    for assignment in EDITIONS:
-        for command in (["generate_assignment", assignment, "--force"], ["release_assignment", assignment]):
-            result = nbgrader_cli.run(*command, cwd=course, timeout=600)
-            assert result.returncode == 0, result.stdout + result.stderr
-    return course, exchange
+    return released(tmp_path, EDITIONS)
 
 
 def student_home(tmp_path: Path, exchange: Path, student: str) -> Path:

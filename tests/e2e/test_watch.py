@@ -28,8 +28,8 @@ def classroom(tmp_path):
     return make_classroom(tmp_path)
 
 
-def make_classroom(tmp_path):
-    """(course, exchange, a function that makes a student submit answers): the instructor has released."""
+def released(tmp_path, assignments=(ASSIGNMENT,)) -> tuple[Path, Path]:
+    """(course, exchange): an exchange in ``tmp_path`` where the instructor has released ``assignments``."""
     exchange = tmp_path / "exchange"
     exchange.mkdir()
     exchange.chmod(0o777)
@@ -37,9 +37,16 @@ def make_classroom(tmp_path):
     with (course / "nbgrader_config.py").open("a") as config:
         config.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
         config.write("c.ExchangeCollect.check_owner = False  # one OS user plays every student here\n")
-    for command in (["generate_assignment", ASSIGNMENT, "--force"], ["release_assignment", ASSIGNMENT]):
-        result = nbgrader_cli.run(*command, cwd=course, timeout=600)
-        assert result.returncode == 0, result.stdout + result.stderr
+    for assignment in assignments:
+        for command in (["generate_assignment", assignment, "--force"], ["release_assignment", assignment]):
+            result = nbgrader_cli.run(*command, cwd=course, timeout=600)
+            assert result.returncode == 0, result.stdout + result.stderr
+    return course, exchange
+
+
+def make_classroom(tmp_path):
+    """(course, exchange, a function that makes a student submit answers): the instructor has released."""
+    course, exchange = released(tmp_path)
     release, answers = course_notebooks()
 
     def submit(student: str, changes: dict | None = None) -> Path:
