@@ -17,30 +17,14 @@ STARTED = time.monotonic()  # for the grader's own account of its start-up (benc
 # jsonschema simply does not check that format.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-ASSIGNMENT = "planar_data_classification"
+from course_spec import SPEC  # noqa: E402 - course.toml: the editions and the graded functions, written once
+
 # Editions of the assignment (one nbgrader assignment each); they share code, tests and
-# hidden cases, so the same code gets the same scores in either.
-EDITIONS = {ASSIGNMENT: "en", f"{ASSIGNMENT}_zh": "zh"}
+# hidden cases, so the same code gets the same scores in either. The first is the original.
+EDITIONS = {edition.assignment: edition.language for edition in SPEC.editions}
+ASSIGNMENT = SPEC.editions[0].assignment
 
 # In the order the notebook introduces them.
-GRADED_FUNCTIONS = (
-    "layer_sizes",
-    "initialize_parameters",
-    "forward_propagation",
-    "compute_cost",
-    "backward_propagation",
-    "update_parameters",
-    "nn_model",
-    "predict",
-)
+GRADED_FUNCTIONS = SPEC.names
 # Column names for tables too narrow for the full ones (the grade summary, summary.html).
-SHORT_NAMES = {
-    "layer_sizes": "size",
-    "initialize_parameters": "init",
-    "forward_propagation": "fwd",
-    "compute_cost": "cost",
-    "backward_propagation": "bwd",
-    "update_parameters": "upd",
-    "nn_model": "model",
-    "predict": "pred",
-}
+SHORT_NAMES = {function.name: function.short for function in SPEC.functions}

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import nbgrader_cli
-from tools import fingerprints, translate
+from tools import fingerprints, points, translate
 from tools.paths import (
     ASSIGNMENT,
     ASSIGNMENTS,
@@ -206,12 +206,24 @@ def main(argv: list[str] | None = None) -> int:
                 write(normalize(execute(path), path.name), path)
                 print(f"executed and stored {path.relative_to(ROOT)}")
         elif args.command == "release":
+            english = nbformat.read(SOURCE, as_version=4)
+            if points.apply(english):  # course.toml's points, into the source and (translated) its editions
+                write_notebook(english, SOURCE)
+                print(f"wrote course.toml's points into {SOURCE.relative_to(ROOT)}")
+            for path in translate.build([]):
+                print(f"translated {path.relative_to(ROOT)}")
             fingerprints.write()
             for assignment in ASSIGNMENTS:
                 generate_release(assignment, out_dir=ROOT / "release" / assignment)
                 print(f"generated release/{assignment}")
         else:
-            problems = storage_differences() + translate.check() + fingerprints.check()
+            problems = [
+                problem
+                for path in STORED_NOTEBOOKS
+                for problem in points.differences(nbformat.read(path, as_version=4), str(path.relative_to(ROOT)))
+                if path.parent.parent == ROOT / "source"  # the graded notebooks (not notebooks/)
+            ]
+            problems += storage_differences() + translate.check() + fingerprints.check()
             problems += [p for assignment in ASSIGNMENTS for p in release_differences(assignment)]
             for problem in problems:
                 print(f"error: {problem}", file=sys.stderr)

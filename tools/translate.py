@@ -27,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 
+from tools import points
 from tools.paths import ASSIGNMENT, EXECUTED_TRANSLATIONS, ROOT, SOURCE, SOURCE_ZH, write_notebook
 
 CATALOGUES = ROOT / "i18n"
@@ -119,10 +120,10 @@ def problems(english: nbformat.NotebookNode, catalogue: dict, name: str) -> list
                 f"{name}: the translation of {cell_id!r} has ASCII punctuation in Chinese sentences "
                 "(write ， ： ； （ ） ！ ？; code and math keep ASCII)"
             )
-        elif entry.get("source_sha") != sha(text):
+        elif entry.get("source_sha") != sha(points.neutral(text)):
             found.append(
                 f"{name}: markdown cell {cell_id!r} changed in English since it was translated "
-                f"(translated {entry.get('source_sha')}, now {sha(text)}); update its text, then "
+                f"(translated {entry.get('source_sha')}, now {sha(points.neutral(text))}); update its text, then "
                 f"run: python -m tools.translate build --accept {cell_id}"
             )
     for cell_id in catalogue:
@@ -141,6 +142,7 @@ def translate(english: nbformat.NotebookNode, catalogue: dict, out_path: Path) -
     for cell in edition.cells:
         if cell.cell_type == "markdown":
             cell.source = catalogue[cell.id]["text"]
+    points.apply(edition)  # course.toml's points, whatever numbers the translation was written with
     if out_path in EXECUTED_TRANSLATIONS and out_path.exists():
         stored = {c.id: c for c in nbformat.read(out_path, as_version=4).cells if c.cell_type == "code"}
         for cell in edition.cells:
@@ -159,7 +161,7 @@ def build(accept: list[str]) -> list[Path]:
             texts = {c.id: c.source for c in english.cells if c.cell_type == "markdown"}
             for cell_id in accept:
                 if cell_id in catalogue and cell_id in texts:
-                    catalogue[cell_id]["source_sha"] = sha(texts[cell_id])
+                    catalogue[cell_id]["source_sha"] = sha(points.neutral(texts[cell_id]))
             save_catalogue(catalogue_path, catalogue)
             found = problems(english, catalogue, catalogue_path.name)
             if found:

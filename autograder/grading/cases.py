@@ -20,7 +20,7 @@ import numpy as np
 
 from test_utils import HELPERS, check_result
 
-from .. import GRADED_FUNCTIONS
+from .. import GRADED_FUNCTIONS, SPEC
 
 # nn_model and predict call the other graded functions; they are judged with the
 # reference versions of those in place, so a bug elsewhere costs its own points only.
@@ -42,7 +42,7 @@ class Case:
     hidden: bool = True
 
 
-# -- the plan: which sizes each function's hidden cases have ------------------------------------------
+# -- the plan: which sizes each function's hidden cases have (course.toml's `hidden`) -----------------
 #
 # The sizes are designed, not drawn: the same for every submission, chosen so that every dimension a
 # function's specification names differs from every other in each case (n_x, n_h, n_y, m pairwise
@@ -53,28 +53,7 @@ class Case:
 # for some sizes (an axis taken from the wrong dimension, a fixed n_h, an n_y fixed to 1) shows for every
 # submission alike. The values are drawn per submission (from its seed): answers looked up once are
 # worth nothing the next time.
-PLAN = {
-    "layer_sizes": ({"n_x": 3, "n_y": 2, "m": 7}, {"n_x": 6, "n_y": 1, "m": 5}, {"n_x": 2, "n_y": 5, "m": 9}),
-    "initialize_parameters": (
-        {"n_x": 3, "n_h": 5, "n_y": 2},
-        {"n_x": 5, "n_h": 2, "n_y": 1},
-        {"n_x": 2, "n_h": 3, "n_y": 6},
-    ),
-    "forward_propagation": ({"n_x": 3, "n_h": 5, "m": 7}, {"n_x": 6, "n_h": 2, "m": 5}, {"n_x": 2, "n_h": 7, "m": 9}),
-    "compute_cost": ({"n_x": 3, "n_h": 5, "m": 7}, {"n_x": 2, "n_h": 6, "m": 12}, {"n_x": 6, "n_h": 2, "m": 5}),
-    "backward_propagation": ({"n_x": 3, "n_h": 5, "m": 7}, {"n_x": 6, "n_h": 2, "m": 9}, {"n_x": 2, "n_h": 3, "m": 6}),
-    "update_parameters": (
-        {"n_x": 3, "n_h": 5, "learning_rate": None},
-        {"n_x": 6, "n_h": 2, "learning_rate": "low"},
-        {"n_x": 2, "n_h": 7, "learning_rate": "high"},
-    ),
-    "nn_model": (
-        {"n_x": 3, "n_h": 5, "m": 7, "num_iterations": 4},
-        {"n_x": 2, "n_h": 6, "m": 9, "num_iterations": 3, "print_cost": True},
-        {"n_x": 5, "n_h": 2, "m": 8, "num_iterations": 6},
-    ),
-    "predict": ({"n_x": 3, "n_h": 5, "m": 11}, {"n_x": 6, "n_h": 2, "m": 9}, {"n_x": 2, "n_h": 7, "m": 13}),
-}
+PLAN = types.MappingProxyType({function.name: function.hidden for function in SPEC.functions})
 
 
 def _labels(rng: np.random.Generator, m: int) -> np.ndarray:
@@ -107,56 +86,100 @@ def _straddling(rng: np.random.Generator, n_x: int, n_h: int, m: int) -> tuple[d
     return parameters, X
 
 
-def _draw_one(name: str, rng: np.random.Generator, size: dict) -> Case:
-    """One hidden case of ``name`` with the planned ``size`` and values drawn from ``rng``."""
-    n_x, n_h, m = size.get("n_x", 2), size.get("n_h", 4), size.get("m", 5)
-    if name == "layer_sizes":
-        n_y = size["n_y"]
-        X, Y = rng.standard_normal((n_x, m)), rng.standard_normal((n_y, m))
-        return Case((X, Y), {}, f"X {X.shape}, Y {Y.shape}")
-    if name == "initialize_parameters":
-        return Case((n_x, n_h, size["n_y"]), {}, f"n_x={n_x}, n_h={n_h}, n_y={size['n_y']}")
-    if name == "forward_propagation":
-        X = rng.standard_normal((n_x, m))
-        return Case((X, _parameters(rng, n_x, n_h)), {}, f"X {X.shape}, n_h={n_h}")
-    if name == "compute_cost":
-        A2 = rng.uniform(0.05, 0.95, (1, m))
-        return Case((A2, _labels(rng, m), _parameters(rng, n_x, n_h)), {}, f"m={m}")
-    if name == "backward_propagation":
-        X = rng.standard_normal((n_x, m))
-        parameters = _parameters(rng, n_x, n_h, scale=0.5)
-        Z1 = parameters["W1"] @ X + parameters["b1"]
-        A1 = np.tanh(Z1)
-        Z2 = parameters["W2"] @ A1 + parameters["b2"]
-        cache = {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": 1 / (1 + np.exp(-Z2))}
-        return Case((parameters, cache, X, _labels(rng, m)), {}, f"X {X.shape}, n_h={n_h}")
-    if name == "update_parameters":
-        parameters = _parameters(rng, n_x, n_h)
-        grads = {"d" + key: value for key, value in _parameters(rng, n_x, n_h, scale=0.1).items()}
-        rate = size["learning_rate"]
-        if rate is None:
-            return Case((parameters, grads), {}, f"n_x={n_x}, n_h={n_h}, learning_rate=default")
-        # a rate of the case's own, never the default 1.2 nor 1 (where a missing factor would not show)
-        drawn = rng.uniform(0.05, 0.8) if rate == "low" else rng.uniform(1.6, 3.0)
-        return Case(
-            (parameters, grads),
-            {"learning_rate": float(np.round(drawn, 3))},
-            f"n_x={n_x}, n_h={n_h}, learning_rate=given",
-        )
-    if name == "nn_model":
-        X = rng.standard_normal((n_x, m))
-        iterations = size["num_iterations"]
-        print_cost = size.get("print_cost", False)
-        return Case(
-            (X, _labels(rng, m), n_h),
-            {"num_iterations": iterations, "print_cost": print_cost},
-            f"X {X.shape}, n_h={n_h}, num_iterations={iterations}" + (", print_cost=True" if print_cost else ""),
-            {"n_x": n_x, "n_h": n_h, "n_y": 1, "m": m},
-        )
-    if name == "predict":
-        parameters, X = _straddling(rng, n_x, n_h, m)
-        return Case((parameters, X), {}, f"X {X.shape}, n_h={n_h}", {"n_x": n_x, "n_h": n_h, "n_y": 1, "m": m})
-    raise KeyError(f"no hidden cases for {name!r}; graded functions are {', '.join(GRADED_FUNCTIONS)}")
+# -- the recipes: how the values of a function's hidden case are drawn, one per graded function ------
+#
+# Each takes the generator and the case's planned sizes (course.toml) and returns the case. Code, not
+# data: how a case's values are chosen is the designed part of each (both classes among the labels,
+# outputs on both sides of 0.5, a learning rate that is neither the default nor 1).
+
+
+def _layer_sizes(rng: np.random.Generator, size: dict) -> Case:
+    n_x, n_y, m = size["n_x"], size["n_y"], size["m"]
+    X, Y = rng.standard_normal((n_x, m)), rng.standard_normal((n_y, m))
+    return Case((X, Y), {}, f"X {X.shape}, Y {Y.shape}")
+
+
+def _initialize_parameters(rng: np.random.Generator, size: dict) -> Case:
+    n_x, n_h, n_y = size["n_x"], size["n_h"], size["n_y"]
+    return Case((n_x, n_h, n_y), {}, f"n_x={n_x}, n_h={n_h}, n_y={n_y}")
+
+
+def _forward_propagation(rng: np.random.Generator, size: dict) -> Case:
+    n_x, n_h, m = size["n_x"], size["n_h"], size["m"]
+    X = rng.standard_normal((n_x, m))
+    return Case((X, _parameters(rng, n_x, n_h)), {}, f"X {X.shape}, n_h={n_h}")
+
+
+def _compute_cost(rng: np.random.Generator, size: dict) -> Case:
+    n_x, n_h, m = size["n_x"], size["n_h"], size["m"]
+    A2 = rng.uniform(0.05, 0.95, (1, m))
+    return Case((A2, _labels(rng, m), _parameters(rng, n_x, n_h)), {}, f"m={m}")
+
+
+def _backward_propagation(rng: np.random.Generator, size: dict) -> Case:
+    n_x, n_h, m = size["n_x"], size["n_h"], size["m"]
+    X = rng.standard_normal((n_x, m))
+    parameters = _parameters(rng, n_x, n_h, scale=0.5)
+    Z1 = parameters["W1"] @ X + parameters["b1"]
+    A1 = np.tanh(Z1)
+    Z2 = parameters["W2"] @ A1 + parameters["b2"]
+    cache = {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": 1 / (1 + np.exp(-Z2))}
+    return Case((parameters, cache, X, _labels(rng, m)), {}, f"X {X.shape}, n_h={n_h}")
+
+
+def _update_parameters(rng: np.random.Generator, size: dict) -> Case:
+    n_x, n_h = size["n_x"], size["n_h"]
+    parameters = _parameters(rng, n_x, n_h)
+    grads = {"d" + key: value for key, value in _parameters(rng, n_x, n_h, scale=0.1).items()}
+    rate = size["learning_rate"]
+    if rate == "default":
+        return Case((parameters, grads), {}, f"n_x={n_x}, n_h={n_h}, learning_rate=default")
+    if rate not in ("low", "high"):
+        raise ValueError(f'update_parameters: learning_rate is "default", "low" or "high" in the plan, not {rate!r}')
+    # a rate of the case's own, never the default 1.2 nor 1 (where a missing factor would not show)
+    drawn = rng.uniform(0.05, 0.8) if rate == "low" else rng.uniform(1.6, 3.0)
+    return Case(
+        (parameters, grads),
+        {"learning_rate": float(np.round(drawn, 3))},
+        f"n_x={n_x}, n_h={n_h}, learning_rate=given",
+    )
+
+
+def _nn_model(rng: np.random.Generator, size: dict) -> Case:
+    n_x, n_h, m = size["n_x"], size["n_h"], size["m"]
+    X = rng.standard_normal((n_x, m))
+    iterations = size["num_iterations"]
+    print_cost = size.get("print_cost", False)
+    return Case(
+        (X, _labels(rng, m), n_h),
+        {"num_iterations": iterations, "print_cost": print_cost},
+        f"X {X.shape}, n_h={n_h}, num_iterations={iterations}" + (", print_cost=True" if print_cost else ""),
+        {"n_x": n_x, "n_h": n_h, "n_y": 1, "m": m},
+    )
+
+
+def _predict(rng: np.random.Generator, size: dict) -> Case:
+    n_x, n_h, m = size["n_x"], size["n_h"], size["m"]
+    parameters, X = _straddling(rng, n_x, n_h, m)
+    return Case((parameters, X), {}, f"X {X.shape}, n_h={n_h}", {"n_x": n_x, "n_h": n_h, "n_y": 1, "m": m})
+
+
+RECIPES: Mapping[str, Callable[[np.random.Generator, dict], Case]] = {
+    "layer_sizes": _layer_sizes,
+    "initialize_parameters": _initialize_parameters,
+    "forward_propagation": _forward_propagation,
+    "compute_cost": _compute_cost,
+    "backward_propagation": _backward_propagation,
+    "update_parameters": _update_parameters,
+    "nn_model": _nn_model,
+    "predict": _predict,
+}
+_UNDRAWN = [name for name in GRADED_FUNCTIONS if name not in RECIPES]
+if _UNDRAWN:
+    raise ImportError(
+        f"course.toml grades {', '.join(_UNDRAWN)}, for which autograder/grading/cases.py has no recipe "
+        "(RECIPES): write how their hidden cases are drawn"
+    )
 
 
 def draw_cases(name: str, seed: int) -> list[Case]:
@@ -164,7 +187,7 @@ def draw_cases(name: str, seed: int) -> list[Case]:
     if name not in PLAN:
         raise KeyError(f"no hidden cases for {name!r}; graded functions are {', '.join(GRADED_FUNCTIONS)}")
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-    return [_draw_one(name, rng, size) for size in PLAN[name]]
+    return [RECIPES[name](rng, dict(size)) for size in PLAN[name]]
 
 
 def visible_case(name: str) -> Case | None:
@@ -198,33 +221,35 @@ class HelperCallRejected(Exception):
         self.brief = brief if brief is not None else message
 
 
-_WEIGHTS = (("W1", "n_h", "n_x"), ("b1", "n_h", 1), ("W2", "n_y", "n_h"), ("b2", "n_y", 1))
-_GRADS = tuple(("d" + key, rows, columns) for key, rows, columns in _WEIGHTS)
-_CACHE = (("Z1", "n_h", "m"), ("A1", "n_h", "m"), ("Z2", "n_y", "m"), ("A2", "n_y", "m"))
-# helper -> its parameters, each checked as: ("array", rows, columns, labels?), ("dict", entries),
-# ("size", dim), ("number",) or ("flag",)
+def _helper_signature(function) -> tuple:
+    """A function's arguments as the checks of stand-in calls read them (course.toml's `arguments`)."""
+    found = []
+    for argument in function.arguments:
+        if argument.kind in ("array", "labels"):
+            spec = ("array", *argument.shape, argument.kind == "labels")
+        elif argument.kind == "dict":
+            spec = ("dict", tuple((key, *shape) for key, shape in argument.entries), argument.optional)
+        elif argument.kind == "size":
+            spec = ("size", argument.dim)
+        else:
+            spec = (argument.kind,)
+        found.append((argument.name, spec))
+    return tuple(found)
+
+
+# helper -> its parameters, each checked as: ("array", rows, columns, labels?), ("dict", entries, optional),
+# ("size", dim), ("number",), ("count",), ("flag",) or ("any",)
+# (of the functions another one calls: only those have stand-ins)
+_CALLED = {called for function in SPEC.functions for called in function.calls}
 _HELPER_SIGNATURES = {
-    "layer_sizes": (("X", ("array", "n_x", "m", False)), ("Y", ("array", "n_y", "m", True))),
-    "initialize_parameters": (("n_x", ("size", "n_x")), ("n_h", ("size", "n_h")), ("n_y", ("size", "n_y"))),
-    "forward_propagation": (("X", ("array", "n_x", "m", False)), ("parameters", ("dict", _WEIGHTS))),
-    "compute_cost": (
-        ("A2", ("array", "n_y", "m", False)),
-        ("Y", ("array", "n_y", "m", True)),
-        ("parameters", ("any",)),
-    ),
-    "backward_propagation": (
-        ("parameters", ("dict", _WEIGHTS)),
-        ("cache", ("dict", _CACHE)),
-        ("X", ("array", "n_x", "m", False)),
-        ("Y", ("array", "n_y", "m", True)),
-    ),
-    "update_parameters": (
-        ("parameters", ("dict", _WEIGHTS)),
-        ("grads", ("dict", _GRADS)),
-        ("learning_rate", ("number",)),
-    ),
+    function.name: _helper_signature(function) for function in SPEC.functions if function.name in _CALLED
 }
-_DEFAULTS = {("update_parameters", "learning_rate"): 1.2}
+_DEFAULTS = {
+    (function.name, argument.name): argument.default
+    for function in SPEC.functions
+    for argument in function.arguments
+    if argument.has_default
+}
 
 
 def _dimension(dims: dict, size) -> int:
@@ -262,7 +287,7 @@ def _check_argument(helper: str, label: str, value, spec: tuple, dims: dict):
         checked = {}
         for key, rows, columns in spec[1]:
             if key not in value:
-                if helper == "backward_propagation" and label == "cache" and key in ("Z1", "Z2"):
+                if key in spec[2]:
                     continue  # carried but not needed
                 raise HelperCallRejected(f'{label} has no key "{key}"')
             shape = (_dimension(dims, rows), _dimension(dims, columns))
@@ -287,6 +312,14 @@ def _check_argument(helper: str, label: str, value, spec: tuple, dims: dict):
         if not np.isfinite(number):
             raise HelperCallRejected(f"{label} should be a finite number")
         return number
+    if kind == "count":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise HelperCallRejected(f"{label} should be a count (an int of at least 0)")
+        return int(value)
+    if kind == "flag":
+        if not isinstance(value, (bool, np.bool_)):
+            raise HelperCallRejected(f"{label} should be True or False")
+        return bool(value)
     return None  # ("any",): an argument the reference does not read is not passed on
 
 

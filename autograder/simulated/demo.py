@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from .. import ASSIGNMENT
+from .. import ASSIGNMENT, GRADED_FUNCTIONS, SPEC
 from ..course import Course
 from ..grading.reference import COURSE_ROOT
 from ..markup import is_test
@@ -20,17 +20,23 @@ from .synthetic import course_notebooks, fill_answers, new_course, write_submiss
 
 TIMESTAMP = "2026-11-20 17:00:00.000000 UTC"
 
-# Students and what each one shows; the expected totals are checked by the tests.
+# Students, what each one shows, and the functions each loses (the expected totals follow from
+# course.toml's points; the tests check them).
+_ALL = GRADED_FUNCTIONS
+LOSSES = {
+    "ada": ("perfect", ()),
+    "ben": ("forgets tanh's derivative in backward_propagation", ("backward_propagation",)),
+    "cleo": ("hands in the untouched release", _ALL),
+    "dev": ("notebook file cut off: invalid JSON", _ALL),
+    "eve": ("nn_model loops forever", ("nn_model",)),
+    "finn": ("wrong code, then tampers with numpy, IPython and the test cells", _ALL),
+    "gus": ("hard-codes the visible answers of layer_sizes and compute_cost", ("layer_sizes", "compute_cost")),
+    "hana": ("predict kills the kernel", ("predict",)),
+    "ivy": ("correct, in other idioms: np.dot, np.multiply, in-place updates, int predictions", ()),
+}
 STUDENTS = {
-    "ada": ("perfect", 100),
-    "ben": ("forgets tanh's derivative in backward_propagation", 80),
-    "cleo": ("hands in the untouched release", 0),
-    "dev": ("notebook file cut off: invalid JSON", 0),
-    "eve": ("nn_model loops forever", 80),
-    "finn": ("wrong code, then tampers with numpy, IPython and the test cells", 0),
-    "gus": ("hard-codes the visible answers of layer_sizes and compute_cost", 85),
-    "hana": ("predict kills the kernel", 90),
-    "ivy": ("correct, in other idioms: np.dot, np.multiply, in-place updates, int predictions", 100),
+    student: (shows, SPEC.total - sum(SPEC.points[name] for name in lost))
+    for student, (shows, lost) in LOSSES.items()
 }
 
 TAMPERING = """

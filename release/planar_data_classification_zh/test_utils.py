@@ -23,25 +23,17 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from course_spec import SPEC
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-RTOL = 1e-5
-ATOL = 1e-7
-TOLERANCE = {"nn_model": {"rtol": 1e-4, "atol": 1e-6}}  # 10 000 steps amplify rounding differences
+# The course's tolerance of float comparisons, and each function's where it differs (course.toml).
+RTOL, ATOL = _COURSE_TOLERANCE = (SPEC.course_rtol, SPEC.course_atol)
+TOLERANCE = {f.name: {"rtol": f.rtol, "atol": f.atol} for f in SPEC.functions if (f.rtol, f.atol) != _COURSE_TOLERANCE}
 
-# nn_model and predict call the other graded functions.
-HELPERS = {
-    "nn_model": (
-        "layer_sizes",
-        "initialize_parameters",
-        "forward_propagation",
-        "compute_cost",
-        "backward_propagation",
-        "update_parameters",
-    ),
-    "predict": ("forward_propagation",),
-}
-LANGUAGES = ("en", "zh")
+# The graded functions that each graded function calls (nn_model and predict here).
+HELPERS = {function.name: function.calls for function in SPEC.functions if function.calls}
+LANGUAGES = SPEC.languages
 
 
 def _data(name: str):
@@ -389,6 +381,26 @@ def _check_forward(got, expected, language: str) -> None:
         raise WrongResult(say("a2_not_cached", language))
 
 
+def _check_dict_result(got, expected, function, language: str) -> None:
+    # a dict of arrays is named after the table of shapes it holds (course.toml): grads, parameters
+    label = next((name for name, entries in SPEC.shapes.items() if set(entries) == set(expected)), "result")
+    check_dict(label, got, expected, rtol=function.rtol, atol=function.atol, language=language)
+
+
+# How a result is compared, by what the function returns (course.toml's `returns`).
+COMPARISONS = {
+    "sizes": lambda got, expected, function, language: _check_sizes(got, expected, language),
+    "pair": lambda got, expected, function, language: _check_forward(got, expected, language),
+    "value": lambda got, expected, function, language: check_value(
+        "cost", got, expected, rtol=function.rtol, atol=function.atol, language=language
+    ),
+    "labels": lambda got, expected, function, language: check_value(
+        "predictions", got, expected, kind="labels", language=language
+    ),
+    "dict": _check_dict_result,
+}
+
+
 def check_result(
     name: str,
     got,
@@ -404,19 +416,12 @@ def check_result(
     classic mistakes on them (see ``diagnose``); both only serve to name the mistake.
     ``language`` is the one its messages are in ("en" or "zh").
     """
-    tolerance = TOLERANCE.get(name, {})
     try:
-        if name == "layer_sizes":
-            _check_sizes(got, expected, language)
-        elif name == "forward_propagation":
-            _check_forward(got, expected, language)
-        elif name == "compute_cost":
-            check_value("cost", got, expected, language=language)
-        elif name == "predict":
-            check_value("predictions", got, expected, kind="labels", language=language)
-        else:
-            label = "grads" if name == "backward_propagation" else "parameters"
-            check_dict(label, got, expected, **tolerance, language=language)
+        function = SPEC.function(name)
+    except KeyError as error:  # never a silent comparison of the wrong kind
+        raise ValueError(error.args[0]) from None
+    try:
+        COMPARISONS[function.returns](got, expected, function, language)
     except WrongResult as failure:
         mistake = diagnose(name, got, expected, args, kwargs or {}, fingerprints or {}, language)
         failure.language = language

@@ -146,4 +146,4 @@ def test_the_plan_separates_every_size_the_specification_names(name):
         assert any(size["n_x"] != 2 for size in PLAN[name])
         assert len({size["num_iterations"] for size in PLAN[name]}) == len(PLAN[name])
     if name == "update_parameters":
-        assert [size["learning_rate"] is None for size in PLAN[name]].count(True) == 1
+        assert [size["learning_rate"] == "default" for size in PLAN[name]].count(True) == 1

@@ -1,0 +1,98 @@
+"""course.toml is the course's one specification: points changed there alone reach the notebooks and the grade."""
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import pytest
+
+from course_spec import SPEC
+
+from ..conftest import ROOT
+
+LEFT_OUT = shutil.ignore_patterns(
+    ".git", ".venv", "build", "__pycache__", "*.egg-info", "gradebook.db", "submitted", "autograded", "feedback",
+    "reports", ".ipynb_checkpoints",
+)  # fmt: skip
+
+
+def run(copy, *args, timeout=600):
+    env = dict(os.environ, PYTHONPATH=str(copy))  # the copy's modules, not the installed ones
+    return subprocess.run(
+        [sys.executable, *args], cwd=copy, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def repoint(text: str, changes: dict) -> str:
+    """course.toml's text with the points of some functions changed."""
+    for name, points in changes.items():
+        start = text.index(f'name = "{name}"')
+        line = re.compile(r"^points = [0-9.]+$", re.M).search(text, start)
+        text = text[: line.start()] + f"points = {points}" + text[line.end() :]
+    return text
+
+
+@pytest.fixture(scope="module")
+def repointed(tmp_path_factory):
+    """A copy of the course whose course.toml gives layer_sizes 10 points and backward_propagation 15, released."""
+    copy = tmp_path_factory.mktemp("spec") / "course"
+    shutil.copytree(ROOT, copy, symlinks=True, ignore=LEFT_OUT)
+    spec = copy / "course.toml"
+    spec.write_text(repoint(spec.read_text(encoding="utf-8"), {"layer_sizes": 10, "backward_propagation": 15}))
+    refused = run(copy, "-m", "tools.notebooks", "check")
+    released = run(copy, "-m", "tools.notebooks", "release")
+    assert released.returncode == 0, released.stdout + released.stderr
+    return copy, refused
+
+
+def test_check_refuses_notebooks_that_disagree_with_the_spec_and_names_its_line(repointed):
+    _, refused = repointed
+    assert refused.returncode == 1
+    line = SPEC.line("layer_sizes", "points")
+    assert f"test cell test_layer_sizes gives layer_sizes 5 points, course.toml line {line} gives 10" in refused.stderr
+
+
+def test_points_changed_in_the_spec_alone_reach_every_notebook(repointed):
+    copy, _ = repointed
+    checked = run(copy, "-m", "tools.notebooks", "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for edition in SPEC.editions:
+        notebook = nbformat.read(copy / "release" / edition.assignment / f"{edition.assignment}.ipynb", as_version=4)
+        points = {
+            cell.metadata.nbgrader["grade_id"]: cell.metadata.nbgrader["points"]
+            for cell in notebook.cells
+            if cell.metadata.get("nbgrader", {}).get("grade")
+        }
+        assert points["test_layer_sizes"] == 10 and points["test_backward_propagation"] == 15
+        assert points["test_forward_propagation"] == SPEC.points["forward_propagation"]
+        title = notebook.cells[0].source
+        assert "| `layer_sizes` | 10 |" in title and "| `backward_propagation` | 15 |" in title
+
+
+def test_a_grade_uses_the_spec_points(repointed, tmp_path):
+    """A student who fails only layer_sizes, now worth 10 of 100, gets 90."""
+    copy, _ = repointed
+    script = textwrap.dedent(
+        f"""
+        import autograder, pathlib
+        from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
+        assert pathlib.Path(autograder.__file__).is_relative_to({str(copy)!r}), autograder.__file__
+        course = new_course(pathlib.Path({str(tmp_path / "graded")!r}))
+        release, answers = course_notebooks()
+        wrong = dict(answers, layer_sizes=answers["layer_sizes"].replace("X.shape[0]", "X.shape[1]"))
+        assert wrong != answers
+        write_submission(fill_answers(release, wrong), course, "lee", autograder.ASSIGNMENT)
+        """
+    )
+    made = run(copy, "-c", script)
+    assert made.returncode == 0, made.stdout + made.stderr
+    graded = run(copy, "-m", "autograder", "grade", "--course", str(tmp_path / "graded"), "--no-feedback")
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    with (tmp_path / "graded" / "reports" / SPEC.editions[0].assignment / "grades.csv").open() as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert rows["lee"]["total"] == "90"
