@@ -4,9 +4,11 @@
 tests (public_tests.py) use it with the walk-through's expected values, the grader
 with the reference's results on its hidden cases. What passes one passes the other.
 When a result is wrong, ``diagnose`` names the classic mistake it matches, if one
-does. Every message is in the language a caller passes ("en" or "zh"); the texts are
-data (test_messages.json), and so are the results the classic mistakes give on the
-visible cases (test_fingerprints.json, written by ``python -m tools.fingerprints``).
+does. Every message is in the language a caller passes (one of course.toml's editions); the
+texts are data, one catalogue per language (i18n/<language>/messages.json; a student's folder
+gets them as test_messages.json, written by ``make release``), and so are the results the
+classic mistakes give on the visible cases (test_fingerprints.json, written by
+``python -m tools.fingerprints``).
 """
 
 from __future__ import annotations
@@ -50,24 +52,53 @@ def arrays(value):
     return np.array(value) if isinstance(value, list) else value
 
 
+def _catalogues() -> dict:
+    """{language: {"tests": ..., "mistakes": ..., "grader": ...}} for every language of the course.
+
+    In the course, i18n/<language>/messages.json; in a student's folder, test_messages.json, which
+    ``make release`` writes from those (the visible tests' and mistakes' parts).
+    """
+    if os.path.isdir(os.path.join(HERE, "i18n")):
+        found = {}
+        for language in LANGUAGES:
+            try:
+                found[language] = _data(os.path.join("i18n", language, "messages.json"))
+            except FileNotFoundError:
+                raise ValueError(
+                    f"course.toml has an edition in {language!r} but i18n/{language}/messages.json is missing"
+                ) from None
+        return found
+    return _data("test_messages.json")
+
+
 # Every text a test can print, and the hint of each classic mistake, in each language (code and numbers stay).
-_TEXTS = _data("test_messages.json")
-MESSAGES, MISTAKES = _TEXTS["messages"], _TEXTS["mistakes"]
+CATALOGUES = _catalogues()
+MESSAGES = {
+    key: {lang: CATALOGUES[lang]["tests"][key] for lang in LANGUAGES} for key in CATALOGUES[LANGUAGES[0]]["tests"]
+}
+MISTAKES = {
+    key: {lang: CATALOGUES[lang]["mistakes"][key] for lang in LANGUAGES} for key in CATALOGUES[LANGUAGES[0]]["mistakes"]
+}
 
 
 def course_language(folder: str = ".") -> str:
-    """ "zh" in the Chinese edition (its folder holds a file course_language saying so), else "en"."""
+    """The language of the edition in ``folder`` (its file course_language says which), else the first edition's."""
     try:
         with open(os.path.join(folder, "course_language"), encoding="utf-8") as handle:
-            return "zh" if handle.read().strip() == "zh" else "en"
+            language = handle.read().strip()
     except OSError:
-        return "en"
+        return LANGUAGES[0]
+    if language not in LANGUAGES:
+        raise ValueError(f"course_language says {language!r}; the course's languages are {', '.join(LANGUAGES)}")
+    return language
 
 
-def say(message_id: str, language: str = "en", /, **fields) -> str:
-    """A message (or a mistake's hint) in ``language``."""
+def say(message_id: str, language: str = LANGUAGES[0], /, **fields) -> str:
+    """A message (or a mistake's hint) in ``language``, one of the course's."""
+    if language not in LANGUAGES:
+        raise ValueError(f"no messages in {language!r}; the course's languages are {', '.join(LANGUAGES)}")
     texts = MESSAGES.get(message_id) or MISTAKES[message_id]
-    return texts[language if language in LANGUAGES else "en"].format(**fields)
+    return texts[language].format(**fields)
 
 
 # -- failures that read as a few lines -----------------------------------------------------------

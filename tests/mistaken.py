@@ -1,6 +1,6 @@
 """The classic mistakes of this exercise, as a student would make them in the solution code.
 
-Each entry: mistake id (as test_utils.MISTAKES, the "mistakes" of test_messages.json, names it) -> (function, edit of the
+Each entry: mistake id (as test_utils.MISTAKES, the "mistakes" of i18n/<language>/messages.json, names it) -> (function, edit of the
 instructor's solution, whether the visible case shows it). Some mistakes cannot show
 on the visible case (its biases are zero, its learning rate is the default, its n_h
 is 4): only the hidden cases catch them.

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import nbgrader_cli
-from tools import fingerprints, points, translate
+from tools import fingerprints, messages, points, translate
 from tools.paths import (
     ASSIGNMENT,
     ASSIGNMENTS,
@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in translate.build([]):
                 print(f"translated {path.relative_to(ROOT)}")
             fingerprints.write()
+            messages.write()
             for assignment in ASSIGNMENTS:
                 generate_release(assignment, out_dir=ROOT / "release" / assignment)
                 print(f"generated release/{assignment}")
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 for problem in points.differences(nbformat.read(path, as_version=4), str(path.relative_to(ROOT)))
                 if path.parent.parent == ROOT / "source"  # the graded notebooks (not notebooks/)
             ]
-            problems += storage_differences() + translate.check() + fingerprints.check()
+            problems += storage_differences() + translate.check() + fingerprints.check() + messages.check()
             problems += [p for assignment in ASSIGNMENTS for p in release_differences(assignment)]
             for problem in problems:
                 print(f"error: {problem}", file=sys.stderr)

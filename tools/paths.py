@@ -5,20 +5,26 @@ from pathlib import Path
 import nbformat
 
 from autograder import ASSIGNMENT as ASSIGNMENT  # the tools name it from here
-from autograder import EDITIONS
+from autograder import EDITIONS, SPEC
 from autograder.course import Course
 
 ROOT = Path(__file__).resolve().parent.parent
-# Every edition is its own nbgrader assignment; the Chinese one is generated (tools.translate).
+# Every edition is its own nbgrader assignment (course.toml); the first is written by hand, the
+# others are generated from it and their language's catalogues in i18n/ (tools.translate).
 ASSIGNMENTS = list(EDITIONS)
 SOURCE = Course(ROOT, ASSIGNMENTS[0]).source_notebook
-SOURCE_ZH = Course(ROOT, ASSIGNMENTS[1]).source_notebook
+# language -> the source notebook of its edition, for each translated edition
+TRANSLATED = {edition.language: Course(ROOT, edition.assignment).source_notebook for edition in SPEC.editions[1:]}
 # English notebooks, executed to store their outputs; translations copy them.
 EXECUTED_NOTEBOOKS = [SOURCE, *sorted((ROOT / "notebooks").glob("*.ipynb"))]
 # Translations whose outputs differ (the tests speak the edition's language): executed after translating.
-EXECUTED_TRANSLATIONS = [SOURCE_ZH]
+EXECUTED_TRANSLATIONS = list(TRANSLATED.values())
 # Notebooks stored with outputs, which nbval re-executes and compares.
-STORED_NOTEBOOKS = [*EXECUTED_NOTEBOOKS, SOURCE_ZH, *sorted((ROOT / "notebooks" / "zh").glob("*.ipynb"))]
+STORED_NOTEBOOKS = [
+    *EXECUTED_NOTEBOOKS,
+    *TRANSLATED.values(),
+    *(path for language in TRANSLATED for path in sorted((ROOT / "notebooks" / language).glob("*.ipynb"))),
+]
 
 
 def write_notebook(notebook: nbformat.NotebookNode, path: Path) -> None:

@@ -28,20 +28,26 @@ from pathlib import Path
 import nbformat
 
 from tools import points
-from tools.paths import ASSIGNMENT, EXECUTED_TRANSLATIONS, ROOT, SOURCE, SOURCE_ZH, write_notebook
+from tools.paths import ASSIGNMENT, EXECUTED_TRANSLATIONS, ROOT, SOURCE, TRANSLATED, write_notebook
 
 CATALOGUES = ROOT / "i18n"
 
-# Each edition: the English notebook, its catalogue, and the notebook generated from both.
+# Each translated edition (course.toml): the English notebooks, their catalogues, and the notebooks
+# generated from both. Adding a language: an [[edition]] in course.toml, i18n/<language>/ with the
+# catalogues (messages.json, one per notebook), then `make notebooks release`.
 EDITIONS = {
-    "zh": [
-        (SOURCE, CATALOGUES / "zh" / f"{ASSIGNMENT}.json", SOURCE_ZH),
-        (
-            ROOT / "notebooks" / "appendix.ipynb",
-            CATALOGUES / "zh" / "appendix.json",
-            ROOT / "notebooks" / "zh" / "appendix_zh.ipynb",
+    language: [
+        (SOURCE, CATALOGUES / language / f"{ASSIGNMENT}.json", source),
+        *(
+            (
+                english,
+                CATALOGUES / language / f"{english.stem}.json",
+                english.parent / language / f"{english.stem}_{language}.ipynb",
+            )
+            for english in sorted((ROOT / "notebooks").glob("*.ipynb"))
         ),
-    ],
+    ]
+    for language, source in TRANSLATED.items()
 }
 
 
@@ -152,8 +158,34 @@ def translate(english: nbformat.NotebookNode, catalogue: dict, out_path: Path) -
     return edition
 
 
+def prepare_folders() -> None:
+    """Each translated edition's folders, as the first edition's: its source folder with the same links to the
+    helper modules (and to its own appendix), the file course_language naming its language, and
+    notebooks/<language>/ with the helpers its notebooks import. A new language needs nothing else by hand."""
+    first = SOURCE.parent
+    for language, source in TRANSLATED.items():
+        folder = source.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        for link in first.iterdir():
+            if link.is_symlink() and link.suffix != ".ipynb" and not (folder / link.name).is_symlink():
+                (folder / link.name).symlink_to(link.readlink())
+        notebooks = ROOT / "notebooks" / language
+        notebooks.mkdir(exist_ok=True)
+        for link in (ROOT / "notebooks").iterdir():
+            if link.is_symlink() and not (notebooks / link.name).is_symlink():
+                (notebooks / link.name).symlink_to(Path("..") / link.readlink())
+        for english in sorted((ROOT / "notebooks").glob("*.ipynb")):
+            name = f"{english.stem}_{language}.ipynb"
+            if not (folder / name).is_symlink():
+                (folder / name).symlink_to(Path("../../notebooks") / language / name)
+        marker = folder / "course_language"
+        if not marker.is_file() or marker.read_text(encoding="utf-8").strip() != language:
+            marker.write_text(language + "\n", encoding="utf-8")
+
+
 def build(accept: list[str]) -> list[Path]:
     written = []
+    prepare_folders()
     for editions in EDITIONS.values():
         for english_path, catalogue_path, out_path in editions:
             english = nbformat.read(english_path, as_version=4)

@@ -281,7 +281,7 @@ def reason(function, assignment: str) -> str:
     judge's message (its first line, cut to a line's length); "" for a function that passed."""
     if function.score >= function.points or not function.message:
         return ""
-    hint = wording.say(wording.language(assignment), "hint", hint="")
+    hint = wording.say(wording.language(assignment), "case_hint", hint="")
     text = function.message.split(hint, 1)[1] if function.mistake and hint in function.message else function.message
     text = " ".join(text.split())
     return text if len(text) <= SUMMARY_REASON_CHARS else text[: SUMMARY_REASON_CHARS - 1].rstrip() + "…"

@@ -287,7 +287,7 @@ class Grader:
             if rejected is not None:
                 return Verdict(Outcome.ERROR, rejected.message, detail)
             shown = self._exception_name(report.ename) if hidden else f"{report.ename}: {report.evalue[:500]}"
-            return Verdict(Outcome.ERROR, self.say("raised", label=label, name=name, error=shown), detail)
+            return Verdict(Outcome.ERROR, self.say("case_raised", label=label, name=name, error=shown), detail)
         if report.status == "unreportable":
             return Verdict(Outcome.ERROR, self.say("unreportable", label=label, name=name))
         got = report.value
@@ -302,7 +302,7 @@ class Grader:
             check_result(name, got, expected, case.args, case.kwargs, self._fingerprints(name, case), self.language)
         except WrongResult as error:
             text = error.brief if hidden else error.message
-            hint = self.say("hint", hint=error.hint) if error.hint else ""
+            hint = self.say("case_hint", hint=error.hint) if error.hint else ""
             return Verdict(
                 Outcome.FAILED,
                 self.say("wrong", label=label, text=text) + hint,

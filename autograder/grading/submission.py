@@ -233,7 +233,7 @@ def write_verdicts(notebook, results: list[FunctionResult], language: str = "en"
         if result.outcome == Outcome.PASSED:
             cell.outputs = [
                 nbformat.v4.new_output(
-                    "stream", name="stdout", text=wording.say(language, "passed", name=result.name) + "\n"
+                    "stream", name="stdout", text=wording.say(language, "all_passed", name=result.name) + "\n"
                 )
             ]
         else:

@@ -35,8 +35,7 @@ LOSSES = {
     "ivy": ("correct, in other idioms: np.dot, np.multiply, in-place updates, int predictions", ()),
 }
 STUDENTS = {
-    student: (shows, SPEC.total - sum(SPEC.points[name] for name in lost))
-    for student, (shows, lost) in LOSSES.items()
+    student: (shows, SPEC.total - sum(SPEC.points[name] for name in lost)) for student, (shows, lost) in LOSSES.items()
 }
 
 TAMPERING = """

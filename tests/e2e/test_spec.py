@@ -96,3 +96,43 @@ def test_a_grade_uses_the_spec_points(repointed, tmp_path):
     with (tmp_path / "graded" / "reports" / SPEC.editions[0].assignment / "grades.csv").open() as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert rows["lee"]["total"] == "90"
+
+
+def test_a_language_is_one_folder_and_one_line_of_the_spec(tmp_path):
+    """An edition in a third language: i18n/fr/ (here the Chinese texts stand in for French ones) and an
+    [[edition]] in course.toml, then the tools; nothing else by hand. Its release is made, and the grader
+    speaks it."""
+    copy = tmp_path / "course"
+    shutil.copytree(ROOT, copy, symlinks=True, ignore=LEFT_OUT)
+    shutil.copytree(ROOT / "i18n" / "zh", copy / "i18n" / "fr")
+    spec = copy / "course.toml"
+    first = SPEC.editions[0].assignment
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(
+        text.replace(
+            'language = "zh"\n', f'language = "zh"\n\n[[edition]]\nassignment = "{first}_fr"\nlanguage = "fr"\n'
+        )
+    )
+    released = run(copy, "-m", "tools.notebooks", "release")
+    assert released.returncode == 0, released.stdout + released.stderr
+    assert (copy / "source" / f"{first}_fr" / "course_language").read_text().strip() == "fr"
+    assert (copy / "release" / f"{first}_fr" / f"{first}_fr.ipynb").is_file()
+    script = textwrap.dedent(
+        f"""
+        import pathlib
+        from autograder.grading import wording
+        from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
+        course = new_course(pathlib.Path({str(tmp_path / "graded")!r}))
+        release, answers = course_notebooks({first + "_fr"!r})
+        write_submission(fill_answers(release, answers), course, "zoe", {first + "_fr"!r})
+        assert wording.language({first + "_fr"!r}) == "fr"
+        """
+    )
+    made = run(copy, "-c", script)
+    assert made.returncode == 0, made.stdout + made.stderr
+    graded = run(copy, "-m", "autograder", "grade", "--course", str(tmp_path / "graded"), "--assignment", f"{first}_fr")
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    with (tmp_path / "graded" / "reports" / f"{first}_fr" / "grades.csv").open() as handle:
+        assert {row["student"]: float(row["total"]) for row in csv.DictReader(handle)} == {"zoe": SPEC.total}
+    page = (tmp_path / "graded" / "feedback" / "zoe" / f"{first}_fr" / f"{first}_fr.html").read_text()
+    assert "得分" in page  # the page's frame in the edition's catalogue

@@ -12,7 +12,7 @@ from autograder.settings import Limits, Settings
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 from tools import translate
 
-from ..conftest import ROOT
+from ..conftest import ROOT, TOTAL, score
 
 ZH = f"{ASSIGNMENT}_zh"
 
@@ -88,7 +88,7 @@ def test_same_code_gets_the_same_scores_in_either_edition(tmp_path):
         summary = run(settings)
         scores[edition] = {r.student: [f.score for f in r.functions] for r in summary.results}
     assert scores[ASSIGNMENT] == scores[ZH]
-    assert sum(scores[ZH]["perfect"]) == 100 and sum(scores[ZH]["buggy"]) == 85
+    assert sum(scores[ZH]["perfect"]) == TOTAL and sum(scores[ZH]["buggy"]) == score("forward_propagation")
     assert len(scores[ZH]["perfect"]) == len(GRADED_FUNCTIONS)
 
 
@@ -99,12 +99,19 @@ def test_same_code_gets_the_same_scores_in_either_edition(tmp_path):
         "testCases.py",
         "public_tests.py",
         "test_utils.py",
-        "test_messages.json",
         "test_fingerprints.json",
+        "course.toml",
+        "course_spec.py",
     ],
 )
 def test_chinese_source_links_the_same_helpers(name):
     assert (ROOT / "source" / ZH / name).resolve() == (ROOT / name).resolve()
+
+
+def test_each_edition_ships_the_messages_the_catalogues_give():
+    from tools import messages
+
+    assert messages.check() == []
 
 
 def test_the_chinese_notebook_prints_its_tests_in_chinese():
@@ -126,7 +133,7 @@ def test_chinese_sentences_take_full_width_punctuation():
     for table in (test_utils.MESSAGES, test_utils.MISTAKES):
         for key, texts in table.items():
             assert translate.fullwidth_punctuation(texts["zh"]) == texts["zh"], key
-    for key, (_, chinese) in wording.TEXTS.items():
+    for key, chinese in wording.TEXTS["zh"].items():
         assert translate.fullwidth_punctuation(chinese) == chinese, key
     assert (
         translate.fullwidth_punctuation("代价 (6):见 `np.sum(x, axis=1)`, $f(x, y)$")

@@ -20,7 +20,7 @@ def ben(assignment: str) -> SubmissionResult:
     writes, hint included), with the release notebook as the notebook graded."""
     language = EDITIONS[assignment]
     wrong = wording.say(language, "wrong", label=wording.say(language, "visible_case"), text='grads["dW1"] is off')
-    hint = wording.say(language, "hint", hint=TANH_HINT[language] + ": dZ1 = W2^T dZ2 * (1 - A1^2)")
+    hint = wording.say(language, "case_hint", hint=TANH_HINT[language] + ": dZ1 = W2^T dZ2 * (1 - A1^2)")
     functions = [
         FunctionResult(name, points, points, Outcome.PASSED)
         if name != "backward_propagation"
