@@ -16,6 +16,21 @@ POINTS = dict(SPEC.points)
 TOTAL = SPEC.total
 
 
+def score(*lost: str) -> float:
+    """The total of a student who loses the points of exactly these functions."""
+    return TOTAL - sum(POINTS[name] for name in lost)
+
+
+def shown(value: float) -> str:
+    """A score as grades.csv and the log write it (100, 82.5)."""
+    return f"{value:g}"
+
+
+def page_score(value: float) -> str:
+    """A score as the feedback page's header shows it, out of the course's total."""
+    return f"Score: {float(value)} / {float(TOTAL)}"
+
+
 def pytest_collection_modifyitems(items):
     """Tests under tests/e2e/ start kernels, nbgrader or servers: marked so ``-m "not e2e"`` skips them."""
     for item in items:

@@ -12,7 +12,7 @@ from autograder.grading.cases import draw_cases
 from autograder.simulated.demo import STUDENTS as DEMO_STUDENTS
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
-from ..conftest import ROOT
+from ..conftest import ROOT, TOTAL, score, shown
 
 
 def autograder(*args, env=None, cwd=None):
@@ -63,7 +63,7 @@ def test_no_sandbox_grades_but_says_so_everywhere(small_course):
     assert "WITHOUT the sandbox" in result.stdout
     rows = read_csv(small_course)
     assert {name: row["sandboxed"] for name, row in rows.items()} == {"alice": "NO", "bob": "NO"}
-    assert (rows["alice"]["total"], rows["bob"]["total"]) == ("100", "80")
+    assert (rows["alice"]["total"], rows["bob"]["total"]) == (shown(TOTAL), shown(score("backward_propagation")))
 
 
 def test_regrading_with_the_same_secret_gives_the_same_grades(small_course):
@@ -75,8 +75,14 @@ def test_regrading_with_the_same_secret_gives_the_same_grades(small_course):
     regraded = autograder("grade", "--course", str(small_course), "--no-feedback", "--regrade")
     assert "graded 2 submission(s)" in regraded.stdout
     after = read_csv(small_course)
-    assert {s: r["total"] for s, r in before.items()} == {"alice": "100", "bob": "80"}
-    assert {s: r["total"] for s, r in after.items()} == {"alice": "100", "bob": "80"}
+    assert {s: r["total"] for s, r in before.items()} == {
+        "alice": shown(TOTAL),
+        "bob": shown(score("backward_propagation")),
+    }
+    assert {s: r["total"] for s, r in after.items()} == {
+        "alice": shown(TOTAL),
+        "bob": shown(score("backward_propagation")),
+    }
     assert (small_course / ".autograder" / "secret").stat().st_mode & 0o077 == 0
 
 

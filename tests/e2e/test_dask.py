@@ -17,6 +17,8 @@ from autograder.simulated.synthetic import course_notebooks, fill_answers, new_c
 distributed = pytest.importorskip("distributed")
 from distributed.security import Security  # noqa: E402
 
+from ..conftest import TOTAL, page_score, score  # noqa: E402
+
 
 def course_with(tmp_path, students):
     course = new_course(tmp_path / "course")
@@ -62,16 +64,21 @@ def test_grading_on_a_tls_cluster_records_every_submission_once(tmp_path, cluste
     )
     summary = run(settings)
     totals = {r.student: r.total for r in summary.results}
-    assert totals == {"student0": 100, "student1": 90, "student2": 100, "student3": 90}
+    assert totals == {
+        "student0": TOTAL,
+        "student1": score("compute_cost"),
+        "student2": TOTAL,
+        "student3": score("compute_cost"),
+    }
     assert all(r.sandboxed for r in summary.results)
     from nbgrader.api import Gradebook
 
     with Gradebook(settings.db_url) as gradebook:
         assert sorted((s.student_id, s.score) for s in gradebook.assignment_submissions(ASSIGNMENT)) == [
-            ("student0", 100),
-            ("student1", 90),
-            ("student2", 100),
-            ("student3", 90),
+            ("student0", TOTAL),
+            ("student1", score("compute_cost")),
+            ("student2", TOTAL),
+            ("student3", score("compute_cost")),
         ]
 
 
@@ -96,7 +103,7 @@ def test_a_kernel_on_a_dask_worker_sees_only_what_is_on_the_allowlist(tmp_path, 
             warm_kernels=warm,
         )
     )
-    assert [r.total for r in summary.results] == [100, 100]
+    assert [r.total for r in summary.results] == [TOTAL, TOTAL]
     allowed_env = set(kernel_environment(Path("/")))
     for student, view in views(course).items():
         assert kernel_view.violations(view, os.geteuid() != 0, allowed_env, read_only_paths()) == [], student
@@ -169,6 +176,6 @@ def test_feedback_on_submit_grades_on_a_tls_cluster(tmp_path, cluster):
     finally:
         watcher.send_signal(signal.SIGTERM)
         assert watcher.wait(timeout=120) == 0
-    assert "Score: 100.0 / 100.0" in fetched(home, "ada")[0]
+    assert page_score(TOTAL) in fetched(home, "ada")[0]
     insecure = service(course, "--scheduler", local.scheduler_address.replace("tls://", "tcp://"))
     assert insecure.wait(timeout=120) == 2  # refused before watching anything, as grade refuses it

@@ -20,6 +20,8 @@ from autograder import ASSIGNMENT, nbgrader_cli
 from autograder.grading import wording
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course
 
+from ..conftest import TOTAL, score, shown
+
 COURSE_ID = "planar-classification"
 EDITIONS = [ASSIGNMENT, f"{ASSIGNMENT}_zh"]
 
@@ -107,22 +109,22 @@ def test_release_to_exported_grades_and_fetched_feedback(loop, assignment):
 
     released_feedback = nbgrader("release_feedback", assignment, cwd=course)
     assert no_warnings(released_feedback) == []
-    expected = {"alice": "100", "bob": "90"}
+    expected = {"alice": shown(TOTAL), "bob": shown(score("compute_cost"))}
     for student, home in homes.items():
         nbgrader("fetch_feedback", assignment, "--student", student, cwd=home, home=home)
         pages = list((home / assignment / "feedback").glob(f"*/{assignment}.html"))
         assert len(pages) == 1, list((home / assignment).rglob("*"))
         page = pages[0].read_text()
-        score = wording.say(wording.language(assignment), "page_score")  # the page's frame speaks the edition's
-        assert f"({score}: {expected[student]}.0 / 100.0)" in page
+        word = wording.say(wording.language(assignment), "page_score")  # the page's frame speaks the edition's
+        assert f"({word}: {float(expected[student])} / {float(TOTAL)})" in page
         assert "BEGIN HIDDEN TESTS" not in page and "check_hidden_cases" not in page
 
     exported = nbgrader("export", cwd=course)
     assert no_warnings(exported) == []
     with (course / "grades.csv").open() as handle:
         rows = {(row["assignment"], row["student_id"]): row for row in csv.DictReader(handle)}
-    for student, score in expected.items():
-        assert float(rows[(assignment, student)]["raw_score"]) == float(score)
+    for student, total in expected.items():
+        assert float(rows[(assignment, student)]["raw_score"]) == float(total)
 
 
 def test_zip_collect_then_grade(tmp_path):
@@ -149,7 +151,7 @@ def test_zip_collect_then_grade(tmp_path):
     assert "graded 2 submission(s)" in graded.stdout
     with (course / "reports" / ASSIGNMENT / "grades.csv").open() as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
-    assert rows["carol"]["total"] == "100"
+    assert rows["carol"]["total"] == shown(TOTAL)
     assert rows["dave"]["total"] == "0" and rows["dave"]["status"].startswith("not attempted")
     assert (course / "feedback" / "carol" / ASSIGNMENT / "timestamp.txt").is_file()
     shutil.rmtree(course / "downloaded")

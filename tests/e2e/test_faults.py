@@ -26,6 +26,8 @@ from autograder.preflight import check_disk
 from autograder.settings import GradingError, Limits, Settings
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
+from ..conftest import TOTAL, score, shown
+
 SOURCE = Path("source") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 
@@ -34,7 +36,7 @@ def autograder(*args):
 
 
 def class_of(tmp_path, students=("alice", "bob"), buggy=("bob",)):
-    """A course whose buggy students forgot tanh's derivative (80 points)."""
+    """A course whose buggy students forgot tanh's derivative (they lose backward_propagation's points)."""
     course = new_course(tmp_path / "course")
     release, answers = course_notebooks()
     wrong = dict(answers, backward_propagation=answers["backward_propagation"].replace(" * (1 - A1 ** 2)", ""))
@@ -75,7 +77,10 @@ def test_a_broken_solution_cell_stops_the_run_before_anyone_is_graded(tmp_path):
     edit_solution(course, "compute_cost", "    cost = -np.sum(logprobs) /", "    cost = -np.sum(logprobs) / m")
     result = autograder("grade", "--course", str(course), "--no-feedback")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert {s: r["total"] for s, r in totals(course).items()} == {"alice": "100", "bob": "80"}
+    assert {s: r["total"] for s, r in totals(course).items()} == {
+        "alice": shown(TOTAL),
+        "bob": shown(score("backward_propagation")),
+    }
 
 
 def test_a_reference_that_fails_leaves_submissions_not_graded_and_a_rerun_grades_exactly_them(tmp_path):
@@ -109,7 +114,10 @@ def test_a_reference_that_fails_leaves_submissions_not_graded_and_a_rerun_grades
     result = autograder("grade", "--course", str(course))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "graded 2 submission(s)" in result.stdout
-    assert {s: r["total"] for s, r in totals(course).items()} == {"alice": "100", "bob": "80"}
+    assert {s: r["total"] for s, r in totals(course).items()} == {
+        "alice": shown(TOTAL),
+        "bob": shown(score("backward_propagation")),
+    }
 
 
 def _workers_of(pid):
@@ -152,7 +160,9 @@ def test_a_dying_worker_is_replaced_and_nobody_gets_a_zero(tmp_path):
     )
     summary = run(settings, on_progress)
     assert killed and summary.not_graded == []
-    assert {r.student: r.total for r in summary.results} == {s: 80 if s in ("s1", "s4") else 100 for s in students}
+    assert {r.student: r.total for r in summary.results} == {
+        s: score("backward_propagation") if s in ("s1", "s4") else TOTAL for s in students
+    }
     assert sorted(gradebook_rows(course)) == [(s,) for s in students]
 
 
@@ -272,7 +282,7 @@ def test_lost_or_corrupt_details_are_graded_again_and_never_drop_a_graded_studen
     summary = run(settings)
     assert summary.graded_now == 2 and summary.resumed == 0
     rows = totals(course)
-    assert (rows["alice"]["total"], rows["bob"]["total"]) == ("100", "80")
+    assert (rows["alice"]["total"], rows["bob"]["total"]) == (shown(TOTAL), shown(score("backward_propagation")))
     assert rows["alice"]["status"] == rows["bob"]["status"] == "ok"
     assert run(settings).graded_now == 0  # vouched for now: nothing to do
 
@@ -281,7 +291,9 @@ def test_lost_or_corrupt_details_are_graded_again_and_never_drop_a_graded_studen
     summary = run(settings)
     assert summary.graded_now == 0
     rows = totals(course)
-    assert rows["alice"]["total"] == "100" and rows["alice"]["status"].startswith("unverified: the grader's record")
+    assert rows["alice"]["total"] == shown(TOTAL) and rows["alice"]["status"].startswith(
+        "unverified: the grader's record"
+    )
     assert "grade --regrade --student alice" in rows["alice"]["status"]
     assert "alice" in (course / "reports" / ASSIGNMENT / "summary.html").read_text()
 

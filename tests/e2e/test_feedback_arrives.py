@@ -18,6 +18,7 @@ from nbgrader.utils import notebook_hash
 from autograder import EDITIONS, nbgrader_cli
 from autograder.simulated.synthetic import course_notebooks, fill_answers
 
+from ..conftest import TOTAL, score
 from .test_watch import COURSE_ID, released, service, wait_for
 
 TANH = "    dZ1 = (W2.T @ dZ2) * (1 - A1 ** 2)\n"
@@ -109,7 +110,8 @@ def test_the_exchange_reports_feedback_while_grading_and_once_graded(exchange_co
     assert "<!-- autograder: grading -->" in notice  # first the notice, with when
     language = EDITIONS[assignment]
     assert ("is being graded" in notice and "at about" in notice) if language == "en" else ("正在评分" in notice)
-    assert "(Score: 80.0 / 100.0)" in pages[-1] or "(得分: 80.0 / 100.0)" in pages[-1]
+    out_of = f"{float(score('backward_propagation'))} / {float(TOTAL)})"
+    assert f"(Score: {out_of}" in pages[-1] or f"(得分: {out_of}" in pages[-1]
 
     # the command line, as a student types it (nbgrader 0.9.6's list logs one line per submission)
     [inbound] = [line for line in nbgrader(home, "list", "--inbound").splitlines() if f" li {assignment} " in line]

@@ -23,6 +23,8 @@ from autograder.pipeline import run
 from autograder.settings import Limits, Settings
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
+from ..conftest import TOTAL, score
+
 LEAKY_COST = """
 def compute_cost(A2, Y, parameters):
     print("LEAK" + "-PRINT", A2.tolist(), Y.tolist())  # split: the marker is only in what runs
@@ -119,7 +121,7 @@ def test_answers_looked_up_from_one_submission_are_worth_nothing_in_the_next(tmp
 
     write_submission(lookup, course, "mallory", ASSIGNMENT)  # same timestamp: the cases it looked up
     first = run(settings_for(course))
-    assert first.results[0].total == 100  # the table does answer the cases of that submission...
+    assert first.results[0].total == TOTAL  # the table does answer the cases of that submission...
 
     (folder / "timestamp.txt").write_text("2026-11-21 09:00:00.000000 UTC")  # ...and a new submission
     settings = settings_for(course)
@@ -157,4 +159,6 @@ def test_a_size_dependent_bug_gets_one_grade_whoever_hands_it_in(tmp_path):
         totals |= {tuple(f.score for f in result.functions) for result in summary.results}
     assert len(totals) == 1
     (scores,) = totals
-    assert scores[GRADED_FUNCTIONS.index("initialize_parameters")] == 0 and sum(scores) == 90
+    assert scores[GRADED_FUNCTIONS.index("initialize_parameters")] == 0 and sum(scores) == score(
+        "initialize_parameters"
+    )

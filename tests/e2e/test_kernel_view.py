@@ -21,6 +21,7 @@ from autograder.settings import Limits, Settings
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 from .. import kernel_view
+from ..conftest import TOTAL
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="as an ordinary user, test_rootless.py checks the view")
 
@@ -65,7 +66,7 @@ def test_a_kernel_sees_only_what_is_on_the_allowlist(tmp_path, warm):
             warm_kernels=warm,
         )
     )
-    assert [r.total for r in summary.results] == [100, 100]
+    assert [r.total for r in summary.results] == [TOTAL, TOTAL]
     found = views(course)
     check(found, rootless=False)
     # drawn, not derived from anything of the grader's: two kernels, two uids

@@ -27,7 +27,7 @@ from autograder.simulated.synthetic import (
     write_submission,
 )
 
-from ..conftest import ROOT
+from ..conftest import POINTS, ROOT, TOTAL
 
 TAMPER = r"""
 import builtins
@@ -113,8 +113,8 @@ def expected(tmp_path_factory):
     assert result.returncode == 0, result.stdout + result.stderr
     found = records(course)
     assert sum(score for score, _ in found["tamper"].values()) == 0
-    assert sum(score for score, _ in found["correct"].values()) == 100
-    assert sum(score for score, _ in found["wrong"].values()) == 90
+    assert sum(score for score, _ in found["correct"].values()) == TOTAL
+    assert sum(score for score, _ in found["wrong"].values()) == TOTAL - POINTS["compute_cost"]
     return found
 
 
@@ -200,7 +200,7 @@ def test_a_record_stock_nbgrader_wrote_is_graded_again(tmp_path, expected):
     course = use_stock_nbgrader(build(tmp_path / "course"))
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     nbgrader(course, "autograde", ASSIGNMENT)
-    assert sum(score for score, _ in records(course)["tamper"].values()) == 100  # what stock nbgrader believed
+    assert sum(score for score, _ in records(course)["tamper"].values()) == TOTAL  # what stock nbgrader believed
     shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")  # the course's own configuration
     result = autograder(course)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -24,6 +24,8 @@ import pytest
 from autograder import ASSIGNMENT, nbgrader_cli
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, use_stock_nbgrader
 
+from ..conftest import TOTAL, score
+
 DUE = "2026-11-25 10:00:00 UTC"
 SUBMITTED = {
     "late": "2026-11-27 09:00:00.000000 UTC",  # 47 hours late: two days begun, 20 %
@@ -40,6 +42,8 @@ PLUGIN = """
 import math as _math
 
 from nbgrader.plugins import LateSubmissionPlugin as _LateSubmissionPlugin
+
+from ..conftest import TOTAL
 
 
 class TenPercentPerDay(_LateSubmissionPlugin):
@@ -201,17 +205,19 @@ def test_the_judge_records_what_stock_nbgrader_records(stock, judged):
     for student in STUDENTS:
         for key, value in stock_first[student].items():
             assert (student, key, first[student][key]) == (student, key, value)
-    assert first["late"]["penalty"] == pytest.approx(0.2 * 90)  # raw 90, two days begun
+    assert first["late"]["penalty"] == pytest.approx(0.2 * score("compute_cost"))  # two days begun
     assert first["late"]["grades"][WRITTEN] == (None, None, None, True)
     assert first["late"]["grades"][TASK] == (None, None, None, True)
     assert first["blank"]["comments"][WRITTEN] == ("No response.", None)
-    assert first["late"]["max_score"] == 110
+    assert first["late"]["max_score"] == TOTAL + 10
     for student in STUDENTS:
         for key, value in stock_after[student].items():
             assert (student, key, after[student][key]) == (student, key, value)
     assert after["tagraded"]["grades"][WRITTEN] == (None, 4.0, None, True)
-    assert after["tagraded"]["score"] == 100 + 4 + 5 + 2
-    assert after["late"]["penalty"] == pytest.approx(0.2 * (90 + 3))  # the penalty follows the manual score
+    assert after["tagraded"]["score"] == TOTAL + 4 + 5 + 2
+    assert after["late"]["penalty"] == pytest.approx(
+        0.2 * (score("compute_cost") + 3)
+    )  # the penalty follows the manual score
 
 
 def test_a_tas_grading_is_never_unverified_and_reaches_the_student(judged):
@@ -221,10 +227,10 @@ def test_a_tas_grading_is_never_unverified_and_reaches_the_student(judged):
     assert "graded 0 submission(s)" in plain_output
     assert "unverified" not in plain_output
     page = (course / "feedback" / "tagraded" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert "(Score: 111.0 / 110.0)" in page
+    assert f"(Score: {float(TOTAL + 4 + 5 + 2)} / {float(TOTAL + 10)})" in page
     assert "Good: say why it is faster." in page
     late = (course / "feedback" / "late" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert "Late submission penalty (Score: -18.6)" in late
+    assert f"Late submission penalty (Score: -{round(0.2 * (score('compute_cost') + 3), 2):g})" in late
     assert "hours after the due date" in late
     autograded = nbformat.read(course / "autograded" / "late" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     answer = next(cell for cell in autograded.cells if cell.get("id") == WRITTEN)

@@ -13,7 +13,7 @@ from autograder.simulated.synthetic import (
 )
 from tools import notebooks
 
-from ..conftest import POINTS, ROOT
+from ..conftest import POINTS, ROOT, TOTAL
 
 RELEASE = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
@@ -78,7 +78,7 @@ def test_release_markup_points_and_hidden_parts():
         test_cell = cells[f"test_{name}"]
         assert test_cell.metadata.nbgrader["points"] == POINTS[name]
         assert test_cell.metadata.nbgrader["locked"] is True
-    assert sum(c.metadata.nbgrader.get("points", 0) for c in cells.values()) == 100
+    assert sum(c.metadata.nbgrader.get("points", 0) for c in cells.values()) == TOTAL
     text = RELEASE.read_text()
     for leaked in ("BEGIN SOLUTION", "HIDDEN TESTS", "from autograder", "check_hidden_cases", "isolated("):
         assert leaked not in text

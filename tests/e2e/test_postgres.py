@@ -22,7 +22,7 @@ import pytest
 from autograder import ASSIGNMENT
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
-from ..conftest import POINTS
+from ..conftest import POINTS, TOTAL
 from ..users import ensure_user
 
 STUDENTS = [f"s{n:02d}" for n in range(8)]
@@ -112,7 +112,7 @@ def test_a_postgresql_gradebook_survives_a_killed_grader(tmp_path, postgres):
     buggy = dict(answers, compute_cost=answers["compute_cost"].replace("-np.sum(logprobs) / m", "-np.sum(logprobs)"))
     for number, student in enumerate(STUDENTS):
         write_submission(fill_answers(release, buggy if number % 3 == 0 else answers), course, student, ASSIGNMENT)
-    expected = [(s, 90.0 if n % 3 == 0 else 100.0) for n, s in enumerate(STUDENTS)]
+    expected = [(s, float(TOTAL - POINTS["compute_cost"] if n % 3 == 0 else TOTAL)) for n, s in enumerate(STUDENTS)]
 
     first = grade(course)
     deadline = time.monotonic() + 300

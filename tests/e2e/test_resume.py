@@ -11,6 +11,8 @@ import time
 from autograder import ASSIGNMENT
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
+from ..conftest import TOTAL
+
 STUDENTS = [f"s{n:02d}" for n in range(8)]
 
 
@@ -107,4 +109,4 @@ def test_sigkill_then_rerun_grades_each_submission_once(tmp_path):
         ).fetchall()
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert sorted(rows) == [(student, 1) for student in STUDENTS]
-    assert scores == [(100.0,)] * len(STUDENTS)
+    assert scores == [(float(TOTAL),)] * len(STUDENTS)

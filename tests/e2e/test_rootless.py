@@ -24,7 +24,7 @@ from autograder.sandbox.jail import TMPFS_INODES
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
 from .. import crafted, kernel_view
-from ..conftest import POINTS, ROOT, sandbox_leftovers
+from ..conftest import ROOT, TOTAL, sandbox_leftovers, score, shown
 from ..users import USER, ensure_user
 
 SANDBOX = ROOT / "autograder" / "sandbox"
@@ -118,11 +118,11 @@ def test_an_ordinary_user_grades_with_the_sandbox_and_it_holds(setup):
     with (course / "reports" / ASSIGNMENT / "grades.csv").open() as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert {s: r["total"] for s, r in rows.items()} == {
-        "alice": "100",
-        "bob": "80",
-        "mallory": "100",
-        "inspector": "100",
-        "outliver": "100",
+        "alice": shown(TOTAL),
+        "bob": shown(score("backward_propagation")),
+        "mallory": shown(TOTAL),
+        "inspector": shown(TOTAL),
+        "outliver": shown(TOTAL),
     }
     assert {r["sandboxed"] for r in rows.values()} == {"yes"}
     notebook = nbformat.read(course / "autograded" / "mallory" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
@@ -282,9 +282,9 @@ def test_a_submission_holds_no_more_memory_than_one_process_may(setup):
     with (hoard / "reports" / ASSIGNMENT / "grades.csv").open() as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert {s: r["total"] for s, r in rows.items()} == {
-        "alice": "100",
-        "bob": "80",
-        "hoarder": str(100 - POINTS["predict"]),
+        "alice": shown(TOTAL),
+        "bob": shown(score("backward_propagation")),
+        "hoarder": shown(score("predict")),
     }
     assert rows["hoarder"]["predict"] == "0" and "not graded" not in rows["hoarder"]["status"]
     from nbgrader.api import Gradebook

@@ -20,6 +20,8 @@ import pytest
 from autograder import ASSIGNMENT, nbgrader_cli
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course
 
+from ..conftest import TOTAL, page_score, score, shown
+
 COURSE_ID = "planar-classification"
 
 
@@ -122,8 +124,8 @@ def test_each_submission_is_graded_as_it_arrives_and_its_feedback_fetched(classr
         bob = submit("bob", {"compute_cost": "def compute_cost(A2, Y, parameters):\n    return 0.5\n"})
         wait_for(lambda: len(graded_lines(course, "bob")) == 1 and len(graded_lines(course, "alice")) == 1, what="both")
         wait_for(lambda: log(course).count("feedback released") == 2, what="their feedback")
-        assert "Score: 100.0 / 100.0" in fetched(alice, "alice")[0]
-        assert "Score: 90.0 / 100.0" in fetched(bob, "bob")[0]
+        assert page_score(TOTAL) in fetched(alice, "alice")[0]
+        assert page_score(score("compute_cost")) in fetched(bob, "bob")[0]
         watcher.send_signal(signal.SIGTERM)
         assert watcher.wait(timeout=120) == 0  # SIGTERM: the round finishes, the service stops cleanly
     finally:
@@ -160,7 +162,7 @@ def test_a_student_over_the_limit_is_told_when_and_graded_then(classroom):
         wait_for(lambda: len(graded_lines(course, "carol")) == 2, timeout=240, what="the second grading")
         assert time.monotonic() - began > 5  # it waited for its turn
         pages = fetched(carol, "carol")
-        assert any("Score: 100.0 / 100.0" in page for page in pages)
+        assert any(page_score(TOTAL) in page for page in pages)
         assert not any("is queued" in page for page in pages)  # the queued page was replaced
     finally:
         watcher.kill()
@@ -211,13 +213,13 @@ def test_the_service_killed_mid_grading_grades_each_submission_once(classroom, m
     ]
     for student, home in homes.items():
         assert [e["student"] for e in journal if e["event"] == "graded"].count(student) == 1
-        assert "Score: 100.0 / 100.0" in fetched(home, student)[0]
+        assert page_score(TOTAL) in fetched(home, student)[0]
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert sorted((s.student_id, s.score) for s in gradebook.assignment_submissions(ASSIGNMENT)) == [
-            ("dan", 100),
-            ("eve", 100),
+            ("dan", TOTAL),
+            ("eve", TOTAL),
         ]
 
 
@@ -229,18 +231,21 @@ def test_under_the_best_policy_a_worse_submission_gets_feedback_and_the_gradeboo
         wait_for(lambda: len(graded_lines(course, "frank")) == 1, what="the first grading")
         submit("frank", {"compute_cost": "def compute_cost(A2, Y, parameters):\n    return 0.5\n"})
         wait_for(lambda: len(graded_lines(course, "frank")) == 2, what="the second grading")
-        wait_for(lambda: "the gradebook holds their best submission again (100)" in log(course), what="the best kept")
+        wait_for(
+            lambda: f"the gradebook holds their best submission again ({shown(TOTAL)})" in log(course),
+            what="the best kept",
+        )
     finally:
         watcher.send_signal(signal.SIGTERM)
         watcher.wait(timeout=120)
     pages = fetched(frank, "frank")
-    assert sorted("Score: 100.0 / 100.0" in p for p in pages) == [False, True]  # feedback on both submissions
+    assert sorted(page_score(TOTAL) in p for p in pages) == [False, True]  # feedback on both submissions
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        assert [s.score for s in gradebook.assignment_submissions(ASSIGNMENT)] == [100]
+        assert [s.score for s in gradebook.assignment_submissions(ASSIGNMENT)] == [TOTAL]
     csv = (course / "reports" / ASSIGNMENT / "grades.csv").read_text()
-    assert "frank,100," in csv
+    assert f"frank,{shown(TOTAL)}," in csv
 
 
 def test_nothing_a_student_puts_in_the_exchange_reaches_the_service_the_log_or_a_page(classroom):
@@ -299,16 +304,16 @@ def test_nothing_a_student_puts_in_the_exchange_reaches_the_service_the_log_or_a
     assert "not collected: man" in text and "pipe (FIFO)" in text
     assert secret not in text and not any(line.startswith(forged_line[:20]) for line in text.splitlines())
     assert not graded_lines(course, "daemon") and not graded_lines(course, "bin")
-    assert "Score: 100.0 / 100.0" in fetched(homes[genuine], genuine)[0]
-    assert "Score: 100.0 / 100.0" in fetched(homes["man"], "man")[0]
+    assert page_score(TOTAL) in fetched(homes[genuine], genuine)[0]
+    assert page_score(TOTAL) in fetched(homes["man"], "man")[0]
     published = "".join(p.read_text(errors="replace") for p in (exchange / COURSE_ID / "feedback").glob("*.html"))
     assert secret not in published
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert sorted((s.student_id, s.score) for s in gradebook.assignment_submissions(ASSIGNMENT)) == [
-            (genuine, 100),
-            ("man", 100),
+            (genuine, TOTAL),
+            ("man", TOTAL),
         ]
     refusals = text.count("refused: ")
     watcher = service(course)  # started again: the quarantined folders are not looked at again
@@ -346,7 +351,7 @@ def test_work_after_the_due_date_is_kept_ungraded_or_graded_with_nbgraders_penal
         wait_for(lambda: len(graded_lines(course, "bob")) == 1, what="bob graded")
         wait_for(lambda: "feedback released: bob" in log(course), what="bob's feedback")
         page = fetched(bob, "bob")[0]
-        assert "Score: 0.0 / 100.0" in page and "Late submission penalty (Score: -100.0)" in page
+        assert page_score(0) in page and f"Late submission penalty (Score: -{float(TOTAL)})" in page
         assert graded_lines(course, "alice") == []  # kept stays kept
     finally:
         watcher.terminate()

@@ -9,7 +9,7 @@ from autograder import ASSIGNMENT
 from autograder.gradebook import GradebookAccess, GradebookError, create_if_new
 from autograder.results import FunctionResult, Outcome, SubmissionResult
 
-from ..conftest import POINTS, ROOT
+from ..conftest import POINTS, ROOT, TOTAL, score
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_a_recorded_submission_reads_back_with_scores_and_comments(gradebook):
 def test_recording_again_replaces_and_never_duplicates(gradebook):
     gradebook.record(result("ana", failing=("predict",)))
     gradebook.record(result("ana"))
-    assert sum(cell["score"] for cell in gradebook.scores()["ana"].values()) == 100
+    assert sum(cell["score"] for cell in gradebook.scores()["ana"].values()) == TOTAL
     assert len(list(gradebook._submissions())) == 1
 
 
@@ -89,8 +89,12 @@ def test_a_persons_grading_is_kept_and_shown_and_the_judges_record_is_unchanged(
     standing = gradebook.record(result("ana", failing=("predict",)))
     grade = next(g for n in gradebook._submissions().one().notebooks for g in n.grades if g.cell.name == "test_predict")
     assert (grade.auto_score, grade.manual_score, grade.extra_credit, grade.needs_manual_grade) == (0.0, 7.0, 1.0, True)
-    assert gradebook.scores()["ana"]["predict"] == {"score": 0.0, "points": 10.0, "comment": "wrong"}
-    assert standing.score == 90 + 7 + 1 and standing.final == 98
+    assert gradebook.scores()["ana"]["predict"] == {
+        "score": 0.0,
+        "points": float(POINTS["predict"]),
+        "comment": "wrong",
+    }
+    assert standing.score == score("predict") + 7 + 1 and standing.final == score("predict") + 8
     assert standing.cells["predict"]["comment"] == "See me about predict." and standing.by_a_person
 
 
@@ -105,7 +109,7 @@ def test_the_late_penalty_is_nbgraders_with_the_configured_plugin(gradebook):
     gradebook.session.commit()
     gradebook.config = Config({"LateSubmissionPlugin": {"penalty_method": "zero"}})
     late = gradebook.record(result("ana", failing=("predict",)))  # submitted 2026-11-26 10:00: a day late
-    assert (late.late_penalty, late.seconds_late, late.final) == (90.0, 86400.0, 0.0)
+    assert (late.late_penalty, late.seconds_late, late.final) == (score("predict"), 86400.0, 0.0)
     gradebook._gradebook.grant_extension(ASSIGNMENT, "ana", days=2)
     assert gradebook.record(result("ana", failing=("predict",))).late_penalty == 0.0
 

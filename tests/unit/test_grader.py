@@ -29,7 +29,7 @@ from autograder.settings import Limits
 from autograder.simulated.synthetic import course_notebooks, fill_answers
 from planar_utils import sigmoid
 
-from ..conftest import POINTS
+from ..conftest import POINTS, TOTAL
 
 
 # KeyboardInterrupt: what a probe lets through (an interrupt), as a real kernel's death or timeout is not
@@ -157,7 +157,7 @@ def grade(course, reference, changes=None, cells=()):
 def test_correct_answers_pass_every_function(course, reference):
     results, grader, _ = grade(course, reference)
     assert {name: r.outcome for name, r in results.items()} == dict.fromkeys(GRADED_FUNCTIONS, Outcome.PASSED)
-    assert sum(r.score for r in results.values()) == 100 and grader.problems == []
+    assert sum(r.score for r in results.values()) == TOTAL and grader.problems == []
 
 
 def test_a_wrong_function_fails_alone_with_the_grader_saying_why(course, reference):

@@ -1,11 +1,13 @@
 """The instructor's summary page: statistics, pass rates, who needs attention, common mistakes, escaping."""
 
+import statistics
+
 from autograder.course import Course, Skipped
 from autograder.reports import class_statistics, common_mistakes, needs_attention, pass_rates, write_reports
 from autograder.results import FunctionResult, Kind, Outcome, Problem, SubmissionResult, not_graded
 
 from .. import inert
-from ..conftest import POINTS
+from ..conftest import POINTS, TOTAL, score
 
 NAMES = list(POINTS)
 
@@ -63,7 +65,15 @@ def test_class_statistics_count_not_attempted_as_incomplete_and_not_graded_apart
     stats = class_statistics(CLASS)
     assert stats["submissions"] == 7 and stats["graded"] == 6 and stats["not graded"] == 1
     assert stats["full marks"] == 1 and stats["incomplete"] == 3  # malformed, untouched, not graded
-    assert stats["mean"] == (100 + 80 + 70 + 90 + 0 + 0) / 6 and stats["median"] == 75 and stats["min"] == 0
+    graded = [
+        TOTAL,
+        score("backward_propagation"),
+        score("backward_propagation", "predict"),
+        score("compute_cost"),
+        0,
+        0,
+    ]
+    assert stats["mean"] == sum(graded) / 6 and stats["median"] == statistics.median(graded) and stats["min"] == 0
 
 
 def test_common_mistakes_are_counted_per_function_with_who_made_them():
