@@ -35,9 +35,9 @@ practice: setup
 test: setup
 	$(PY) -m pytest tests $(NBVAL)
 
-## Maintainers, while working: the unit tests only (tests/unit/, well under a minute).
+## Maintainers, while working: the unit tests without their slow sweeps (docs/maintainers.md says how long).
 test-fast: setup
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit -m "not slow" --hypothesis-profile=quick
 
 ## Lint and format check (CI runs it); `.venv/bin/ruff format .` fixes the format.
 lint: setup
