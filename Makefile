@@ -7,7 +7,7 @@ NBVAL := --nbval source/planar_data_classification/planar_data_classification.ip
          source/planar_data_classification_zh/planar_data_classification_zh.ipynb notebooks/ \
          --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup demo test test-fast lint nbval check notebooks release clean
+.PHONY: setup demo practice test test-fast lint nbval check docs notebooks release clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -54,6 +54,11 @@ release: setup
 	$(PY) -m tools.notebooks release
 check: setup
 	$(PY) -m tools.notebooks check
+	$(PY) -m tools.docs check
+
+## Maintainers: regenerate the tables and usage the docs take from the code (make check fails when stale).
+docs: setup
+	$(PY) -m tools.docs write
 
 clean:
 	rm -rf build submitted autograded feedback gradebook.db
