@@ -37,7 +37,7 @@ test: setup
 
 ## Maintainers, while working: the unit tests without their slow sweeps (docs/maintainers.md says how long).
 test-fast: setup
-	$(PY) -m pytest tests/unit -m "not slow" --hypothesis-profile=quick
+	$(PY) -m pytest tests/unit -m "not slow" --hypothesis-profile=quick -p no:nbval
 
 ## Lint and format check (CI runs it); `.venv/bin/ruff format .` fixes the format.
 lint: setup
