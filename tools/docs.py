@@ -81,6 +81,7 @@ def hidden_cases_table() -> str:
 def usage(command: str) -> str:
     parser = command_parser(command)
     parser.formatter_class = lambda prog: argparse.HelpFormatter(prog, width=HELP_WIDTH)
+    parser.color = False  # Python 3.14 colours help on a terminal; the docs hold plain text
     return "```text\n$ python -m autograder " + command + " --help\n" + parser.format_help().rstrip() + "\n```"
 
 
