@@ -7,7 +7,7 @@ NBVAL := --nbval source/planar_data_classification/planar_data_classification.ip
          source/planar_data_classification_zh/planar_data_classification_zh.ipynb notebooks/ \
          --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup demo test test-fast lint nbval check notebooks release clean
+.PHONY: setup demo practice test test-fast lint nbval check docs notebooks release clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,9 +35,9 @@ practice: setup
 test: setup
 	$(PY) -m pytest tests $(NBVAL)
 
-## Maintainers, while working: the unit tests only (tests/unit/, well under a minute).
+## Maintainers, while working: the unit tests without their slow sweeps (docs/maintainers.md says how long).
 test-fast: setup
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest tests/unit -m "not slow" --hypothesis-profile=quick -p no:nbval
 
 ## Lint and format check (CI runs it); `.venv/bin/ruff format .` fixes the format.
 lint: setup
@@ -54,6 +54,11 @@ release: setup
 	$(PY) -m tools.notebooks release
 check: setup
 	$(PY) -m tools.notebooks check
+	$(PY) -m tools.docs check
+
+## Maintainers: regenerate the tables and usage the docs take from the code (make check fails when stale).
+docs: setup
+	$(PY) -m tools.docs write
 
 clean:
 	rm -rf build submitted autograded feedback gradebook.db

@@ -17,12 +17,12 @@ c.CourseDirectory.root = COURSE
 # nbgrader registers them in the gradebook itself (generate_assignment, or the grader).
 
 # The gradebook, in the course folder; the autograder writes it from one process only. A large
-# course can keep it in PostgreSQL instead (see the README): postgresql://user@host/dbname.
+# course can keep it in PostgreSQL instead (see docs/instructors.md): postgresql://user@host/dbname.
 c.CourseDirectory.db_url = f"sqlite:///{os.path.join(COURSE, 'gradebook.db')}"
 
 # Where release_assignment, submit, collect, release_feedback and fetch_feedback exchange
 # files: nbgrader's default, /usr/local/share/nbgrader/exchange, must exist and be writable
-# by everyone (see the README); set c.Exchange.root here to use another folder.
+# by everyone (see docs/instructors.md); set c.Exchange.root here to use another folder.
 
 # What students see in place of a solution.
 c.ClearSolutions.code_stub = {

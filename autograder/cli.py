@@ -28,6 +28,12 @@ from .settings import DEFAULT_WORKERS, GradingError, Limits, Settings, sandbox_l
 from .watch import LATE_WORK, POLICIES, WatchSettings
 
 EXIT_OK, EXIT_GRADER, EXIT_NOT_GRADED, EXIT_INTERRUPTED = 0, 2, 3, 130
+EXIT_STATUS = (
+    f"exit status: {EXIT_OK} when every submission was graded, whatever the submissions did; "
+    f"{EXIT_NOT_GRADED} when some were not graded because of the grader (they are listed: run the same "
+    f"command again to grade exactly those); {EXIT_GRADER} when the grader could not run, with a message "
+    f"saying why; {EXIT_INTERRUPTED} when interrupted (grades recorded so far are kept)"
+)
 
 
 def _add_grading_options(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m autograder", description="Grade the planar-classification assignment with nbgrader."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    grade = commands.add_parser("grade", help="grade every submission under COURSE/submitted/*/ASSIGNMENT/")
+    grade = commands.add_parser(
+        "grade", help="grade every submission under COURSE/submitted/*/ASSIGNMENT/", epilog=EXIT_STATUS
+    )
     grade.add_argument("--course", type=Path, default=Path("."), help="the nbgrader course directory (default: .)")
     grade.add_argument(
         "--assignment", help="assignment id (default: the only one in source/, or else the only one with submissions)"
@@ -253,7 +261,7 @@ def _security(args):
             raise GradingError(
                 f"refusing the unencrypted scheduler {args.scheduler}: anyone who can reach it can "
                 "run code on its workers. Start the cluster with TLS and client certificates and "
-                "pass tls://... with --tls-ca-file, --tls-cert and --tls-key (see the README), or "
+                "pass tls://... with --tls-ca-file, --tls-cert and --tls-key (see docs/instructors.md), or "
                 "--insecure-scheduler for a cluster nobody else can reach"
             )
         return None

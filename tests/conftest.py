@@ -4,10 +4,17 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from hypothesis import settings
 
 from course_spec import SPEC
 
 matplotlib.use("Agg")
+
+# Property tests try 300 examples each (and take their time: no deadline); make test-fast passes
+# --hypothesis-profile=quick for 30. Loaded here, before the test modules build their settings from it.
+settings.register_profile("full", max_examples=300, deadline=None)
+settings.register_profile("quick", max_examples=30, deadline=None)
+settings.load_profile("full")
 
 ROOT = Path(__file__).resolve().parent.parent
 # The points of each graded function, as the course specifies them (course.toml, in the order of the notebook),

@@ -7,7 +7,7 @@ capability, a seccomp filter, resource limits, an unprivileged uid, and, where t
 machine has them, a control group bounding the submission's processes, CPU share
 and memory as a whole (rootless, without one, the kernel may start no process: its
 address space is the bound). ``probe_sandbox`` proves it on a real kernel before
-anyone is graded. See the README's "The sandbox" for what it guarantees and what not.
+anyone is graded. See docs/design.md, "The sandbox", for what it guarantees and what not.
 
 Modules: ``jail`` (confinement, one ``confine``), ``zygote`` (warm kernels),
 ``launchers`` (how a kernel process comes to be), ``kernel`` (executing code in it),

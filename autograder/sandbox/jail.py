@@ -315,7 +315,7 @@ def enter_namespaces(rootless: bool) -> None:
             raise SandboxError(
                 error.errno,
                 f"{error.strerror}: this machine does not let ordinary users create "
-                "user namespaces (see the README: the rootless sandbox)",
+                "user namespaces (see docs/design.md: as an ordinary user)",
             ) from None
         raise
     if rootless:  # uid 1000 inside is the grader outside; the process keeps its capabilities inside

@@ -66,7 +66,7 @@ PIECES = list("[]()<>!:\\$`*_ \n\"'&#;=/.-0x") + [
 ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings()  # the profile's examples (tests/conftest.py: 300, or 30 in make test-fast)
 @given(st.lists(st.sampled_from(PIECES), max_size=60).map("".join))
 def test_whatever_the_markdown_the_rendered_cell_is_inert(text):
     source = inert_markdown(text)
