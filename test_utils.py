@@ -425,6 +425,9 @@ COMPARISONS = {
     "value": lambda got, expected, function, language: check_value(
         "cost", got, expected, rtol=function.rtol, atol=function.atol, language=language
     ),
+    "array": lambda got, expected, function, language: check_value(
+        "result", got, expected, rtol=function.rtol, atol=function.atol, language=language
+    ),
     "labels": lambda got, expected, function, language: check_value(
         "predictions", got, expected, kind="labels", language=language
     ),

@@ -6,6 +6,7 @@ results against them, ``incell`` runs those checks inside a notebook for stock
 ``nbgrader autograde``.
 """
 
+import os
 import sys
 import time
 
@@ -18,6 +19,11 @@ STARTED = time.monotonic()  # for the grader's own account of its start-up (benc
 sys.modules.setdefault("rfc3987_syntax", None)
 
 from course_spec import SPEC  # noqa: E402 - course.toml: the editions and the graded functions, written once
+
+# A course specified elsewhere (COURSE_SPEC) brings its own testCases, public_tests and recipes:
+# they are imported from the folder of its course.toml.
+if SPEC.folder not in sys.path and os.path.abspath(SPEC.folder) != os.path.dirname(os.path.dirname(__file__)):
+    sys.path.insert(0, SPEC.folder)
 
 # Editions of the assignment (one nbgrader assignment each); they share code, tests and
 # hidden cases, so the same code gets the same scores in either. The first is the original.

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import GRADED_FUNCTIONS
+from . import GRADED_FUNCTIONS, SPEC
 from .course import Course, sqlite_path
 from .grading.judge import CourseBundle, reference_for
 from .markup import checked_function, points, test_id
@@ -76,6 +76,12 @@ def check_source_tests(source, release, course: Course) -> None:
             continue
         name = test_id(function)
         wanted = float(cell.metadata.nbgrader.get("points", 0))
+        if wanted != SPEC.points[function]:
+            raise GradingError(
+                f"{name} has {wanted:g} points in source/{course.assignment} but course.toml (line "
+                f"{SPEC.line(function, 'points')}) gives {function} {SPEC.points[function]:g}: points are course.toml's "
+                "(run make release, which writes them into the notebooks)"
+            )
         if released.get(function) != wanted:
             raise GradingError(
                 f"{name} has {wanted:g} points in source/{course.assignment} but {released.get(function, 0):g} in "

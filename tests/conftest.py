@@ -23,6 +23,17 @@ POINTS = dict(SPEC.points)
 TOTAL = SPEC.total
 
 
+def repoint(text: str, changes: dict) -> str:
+    """course.toml's text with the points of some functions changed."""
+    import re
+
+    for name, points in changes.items():
+        start = text.index(f'name = "{name}"')
+        line = re.compile(r"^points = [0-9.]+$", re.M).search(text, start)
+        text = text[: line.start()] + f"points = {points}" + text[line.end() :]
+    return text
+
+
 def score(*lost: str) -> float:
     """The total of a student who loses the points of exactly these functions."""
     return TOTAL - sum(POINTS[name] for name in lost)

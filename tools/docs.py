@@ -25,23 +25,17 @@ HELP_WIDTH = 100  # --help is wrapped at this width whatever the terminal, so th
 
 
 def graded_functions() -> dict[str, float]:
-    """Each graded function and its points, in the notebook's order, read from the release notebook's
-    test cells as the grader reads them (autograder.markup.points)."""
-    import nbformat
+    """Each graded function and its points, in the notebook's order (course.toml)."""
+    from course_spec import SPEC
 
-    from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-    from autograder.course import Course
-    from autograder.markup import points
-
-    found = points(nbformat.read(Course(ROOT, ASSIGNMENT).release_notebook, as_version=4))
-    return {name: found.get(name, 0.0) for name in GRADED_FUNCTIONS}
+    return SPEC.points
 
 
 def hidden_case_plan() -> dict[str, tuple[dict, ...]]:
-    """The sizes of each graded function's hidden cases (autograder.grading.cases.PLAN)."""
-    from autograder.grading.cases import PLAN
+    """The sizes of each graded function's hidden cases (course.toml's `hidden`)."""
+    from course_spec import SPEC
 
-    return PLAN
+    return {function.name: function.hidden for function in SPEC.functions}
 
 
 def command_parser(command: str) -> argparse.ArgumentParser:
@@ -67,7 +61,7 @@ def functions_table() -> str:
 
 
 def _size(size: dict) -> str:
-    return ", ".join(f"{key}={'default' if value is None else value}" for key, value in size.items())
+    return ", ".join(f"{key}={value}" for key, value in size.items())
 
 
 def hidden_cases_table() -> str:

@@ -164,7 +164,7 @@ def _predict(rng: np.random.Generator, size: dict) -> Case:
     return Case((parameters, X), {}, f"X {X.shape}, n_h={n_h}", {"n_x": n_x, "n_h": n_h, "n_y": 1, "m": m})
 
 
-RECIPES: Mapping[str, Callable[[np.random.Generator, dict], Case]] = {
+_PLANAR_RECIPES: Mapping[str, Callable[[np.random.Generator, dict], Case]] = {
     "layer_sizes": _layer_sizes,
     "initialize_parameters": _initialize_parameters,
     "forward_propagation": _forward_propagation,
@@ -174,11 +174,23 @@ RECIPES: Mapping[str, Callable[[np.random.Generator, dict], Case]] = {
     "nn_model": _nn_model,
     "predict": _predict,
 }
+
+
+def _recipes() -> Mapping[str, Callable[[np.random.Generator, dict], Case]]:
+    """This course's recipes: the module course.toml names (its RECIPES), or the planar course's above."""
+    if not SPEC.recipes:
+        return _PLANAR_RECIPES
+    import importlib
+
+    return importlib.import_module(SPEC.recipes).RECIPES
+
+
+RECIPES = _recipes()
 _UNDRAWN = [name for name in GRADED_FUNCTIONS if name not in RECIPES]
 if _UNDRAWN:
     raise ImportError(
-        f"course.toml grades {', '.join(_UNDRAWN)}, for which autograder/grading/cases.py has no recipe "
-        "(RECIPES): write how their hidden cases are drawn"
+        f"course.toml grades {', '.join(_UNDRAWN)}, for which {SPEC.recipes or 'autograder/grading/cases.py'} has "
+        "no recipe (RECIPES): write how their hidden cases are drawn"
     )
 
 
@@ -191,18 +203,40 @@ def draw_cases(name: str, seed: int) -> list[Case]:
 
 
 def visible_case(name: str) -> Case | None:
-    """The visible test's case, as testCases builds it (None for nn_model, whose visible case
-    trains 10 000 iterations; its hidden cases decide)."""
+    """The visible test's case, as the course's testCases builds it (``<name>_test_case()``); None for a
+    function whose visible case the grader leaves to the test cell (course.toml: ``visible = false``,
+    as nn_model's 10 000 steps); its hidden cases decide."""
     import testCases
 
-    if name == "nn_model":
+    function = SPEC.function(name)
+    if not function.visible:
         return None
     args = tuple(getattr(testCases, f"{name}_test_case")())
-    dims = {}
-    if name == "predict":
-        parameters, X = args
-        dims = {"n_x": X.shape[0], "n_h": parameters["W1"].shape[0], "n_y": 1, "m": X.shape[1]}
+    dims = case_dims(function, args, {}) if function.calls else {}
     return Case(args, {}, "the visible case", dims, hidden=False)
+
+
+def case_dims(function, args: tuple, kwargs: dict) -> dict:
+    """The sizes of a call, read from its arguments as course.toml describes them (an array's shape, a
+    dict's entries, a size): what the stand-ins of the functions it calls then accept."""
+    given = dict(zip((argument.name for argument in function.arguments), args), **kwargs)
+    dims: dict = {}
+    for argument in function.arguments:
+        value = given.get(argument.name)
+        if argument.kind in ("array", "labels"):
+            pairs = zip(argument.shape, np.shape(value))
+        elif argument.kind == "dict" and isinstance(value, Mapping):
+            pairs = [
+                pair for key, shape in argument.entries if key in value for pair in zip(shape, np.shape(value[key]))
+            ]
+        elif argument.kind == "size":
+            pairs = [(argument.dim, value)]
+        else:
+            pairs = []
+        for dim, size in pairs:
+            if isinstance(dim, str):
+                dims.setdefault(dim, int(size))
+    return dims
 
 
 # -- what the stand-in helpers accept ----------------------------------------------------------------

@@ -23,8 +23,9 @@ import pytest
 
 from autograder import ASSIGNMENT, nbgrader_cli
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, use_stock_nbgrader
+from course_spec import SPEC
 
-from ..conftest import TOTAL, score
+from ..conftest import ROOT, TOTAL, repoint, score
 
 DUE = "2026-11-25 10:00:00 UTC"
 SUBMITTED = {
@@ -42,8 +43,6 @@ PLUGIN = """
 import math as _math
 
 from nbgrader.plugins import LateSubmissionPlugin as _LateSubmissionPlugin
-
-from ..conftest import TOTAL
 
 
 class TenPercentPerDay(_LateSubmissionPlugin):
@@ -91,13 +90,17 @@ def nbgrader(course: Path, *args: str):
     return result
 
 
-def autograder(course: Path, *args: str):
+def autograder(course: Path, *args: str, spec: Path | None = None):
+    """grade, with the course's specification, or the one at ``spec``."""
+    env = nbgrader_cli.environment()
+    if spec is not None:
+        env["COURSE_SPEC"] = str(spec)
     return subprocess.run(
         [sys.executable, "-m", "autograder", "grade", "--course", str(course), "--workers", "2", *args],
         capture_output=True,
         text=True,
         timeout=900,
-        env=nbgrader_cli.environment(),
+        env=env,
     )
 
 
@@ -278,8 +281,9 @@ def test_student_patterns_are_nbgraders(judged):
 
 
 def test_a_fix_after_grading_takes_effect_or_is_refused_by_name(judged):
-    """Do points changed in source/ reach the gradebook on the next regrade once release/ is regenerated, and
-    are a stale release/ and an edited hidden-test region refused with the cell's name?"""
+    """Are points changed by hand in source/ refused, naming course.toml's line; do points changed in course.toml
+    reach the gradebook on the next regrade once release/ is regenerated; and are a stale release/ and an edited
+    hidden-test region refused with the cell's name?"""
     from nbgrader.api import Gradebook
 
     course = judged[0]
@@ -289,18 +293,28 @@ def test_a_fix_after_grading_takes_effect_or_is_refused_by_name(judged):
     test = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_compute_cost")
     test.metadata.nbgrader["points"] = 20
     nbformat.write(notebook, source)
-    stale = autograder(course, "--regrade", "--no-feedback")
+    by_hand = autograder(course, "--regrade", "--no-feedback")
+    said = by_hand.stderr + by_hand.stdout
+    assert by_hand.returncode == 2 and "test_compute_cost has 20 points in source/" in said
+    assert (
+        f"course.toml (line {SPEC.line('compute_cost', 'points')}) gives compute_cost {SPEC.points['compute_cost']:g}"
+        in said
+    )
+    spec = course / "course.toml"  # the instructor's change, made where points belong
+    spec.write_text(repoint((ROOT / "course.toml").read_text(encoding="utf-8"), {"compute_cost": 20}))
+    stale = autograder(course, "--regrade", "--no-feedback", spec=spec)
     assert stale.returncode == 2 and "test_compute_cost has 20 points in source/" in stale.stderr + stale.stdout
+    assert "regenerate release/" in stale.stderr + stale.stdout
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    fixed = autograder(course, "--regrade", "--no-feedback")
+    fixed = autograder(course, "--regrade", "--no-feedback", spec=spec)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        assert gradebook.find_assignment(ASSIGNMENT).max_score == 120
+        assert gradebook.find_assignment(ASSIGNMENT).max_score == TOTAL + 10 + 20 - SPEC.points["compute_cost"]
         assert gradebook.find_grade("test_compute_cost", ASSIGNMENT, ASSIGNMENT, "tagraded").auto_score == 20
         assert gradebook.find_grade("test_compute_cost", ASSIGNMENT, ASSIGNMENT, "late").auto_score == 0
     test.source = test.source.replace("### END HIDDEN TESTS", "assert compute_cost is not None\n### END HIDDEN TESTS")
     nbformat.write(notebook, source)
-    edited = autograder(course, "--regrade", "--no-feedback")
+    edited = autograder(course, "--regrade", "--no-feedback", spec=spec)
     assert edited.returncode == 2
     assert "hidden tests of test_compute_cost" in edited.stderr + edited.stdout
     assert "autograder/grading/cases.py" in edited.stderr + edited.stdout

@@ -2,7 +2,6 @@
 
 import csv
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 
 from course_spec import SPEC
 
-from ..conftest import ROOT
+from ..conftest import ROOT, repoint
 
 LEFT_OUT = shutil.ignore_patterns(
     ".git", ".venv", "build", "__pycache__", "*.egg-info", "gradebook.db", "submitted", "autograded", "feedback",
@@ -26,15 +25,6 @@ def run(copy, *args, timeout=600):
     return subprocess.run(
         [sys.executable, *args], cwd=copy, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
-
-
-def repoint(text: str, changes: dict) -> str:
-    """course.toml's text with the points of some functions changed."""
-    for name, points in changes.items():
-        start = text.index(f'name = "{name}"')
-        line = re.compile(r"^points = [0-9.]+$", re.M).search(text, start)
-        text = text[: line.start()] + f"points = {points}" + text[line.end() :]
-    return text
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +126,59 @@ def test_a_language_is_one_folder_and_one_line_of_the_spec(tmp_path):
         assert {row["student"]: float(row["total"]) for row in csv.DictReader(handle)} == {"zoe": SPEC.total}
     page = (tmp_path / "graded" / "feedback" / "zoe" / f"{first}_fr" / f"{first}_fr.html").read_text()
     assert "得分" in page  # the page's frame in the edition's catalogue
+
+
+SECOND = ROOT / "tests" / "second_course"
+
+
+def test_a_second_assignment_is_released_and_graded_by_the_same_code(tmp_path):
+    """tests/second_course: three functions of another kind (arrays in, arrays and a number out, one calling
+    another), its own course.toml, recipes, visible cases and source notebook. Released with nbgrader and graded
+    by `python -m autograder grade` with COURSE_SPEC naming its course.toml: no line of the grader changes."""
+    from course_spec import load
+
+    second = load(str(SECOND / "course.toml"))
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(SECOND / "source", course / "source")  # the links to its modules become files
+    env = dict(os.environ, COURSE_SPEC=str(SECOND / "course.toml"))
+    script = textwrap.dedent(
+        f"""
+        import pathlib
+        from tools.notebooks import generate_release
+        from autograder.simulated.synthetic import course_notebooks, fill_answers, write_submission
+        course = pathlib.Path({str(course)!r})
+        generate_release("vector_basics", course, course / "release" / "vector_basics")
+        release, answers = course_notebooks("vector_basics", course)
+        unstable = "def softmax(Z):\\n    E = np.exp(Z)\\n    return E / E.sum(axis=0, keepdims=True)\\n"
+        columns = answers["standardize"].replace("X.std(axis=1", "X.std(axis=0")
+        assert columns != answers["standardize"]
+        for student, work in {{
+            "ana": answers,
+            "ben": dict(answers, softmax=unstable),  # overflows on large values: loses softmax only
+            "cy": dict(answers, standardize=columns),
+        }}.items():
+            write_submission(fill_answers(release, work), course, student, "vector_basics")
+        """
+    )
+    made = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    graded = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", "--course", str(course)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    with (course / "reports" / "vector_basics" / "grades.csv").open() as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    total = second.total
+    assert {s: float(r["total"]) for s, r in rows.items()} == {
+        "ana": total,
+        "ben": total - second.points["softmax"],
+        "cy": total - second.points["standardize"],
+    }
+    assert rows["ben"]["softmax_loss"] == f"{second.points['softmax_loss']:g}"  # judged with the reference softmax
+    page = (course / "feedback" / "ben" / "vector_basics" / "vector_basics.html").read_text()
+    assert "NaN" in page and f"(Score: {float(total - second.points['softmax'])} / {float(total)})" in page

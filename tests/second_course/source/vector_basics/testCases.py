@@ -1,0 +1,1 @@
+../../testCases.py
