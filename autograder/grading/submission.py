@@ -179,6 +179,10 @@ _MACHINERY = (
     ("builtins", "the builtins"),
     ("public_tests", "the visible tests' module"),
     ("test_utils", "the visible tests' comparison"),
+    ("test_text", "the visible tests' messages"),
+    ("test_failures", "the visible tests' failures"),
+    ("test_mistakes", "the diagnosis of classic mistakes"),
+    ("course_spec", "the course's specification"),
     ("autograder", "the grader"),
     ("get_ipython().kernel", "the kernel's channels"),
 )

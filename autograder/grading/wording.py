@@ -10,7 +10,7 @@ what kind of failure.
 from __future__ import annotations
 
 import test_utils
-from test_utils import CATALOGUES, LANGUAGES
+from test_text import CATALOGUES, LANGUAGES
 
 from .. import EDITIONS
 

@@ -15,11 +15,12 @@ import tomllib
 from collections.abc import Mapping
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PATH = os.path.join(HERE, "course.toml")
+# The course's course.toml: beside this module, unless COURSE_SPEC names another (a second course
+# graded by this same code, as tests/second_course is).
+PATH = os.environ.get("COURSE_SPEC") or os.path.join(HERE, "course.toml")
 
 ARGUMENT_KINDS = ("array", "labels", "dict", "size", "count", "number", "flag", "any")
-RESULT_KINDS = ("sizes", "pair", "value", "labels", "dict")
-DIMENSIONS = ("n_x", "n_h", "n_y", "m")
+RESULT_KINDS = ("sizes", "pair", "value", "array", "labels", "dict")
 
 
 class SpecError(ValueError):
@@ -49,6 +50,7 @@ class Function:
     rtol: float
     atol: float
     hidden: tuple  # one mapping of sizes per hidden case
+    visible: bool = True  # whether the grader runs the visible case too (not when it is long to run)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +67,12 @@ class Spec:
     course_rtol: float = 1e-5
     course_atol: float = 1e-7
     shapes: Mapping = dataclasses.field(default_factory=dict)  # name -> {key: (rows, columns)}
+    recipes: str = ""  # the module (beside course.toml) whose RECIPES draw the hidden cases; "" for the grader's own
+
+    @property
+    def folder(self) -> str:
+        """The folder of course.toml, where the course's own modules are (testCases, public_tests, recipes)."""
+        return os.path.dirname(os.path.abspath(self.path))
 
     @property
     def names(self) -> tuple:
@@ -116,8 +124,11 @@ def _shape(path, where, value) -> tuple:
     if not (isinstance(value, list) and len(value) == 2):
         _fail(path, where, f"a shape is [rows, columns], not {value!r}")
     for size in value:
-        if not (size in DIMENSIONS or (isinstance(size, int) and not isinstance(size, bool) and size > 0)):
-            _fail(path, where, f"{size!r} is neither a dimension ({', '.join(DIMENSIONS)}) nor a positive number")
+        if not (
+            (isinstance(size, str) and size.isidentifier())
+            or (isinstance(size, int) and not isinstance(size, bool) and size > 0)
+        ):
+            _fail(path, where, f"{size!r} is neither a dimension's name nor a positive number")
     return tuple(value)
 
 
@@ -132,8 +143,8 @@ def _argument(path, where, raw, shapes) -> Argument:
     if kind in ("array", "labels"):
         fields["shape"] = _shape(path, where, raw.get("shape"))
     if kind == "size":
-        if raw.get("dim") not in DIMENSIONS:
-            _fail(path, where, f"a size needs dim, one of {', '.join(DIMENSIONS)}")
+        if not (isinstance(raw.get("dim"), str) and raw["dim"].isidentifier()):
+            _fail(path, where, "a size needs dim, the name of the dimension it equals")
         fields["dim"] = raw["dim"]
     if kind == "dict":
         if raw.get("entries") not in shapes:
@@ -151,7 +162,7 @@ def _argument(path, where, raw, shapes) -> Argument:
 
 def _function(path, index, raw, course, shapes, names) -> Function:
     where = f"function {raw.get('name', f'number {index + 1}')!s}"
-    known = {"name", "short", "points", "arguments", "returns", "calls", "tolerance", "hidden"}
+    known = {"name", "short", "points", "arguments", "returns", "calls", "tolerance", "hidden", "visible"}
     if set(raw) - known:
         _fail(path, where, f"unknown key(s) {', '.join(sorted(set(raw) - known))}")
     name = raw.get("name")
@@ -181,6 +192,7 @@ def _function(path, index, raw, course, shapes, names) -> Function:
         rtol=float(tolerance.get("rtol", course.get("rtol", 1e-5))),
         atol=float(tolerance.get("atol", course.get("atol", 1e-7))),
         hidden=tuple(dict(case) for case in hidden),
+        visible=bool(raw.get("visible", True)),
     )
 
 
@@ -221,6 +233,7 @@ def parse(text: str, path: str = PATH) -> Spec:
         float(course.get("rtol", 1e-5)),
         float(course.get("atol", 1e-7)),
         shapes,
+        str(course.get("recipes", "")),
     )
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import public_tests
+import test_text
 import test_utils
 from autograder.grading.cases import with_helpers
 
@@ -181,7 +182,7 @@ def test_a_failure_reads_within_the_validate_dialogs_width(language):
     lines = failure._render_traceback_()
     assert len(lines) == 2 and lines[0].startswith("\x1b[0;31mWrongResult\x1b[0m: ")
     shown = [re.sub(r"\x1b\[[0-9;]*m", "", line) for block in lines for line in block.split("\n")]
-    assert len(shown) > 2 and max(test_utils._columns(line) for line in shown) <= test_utils.WIDTH
+    assert len(shown) > 2 and max(test_text._columns(line) for line in shown) <= test_text.WIDTH
     words = " ".join(line.strip() for line in shown[:-1])
     assert "0.0087531387 " * 7 in words + " "  # numbers are never cut in two
     assert "".join(line.strip() for line in shown).replace(" ", "") == (
