@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from course_spec import SPEC
 from test_utils import (
     FINGERPRINTS,
     HELPERS,
@@ -37,16 +38,7 @@ from testCases import (
     update_parameters_test_case,
 )
 
-__all__ = [
-    "layer_sizes_test",
-    "initialize_parameters_test",
-    "forward_propagation_test",
-    "compute_cost_test",
-    "backward_propagation_test",
-    "update_parameters_test",
-    "nn_model_test",
-    "predict_test",
-]
+__all__ = [f"{name}_test" for name in SPEC.names]  # what the notebook's `from public_tests import *` takes
 
 LANGUAGE = course_language()  # the edition's: "zh" beside the Chinese notebook, else "en"
 
@@ -280,13 +272,5 @@ def predict_test(target) -> None:
     _passed("predict")
 
 
-TESTS = {
-    "layer_sizes": layer_sizes_test,
-    "initialize_parameters": initialize_parameters_test,
-    "forward_propagation": forward_propagation_test,
-    "compute_cost": compute_cost_test,
-    "backward_propagation": backward_propagation_test,
-    "update_parameters": update_parameters_test,
-    "nn_model": nn_model_test,
-    "predict": predict_test,
-}
+# Each graded function's visible test, by name (course.toml lists them; each is defined above).
+TESTS = {name: globals()[f"{name}_test"] for name in SPEC.names}

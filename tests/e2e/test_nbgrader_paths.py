@@ -29,12 +29,13 @@ from autograder.simulated.synthetic import (
 
 from ..conftest import POINTS, ROOT, TOTAL
 
-TAMPER = r"""
+TAMPER = (
+    f"NAMES = {tuple(POINTS)!r}\n"
+    + r"""
 import builtins
 def _passed(*args, **kwargs):
     print("All tests passed.")
-for _name in ("layer_sizes", "initialize_parameters", "forward_propagation", "compute_cost",
-              "backward_propagation", "update_parameters", "nn_model", "predict"):
+for _name in NAMES:
     globals()[_name + "_test"] = _passed
 try:
     import autograder.grading.incell as _incell
@@ -42,6 +43,7 @@ try:
 except ImportError:
     pass
 """
+)
 STUDENTS = ("tamper", "correct", "wrong")
 
 

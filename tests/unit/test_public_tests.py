@@ -9,25 +9,14 @@ import public_tests
 import test_text
 import test_utils
 from autograder.grading.cases import with_helpers
+from course_spec import SPEC
 
 
 def run(test_name, function):
     getattr(public_tests, f"{test_name}_test")(function)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "layer_sizes",
-        "initialize_parameters",
-        "forward_propagation",
-        "compute_cost",
-        "backward_propagation",
-        "update_parameters",
-        "nn_model",
-        "predict",
-    ],
-)
+@pytest.mark.parametrize("name", SPEC.names)
 def test_reference_passes_and_reports(reference, name, capsys):
     """Does each visible test pass the reference and print yours-vs-expected?"""
     run(name, reference[name])

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import testCases
+from course_spec import SPEC
 from planar_utils import load_planar_dataset
 
 INITIAL_W1 = [
@@ -28,16 +29,7 @@ def assert_close(got, expected, rtol=1e-6, atol=1e-8):
 
 def test_every_test_case_is_defined_and_named_as_in_the_walk_through():
     """Are the eight *_test_case functions there, under the walk-through's names?"""
-    for name in (
-        "layer_sizes",
-        "initialize_parameters",
-        "forward_propagation",
-        "compute_cost",
-        "backward_propagation",
-        "update_parameters",
-        "nn_model",
-        "predict",
-    ):
+    for name in SPEC.names:
         assert callable(getattr(testCases, f"{name}_test_case"))
 
 

@@ -26,6 +26,7 @@ from autograder.grading.probe import CALL, NEXT, REPORT, STOP, parse_helper_call
 from autograder.sandbox.kernel import GradingKernel, ProtocolError
 from autograder.sandbox.launchers import ZygoteLauncher
 from autograder.sandbox.outputs import MAX_OUTPUTS_PER_CELL, CellOutputs, NotebookBudget
+from course_spec import SPEC
 
 # As many examples as the profile says (tests/conftest.py: 300, or 30 in make test-fast).
 FUZZ = settings(suppress_health_check=[HealthCheck.too_slow])
@@ -51,8 +52,7 @@ plain_values = st.recursive(
     ),
     max_leaves=20,
 )
-HELPERS = ["layer_sizes", "initialize_parameters", "forward_propagation", "compute_cost", "backward_propagation"]
-HELPERS += ["update_parameters", "nn_model", "predict", "print", ""]
+HELPERS = [*SPEC.names, "print", ""]
 
 
 @FUZZ
