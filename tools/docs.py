@@ -121,17 +121,22 @@ def stale(pages=PAGES) -> list[str]:
     return problems
 
 
+def write(pages=PAGES) -> None:
+    """Regenerate every region of ``pages`` in place."""
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        new = render(text, page.relative_to(ROOT).as_posix())
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+            print(f"regenerated {page.relative_to(ROOT)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.docs", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["write", "check"])
     args = parser.parse_args(argv)
     if args.command == "write":
-        for page in PAGES:
-            text = page.read_text(encoding="utf-8")
-            new = render(text, page.relative_to(ROOT).as_posix())
-            if new != text:
-                page.write_text(new, encoding="utf-8")
-                print(f"regenerated {page.relative_to(ROOT)}")
+        write()
         return 0
     problems = stale()
     for problem in problems:

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import nbgrader_cli
-from tools import fingerprints, messages, points, translate
+from tools import docs, fingerprints, messages, points, translate
 from tools.paths import (
     ASSIGNMENT,
     ASSIGNMENTS,
@@ -214,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"translated {path.relative_to(ROOT)}")
             fingerprints.write()
             messages.write()
+            docs.write()  # the docs' tables of course.toml's functions, points and plan
             for assignment in ASSIGNMENTS:
                 generate_release(assignment, out_dir=ROOT / "release" / assignment)
                 print(f"generated release/{assignment}")

@@ -54,7 +54,7 @@ def test_the_page_opens_with_the_summary_in_the_editions_words(assignment):
     table = page[summary : page.index("</table>", summary)]
     row = re.search(r'<tr class="summary-lost">(.*?)</tr>', table).group(1)
     assert 'href="#comment-backward_propagation"' in row and 'href="#test_backward_propagation"' in row
-    assert "0 / 20" in row and wording.say(language, "verdict_failed") in row
+    assert f"0 / {POINTS['backward_propagation']:g}" in row and wording.say(language, "verdict_failed") in row
     assert TANH_HINT[language] in row
     assert table.count('class="summary-passed"') == len(POINTS) - 1
     for word in ("page_score", "page_student_answer", "page_test_cell", "page_top", "page_function", "page_why"):

@@ -29,7 +29,7 @@ from autograder.settings import Limits
 from autograder.simulated.synthetic import course_notebooks, fill_answers
 from planar_utils import sigmoid
 
-from ..conftest import POINTS, TOTAL
+from ..conftest import POINTS, TOTAL, score
 
 
 # KeyboardInterrupt: what a probe lets through (an interrupt), as a real kernel's death or timeout is not
@@ -205,7 +205,7 @@ def test_a_function_over_its_budget_times_out_and_costs_only_itself(course, refe
     spins = course[1]["layer_sizes"].replace("    n_h = 4", "    spin()")
     results, grader, _ = grade(course, reference, {"layer_sizes": spins})
     assert results["layer_sizes"].outcome == Outcome.TIMEOUT
-    assert sum(r.score for r in results.values()) == 95
+    assert sum(r.score for r in results.values()) == score("layer_sizes")
 
 
 def test_a_cell_that_breaks_the_protocol_is_skipped_and_the_kernel_replaced(course, reference):
