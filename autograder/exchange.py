@@ -17,7 +17,7 @@ import pwd
 import re
 from pathlib import Path
 
-from .course import printable, read_folder, read_regular
+from .intake import printable, read_folder, read_regular
 
 MAX_TEXT_BYTES = 512  # of timestamp.txt and submission_secret.txt
 # nbgrader's timestamp ("%Y-%m-%d %H:%M:%S.%f %Z"), with or without fractions and zone
@@ -53,7 +53,7 @@ def owner_name(uid: int) -> str | None:
 
 def read_file(folder_fd: int, name: str, max_bytes: int) -> bytes:
     """The bytes of the regular file ``name`` in the folder, at most ``max_bytes``, read as ``grade`` reads a
-    submission (``course.read_regular``): NotYet if it is not there, Unacceptable if it is a link, a FIFO, a
+    submission (``intake.read_regular``): NotYet if it is not there, Unacceptable if it is a link, a FIFO, a
     device, a folder, a file with other names or larger."""
     try:
         os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
@@ -92,7 +92,7 @@ def check_owner(folder_fd: int, student: str) -> None:
 
 def copy_submission(folder_fd: int, target: Path, metadata: dict[str, str]) -> list[str]:
     """Copy into ``target`` (which must not exist) what ``grade`` would read of the submission folder open as
-    ``folder_fd`` (``course.read_folder``: its regular files, within the caps), with ``metadata``
+    ``folder_fd`` (``intake.read_folder``: its regular files, within the caps), with ``metadata``
     (timestamp.txt and submission_secret.txt, as validated) written as given; what is left out is named in
     the list returned."""
     submission = read_folder(folder_fd)

@@ -31,8 +31,10 @@ from nbconvert.exporters import HTMLExporter, NotebookExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer
 
-from .course import METADATA_FILES, Course, db_url_from_config, load_secret, read_submission, ungraded_notebooks
+from .course import Course, db_url_from_config
+from .intake import METADATA_FILES, read_submission, ungraded_notebooks
 from .sandbox import SandboxLimits
+from .seeds import load_secret
 from .settings import Limits, Settings, sandbox_limits
 
 

@@ -26,24 +26,14 @@ from pathlib import Path
 
 import nbformat
 
-from .course import (
-    Course,
-    CourseError,
-    Skipped,
-    discover,
-    load_secret,
-    read_submission,
-    seed_for,
-    sqlite_path,
-    submission_identities,
-    submission_name,
-    ungraded_notebooks,
-)
+from .course import Course, CourseError, sqlite_path
 from .grading.feedback import render_not_graded
 from .grading.judge import Job, grade
+from .intake import Skipped, discover, read_submission, submission_identities, submission_name, ungraded_notebooks
 from .markup import points
 from .preflight import check_course, check_disk, check_gradebook_location, check_sandbox, prepare_worker
 from .results import Kind, ResultStore, SubmissionResult, not_graded, write_atomically
+from .seeds import load_secret, seed_for
 from .settings import GradingError, Settings
 from .workers import dask_client, local_executor, stop
 

@@ -164,7 +164,7 @@ class SubmissionResult:
     graded: bool = True  # False: the grader failed; the result is reported, never recorded
     attempted: bool = True  # False: the release notebook came back untouched
     feedback_html: str | None = None  # the student's feedback page
-    submission: str | None = None  # which submission was graded (course.submission_name), to tell a newer one
+    submission: str | None = None  # which submission was graded (intake.submission_name), to tell a newer one
     standing: Standing | None = None  # the gradebook's side (read from it, never kept in the details)
 
     def __post_init__(self):
@@ -309,7 +309,7 @@ class ResultStore:
         """Every graded submission, with the gradebook's scores; those the grader cannot vouch for are
         marked "unverified" with the reason and the command that grades them again.
 
-        ``submissions``: each student's submission now in ``submitted/`` (course.submission_name).
+        ``submissions``: each student's submission now in ``submitted/`` (intake.submission_name).
         """
         results = []
         standings = self.gradebook.standings()

@@ -43,11 +43,13 @@ from pathlib import Path
 from nbgrader.utils import notebook_hash, parse_utc
 
 from . import exchange
-from .course import STATE_DIR, Course, load_config, load_secret, printable, sqlite_path, student_id_problem
+from .course import STATE_DIR, Course, load_config, sqlite_path
 from .grading import wording
+from .intake import printable, student_id_problem
 from .results import write_atomically
 from .sandbox import processes
 from .sanitize import with_csp
+from .seeds import load_secret
 from .settings import GradingError, Settings
 
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"
@@ -68,7 +70,7 @@ class Inbound:
     assignment: str
     when: datetime.datetime  # when it was submitted (from the folder's name)
     folder: Path
-    timestamp: str  # the text of its timestamp.txt: what names the submission (course.submission_name)
+    timestamp: str  # the text of its timestamp.txt: what names the submission (intake.submission_name)
     secret: str  # its submission_secret.txt: what names its feedback in the exchange
     inode: tuple[int, int] | None = None  # the folder that was checked (collect reads that one, or none)
 
@@ -467,8 +469,8 @@ class Watcher:
 
     def recorded(self, course: Course, batch: list[Inbound]) -> dict:
         """Submissions of the batch already in the gradebook (as the grader's own record): identity -> result."""
-        from .course import submission_identities
         from .gradebook import GradebookError, open_gradebook
+        from .intake import submission_identities
         from .results import ResultStore
 
         identities = submission_identities(course, {s.student for s in batch})
@@ -551,8 +553,8 @@ class Watcher:
     def release_ungraded(self, submission: Inbound) -> None:
         """A page for each notebook of the submission nothing grades (the appendix): nbgrader's exchange reports
         feedback, and JupyterLab's Assignments tab offers it, only when every notebook in the submission has one."""
-        from .course import ungraded_notebooks
         from .grading import feedback
+        from .intake import ungraded_notebooks
 
         try:  # the folder that was checked, through a descriptor (never a link put in its place)
             folder_fd = exchange.open_folder(submission.folder)
@@ -629,7 +631,7 @@ class Watcher:
     def recover_best(self) -> None:
         """On start, under the "best" policy: a service stopped between a worse grading and putting the best one
         back leaves submitted/ holding the worse; the best is put back now."""
-        from .course import submission_identity
+        from .intake import submission_identity
 
         students = {(e["assignment"], e["student"]) for e in self.journal.entries if e.get("event") == "graded"}
         for assignment, student in sorted(students):

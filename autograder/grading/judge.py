@@ -28,7 +28,8 @@ from test_utils import WrongResult, check_result
 
 from .. import GRADED_FUNCTIONS
 from ..context import worker
-from ..course import Course, Submission
+from ..course import Course
+from ..intake import Submission
 from ..markup import is_answer, is_test
 from ..markup import points as test_points
 from ..results import FunctionResult, Kind, Outcome, Problem, SubmissionResult, not_graded
@@ -93,7 +94,7 @@ class Job:
     sandbox: SandboxLimits | None = None  # the sandbox's limits; None: run without one
     warm_kernels: bool = True  # fork kernels from a process that imported the libraries already
     feedback: bool = True  # render the student's feedback page too
-    identity: str | None = None  # which submission this is (course.submission_name), kept with its result
+    identity: str | None = None  # which submission this is (intake.submission_name), kept with its result
 
 
 OUTCOME_KINDS = {Outcome.TIMEOUT: Kind.TIMEOUT, Outcome.KERNEL_DIED: Kind.KERNEL_DIED, Outcome.MEMORY: Kind.MEMORY}

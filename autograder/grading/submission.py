@@ -16,7 +16,7 @@ import nbformat
 from nbgrader.utils import is_solution
 
 from .. import GRADED_FUNCTIONS
-from ..course import MAX_NOTEBOOK_BYTES
+from ..intake import MAX_NOTEBOOK_BYTES
 from ..markup import checked_function, clean, grade_id, is_test, test_id
 from ..results import FunctionResult, Kind, Outcome, Problem
 from ..sandbox.outputs import safe_cell, valid_text

@@ -23,7 +23,8 @@ import jinja2
 from test_utils import MISTAKES
 
 from .. import GRADED_FUNCTIONS, SHORT_NAMES
-from ..course import Course, Skipped
+from ..course import Course
+from ..intake import Skipped
 from ..results import Kind, Outcome, SubmissionResult, write_atomically
 from ..sanitize import content_security_policy
 

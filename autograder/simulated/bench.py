@@ -543,8 +543,9 @@ def floor(students: int, workers: int, folder: Path) -> int:
 
     import nbformat
 
-    from ..course import Course, load_secret, seed_for
+    from ..course import Course
     from ..markup import points as test_points
+    from ..seeds import load_secret, seed_for
 
     course = build_class(folder / "floor", students)
     release = nbformat.read(Course(course, ASSIGNMENT).release_notebook, as_version=4)

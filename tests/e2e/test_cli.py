@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from autograder import ASSIGNMENT
-from autograder.course import seed_for
 from autograder.grading.cases import draw_cases
+from autograder.seeds import seed_for
 from autograder.simulated.demo import STUDENTS as DEMO_STUDENTS
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 

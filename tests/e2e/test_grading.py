@@ -17,10 +17,11 @@ import pytest
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.course import db_url_from_config, load_secret
+from autograder.course import db_url_from_config
 from autograder.pipeline import run
 from autograder.results import Kind
 from autograder.sandbox import SandboxLimits
+from autograder.seeds import load_secret
 from autograder.settings import Limits, Settings
 from autograder.simulated.synthetic import course_notebooks, new_course
 

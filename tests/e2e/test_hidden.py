@@ -16,10 +16,12 @@ import numpy as np
 import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
-from autograder.course import db_url_from_config, load_secret, read_submission, seed_for, submission_name
+from autograder.course import db_url_from_config
 from autograder.grading.cases import draw_cases
 from autograder.grading.reference import load_reference
+from autograder.intake import read_submission, submission_name
 from autograder.pipeline import run
+from autograder.seeds import load_secret, seed_for
 from autograder.settings import Limits, Settings
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 

@@ -258,7 +258,7 @@ def test_nothing_a_student_puts_in_the_exchange_reaches_the_service_the_log_or_a
         config.write("c.ExchangeCollect.check_owner = True\n")
     ensure_user()
     genuine = "autograder-ci"
-    from autograder.course import load_secret
+    from autograder.seeds import load_secret
 
     secret = load_secret(course / ".autograder" / "secret").decode()  # made now, as the grader would make it
     forged_line = "2030-01-01T00:00:00Z graded: bin planar_data_classification (submitted x): 100/100"

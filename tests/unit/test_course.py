@@ -6,16 +6,9 @@ import threading
 
 import pytest
 
-from autograder.course import (
-    MAX_FILE_BYTES,
-    MAX_NOTEBOOK_BYTES,
-    Course,
-    CourseError,
-    discover,
-    read_submission,
-    seed_for,
-    student_id_problem,
-)
+from autograder.course import Course, CourseError
+from autograder.intake import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, discover, read_submission, student_id_problem
+from autograder.seeds import seed_for
 
 A = "planar_data_classification"
 

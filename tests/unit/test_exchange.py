@@ -7,7 +7,7 @@ import time
 import pytest
 
 from autograder import exchange
-from autograder.course import MAX_FILE_BYTES
+from autograder.intake import MAX_FILE_BYTES
 
 
 @pytest.fixture()

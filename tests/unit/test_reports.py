@@ -2,7 +2,8 @@
 
 import statistics
 
-from autograder.course import Course, Skipped
+from autograder.course import Course
+from autograder.intake import Skipped
 from autograder.reports import class_statistics, common_mistakes, needs_attention, pass_rates, write_reports
 from autograder.results import FunctionResult, Kind, Outcome, Problem, SubmissionResult, not_graded
 
