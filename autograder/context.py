@@ -6,7 +6,7 @@ process costs far more than judging, so a few things outlive each submission: th
 worker's scratch folder, its connection to a zygote (warm kernels), a reference
 process started ahead, and the reference process of each course notebook. They are
 all here, so that what a worker holds is seen at a glance; the modules that own each thing (``sandbox``, ``sandbox.launchers``,
-``grading.refserver``, ``grading.judge``) keep their logic and read their part from
+``grading.refserver``, ``grading.worker``) keep their logic and read their part from
 ``worker()``.
 """
 
@@ -33,7 +33,7 @@ class Worker:
     scratch_lock: int | None = None
     zygote: Zygote = dataclasses.field(default_factory=Zygote)
     spare_reference: Any = None  # grading.refserver: a reference process started ahead, without its notebook
-    references: dict = dataclasses.field(default_factory=dict)  # grading.judge: source notebook -> process
+    references: dict = dataclasses.field(default_factory=dict)  # grading.worker: source notebook -> process
 
 
 _WORKER = Worker()

@@ -108,7 +108,8 @@ class JudgeSubmission(NbGraderPreprocessor):
         )
 
     def preprocess(self, nb, resources):
-        from .grading.judge import CourseBundle, grade
+        from .grading.job import CourseBundle
+        from .grading.worker import grade
         from .pipeline import job_for
 
         info = resources["nbgrader"]

@@ -28,7 +28,8 @@ import nbformat
 
 from .course import Course, CourseError, sqlite_path
 from .grading.feedback import render_not_graded
-from .grading.judge import Job, grade
+from .grading.job import Job
+from .grading.worker import grade
 from .intake import Skipped, discover, read_submission, submission_identities, submission_name, ungraded_notebooks
 from .markup import points
 from .preflight import check_course, check_disk, check_gradebook_location, check_sandbox, prepare_worker

@@ -19,7 +19,8 @@ import nbformat
 
 from . import GRADED_FUNCTIONS, SPEC
 from .course import Course, sqlite_path
-from .grading.judge import CourseBundle, reference_for
+from .grading.job import CourseBundle
+from .grading.worker import reference_for
 from .markup import checked_function, points, test_id
 from .sandbox import SandboxLimits
 from .settings import GradingError, Settings

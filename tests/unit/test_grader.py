@@ -20,7 +20,8 @@ import pytest
 
 from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.grading.cases import draw_cases
-from autograder.grading.judge import CourseBundle, Grader, Job
+from autograder.grading.job import CourseBundle, Job
+from autograder.grading.judge import Grader
 from autograder.grading.submission import restore
 from autograder.results import Kind, Outcome, Problem
 from autograder.sandbox.kernel import Execution

@@ -22,7 +22,7 @@ import test_utils
 from autograder import GRADED_FUNCTIONS
 from autograder.grading import codec
 from autograder.grading.cases import PLAN, USES_HELPERS, HelperCallRejected, check_helper_call, draw_cases, visible_case
-from autograder.grading.judge import MAX_HELPER_CALLS
+from autograder.grading.session import MAX_HELPER_CALLS
 from autograder.simulated.synthetic import course_notebooks
 from planar_utils import sigmoid
 

@@ -21,8 +21,10 @@ from hypothesis import strategies as st
 from autograder import ASSIGNMENT
 from autograder.grading import codec
 from autograder.grading.cases import HelperCallRejected, check_helper_call, draw_cases, visible_case
-from autograder.grading.judge import CourseBundle, Grader, GraderFault, Job, ProbeSession
+from autograder.grading.job import CourseBundle, GraderFault, Job
+from autograder.grading.judge import Grader
 from autograder.grading.probe import CALL, NEXT, REPORT, STOP, parse_helper_call, parse_report
+from autograder.grading.session import ProbeSession
 from autograder.sandbox.kernel import GradingKernel, ProtocolError
 from autograder.sandbox.launchers import ZygoteLauncher
 from autograder.sandbox.outputs import MAX_OUTPUTS_PER_CELL, CellOutputs, NotebookBudget
