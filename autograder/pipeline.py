@@ -341,6 +341,12 @@ class Session:
             check_sandbox(self._checks, self.settings)
             self._proven = True
 
+    def between_rounds(self) -> None:
+        """End the gradebook's read transaction: the next round sees what others wrote (a TA's grade, a moved due
+        date), and an idle service holds no transaction open on the database."""
+        if self.gradebook is not None:
+            self.gradebook.session.rollback()
+
     def worker_pids(self) -> list[int]:
         """The local worker processes (none on a cluster)."""
         return sorted((getattr(self.executor, "_processes", None) or {}).keys())
@@ -477,6 +483,7 @@ class Session:
         results = self.store.load(submission_identities(self.course, recorded))
         _, self.skipped = discover(self.course)
         write_all_reports(self.settings, self.course, results, self.skipped, self.bundle)
+        self.between_rounds()
 
 
 def chosen(students: list[str], patterns, course: Course) -> list[str]:

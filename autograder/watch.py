@@ -7,7 +7,9 @@ collect`` would, reading it as hostile input (``autograder.exchange``), and for 
 submission, in the order they came:
 
 1. collects it into ``submitted/<student>/<assignment>/`` (as ``collect --update`` does);
-2. grades it with the judge (``pipeline.run``: the sandbox, the gradebook, the reports);
+2. hands it at once to the assignment's warm grading session (``pipeline.Session``: the worker
+   processes with the zygote and their reference processes, the proven sandbox, the open gradebook,
+   started with the first submission and kept between rounds), which grades it with the judge;
 3. releases its feedback into the exchange under the submission's own name, as
    ``release_feedback`` does, so ``nbgrader fetch_feedback`` (and JupyterLab's
    Assignments tab) shows it within seconds.
@@ -21,8 +23,10 @@ Nothing is lost and nothing is graded twice, whatever stops the service: the gra
 is the record of what is graded (a submission recorded there is only released, never
 graded again), and a journal beside it (``.autograder/watch/journal.jsonl``) keeps
 which submissions are done and when, for the rate limit. A grader fault leaves the
-submission pending ("not graded", retried on a later round), never a zero. SIGTERM
-finishes the round under way and stops.
+submission pending ("not graded", retried on a later round), never a zero; a worker that dies
+or hangs is replaced and the submission it held graded again. One submission of a student is
+graded at a time, so the gradebook records them in order. SIGTERM lets the gradings under way
+finish and stops.
 """
 
 from __future__ import annotations
@@ -129,17 +133,27 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.entries: list[dict] = []
         self._unwritten: list[dict] = []
+        self._of: dict[tuple, list[dict]] = {}  # (assignment, student) -> their graded and kept-late entries
+        self._refused: set[str] = set()
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
-                    self.entries.append(json.loads(line))
-                except ValueError:
+                    self._index(json.loads(line))
+                except (ValueError, TypeError, AttributeError):
                     continue  # a line cut by a crash
+
+    def _index(self, entry: dict) -> None:
+        """Keep an entry, found by student when it is a grading (every round asks, for every student)."""
+        if entry.get("event") in ("graded", "kept late"):
+            self._of.setdefault((entry.get("assignment"), entry.get("student")), []).append(entry)
+        elif entry.get("event") == "refused" and isinstance(entry.get("folder"), str):
+            self._refused.add(entry["folder"])
+        self.entries.append(entry)
 
     def add(self, sync: bool = True, **entry) -> None:
         """Journal an event, on the disk before this returns (``sync``), or with the next ``flush``."""
         entry["at"] = time.time()
-        self.entries.append(entry)
+        self._index(entry)
         self._unwritten.append(entry)
         if sync:
             self.flush()
@@ -156,39 +170,26 @@ class Journal:
 
     def done(self, assignment: str, student: str) -> set[str]:
         """The submissions of a student that were graded and released, or kept ungraded as late."""
-        return {
-            e["identity"]
-            for e in self.entries
-            if e.get("event") in ("graded", "kept late")
-            and e.get("assignment") == assignment
-            and e.get("student") == student
-        }
+        return {e["identity"] for e in self._of.get((assignment, student), ())}
 
     def gradings_since(self, assignment: str, student: str, since: float) -> list[float]:
         return sorted(
-            e["at"]
-            for e in self.entries
-            if e.get("event") == "graded"
-            and e.get("assignment") == assignment
-            and e.get("student") == student
-            and e["at"] >= since
+            e["at"] for e in self._of.get((assignment, student), ()) if e.get("event") == "graded" and e["at"] >= since
         )
 
     def refused(self) -> set[str]:
         """The folders of the exchange that were quarantined."""
-        return {e["folder"] for e in self.entries if e.get("event") == "refused" and isinstance(e.get("folder"), str)}
+        return self._refused
 
     def best(self, assignment: str, student: str) -> dict | None:
         """The best graded submission of a student so far (the earliest of equal totals)."""
-        graded = [
-            e
-            for e in self.entries
-            if e.get("event") == "graded" and e.get("assignment") == assignment and e.get("student") == student
-        ]
+        graded = [e for e in self._of.get((assignment, student), ()) if e.get("event") == "graded"]
         return max(graded, key=lambda e: (e["total"], -e["at"]), default=None)
 
 
 GRADING_MARK = "<!-- autograder: grading -->"
+REPORTS_AFTER = 1.0  # seconds of no grading before the reports are written
+STATUS_EVERY = 10.0  # seconds: the status file is written at least this often, and whenever the queue changes
 FIRST_ESTIMATE = 10.0  # seconds from "seen" to feedback, until the journal has gradings to go by (bench: ~5 s)
 
 
@@ -201,6 +202,7 @@ class Watcher:
         self.retry_after: dict[tuple[str, str], float] = {}  # (assignment, identity) -> when to try again
         self.queued_pages: set[str] = set()  # identities whose "queued" page is out
         self.unfinished: dict[str, float] = {}  # folders without their timestamp.txt yet -> when first seen
+        self.accepted: dict[str, tuple] = {}  # folder -> (its stat when read, its Inbound): not read again each look
         self.refusals = collections.Counter(  # refused folders of each account, journaled (MAX_REFUSALS at most)
             e.get("account") for e in self.journal.entries if e.get("event") == "refused"
         )
@@ -212,6 +214,7 @@ class Watcher:
         self.in_flight: dict[tuple[str, str], Inbound] = {}  # (assignment, student) -> the submission being graded
         self.restoring: dict[tuple[str, str], float] = {}  # (assignment, student) -> best total, graded again
         self._status = None  # the queue last written, and when
+        self.reports_due: dict[str, float] = {}  # assignment -> since when its session is idle, reports not written
 
     # -- what is in the exchange ------------------------------------------------------------------
     def inbound(self) -> list[Inbound]:
@@ -226,13 +229,22 @@ class Watcher:
         present = {entry.name for entry in entries}
         self.unfinished = {name: when for name, when in self.unfinished.items() if name in present}
         self.skipped &= present
+        self.accepted = {name: seen for name, seen in self.accepted.items() if name in present}
         refused = self.journal.refused() | self.skipped
         try:
             for entry in self._looked_at(entries, refused):
                 parts = entry.name.rsplit("+", 3)
                 student, assignment = parts[0], parts[1]
                 try:
-                    found.append(self._read_inbound(entry, student, assignment, parts[2]))
+                    info = entry.stat(follow_symlinks=False)  # from the scan: no further system call
+                    key = (info.st_dev, info.st_ino, info.st_uid, info.st_mtime_ns)
+                    seen = self.accepted.get(entry.name)
+                    if seen is None or seen[0] != key:  # read once, while the folder stays as it was
+                        seen = self.accepted[entry.name] = (
+                            key,
+                            self._read_inbound(entry, student, assignment, parts[2]),
+                        )
+                    found.append(seen[1])
                     self.unfinished.pop(entry.name, None)
                 except exchange.NotYet as why:  # nbgrader submit writes timestamp.txt and the secret last
                     if now - self.unfinished.setdefault(entry.name, now) > UNFINISHED_AFTER:
@@ -408,6 +420,7 @@ class Watcher:
         if session is None:
             return 0
         course = session.course
+        session.between_rounds()  # a fresh look at the gradebook
         recorded = self.recorded(session, batch)
         if self.settings.late == "keep":
             batch = [s for s in batch if not self.kept_late(session, s)]
@@ -426,6 +439,7 @@ class Watcher:
                 self.in_flight[(assignment, submission.student)] = submission
             self.log(f"grading {len(to_grade)} submission(s) of {assignment}: {', '.join(s.student for s in to_grade)}")
             session.add(s.student for s in to_grade)
+        session.between_rounds()
         return len(to_grade)
 
     def drain(self, timeout: float | None) -> None:
@@ -440,10 +454,23 @@ class Watcher:
                 self.close_session(assignment, "the grader stopped")
                 continue
             if not session.busy:
-                try:
-                    session.reports()
-                except Exception as error:  # noqa: BLE001 - the reports are made again after the next batch
-                    self.log(f"the reports could not be written ({type(error).__name__}: {str(error)[:200]})")
+                self.reports_due.setdefault(assignment, time.monotonic())
+
+    def write_reports(self, quiet: float = REPORTS_AFTER) -> None:
+        """grades.csv, summary.html and the pages out of date with the gradebook, of every assignment whose grading
+        has been idle ``quiet`` seconds (not between the submissions of a rush, nor in a submission's way)."""
+        for assignment, since in list(self.reports_due.items()):
+            session = self.sessions.get(assignment)
+            if session is None or session.busy:
+                self.reports_due.pop(assignment)
+                continue
+            if time.monotonic() - since < quiet:
+                continue
+            self.reports_due.pop(assignment)
+            try:
+                session.reports()
+            except Exception as error:  # noqa: BLE001 - the reports are made again after the next batch
+                self.log(f"the reports could not be written ({type(error).__name__}: {str(error)[:200]})")
 
     def graded_one(self, assignment: str, result) -> None:
         """A grading finished (recorded in the gradebook when graded): its feedback out, journaled."""
@@ -729,6 +756,14 @@ class Watcher:
             handle.write(text + "\n")
 
     def write_status(self, ready: list[Inbound], waiting: list[tuple[Inbound, float]]) -> None:
+        """The queue for ``--status``: written when it changed, else every ``STATUS_EVERY`` seconds (the service
+        looks at the exchange many times a second while submissions arrive)."""
+        queue = [(s.student, s.assignment, s.timestamp) for s in ready] + [
+            (s.student, s.assignment, s.timestamp, when) for s, when in waiting
+        ]
+        if self._status is not None and self._status[0] == queue and time.time() - self._status[1] < STATUS_EVERY:
+            return
+        self._status = (queue, time.time())
         status = {
             "updated": time.time(),
             "pid": os.getpid(),
@@ -771,7 +806,9 @@ class Watcher:
             while not self.stopping:
                 self.round()
                 if not self.busy:
-                    arrivals.wait(s.interval, lambda: self.stopping)
+                    self.write_reports()
+                    pause = REPORTS_AFTER if self.reports_due else s.interval
+                    arrivals.wait(min(s.interval, pause), lambda: self.stopping)
                     continue
                 # While grading: results released as they come, and a look at the exchange when something arrives
                 # (every QUICK seconds while it settles) or the interval ends.
@@ -798,6 +835,7 @@ class Watcher:
             session.pending.clear()
         while self.busy:
             self.drain(None)
+        self.write_reports(quiet=0)
 
 
 class Arrivals:
