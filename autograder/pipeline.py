@@ -19,7 +19,6 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import errno
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,7 +41,14 @@ from .course import (
 from .grading.feedback import render_not_graded
 from .grading.judge import Job, grade
 from .markup import points
-from .preflight import check_course, check_disk, check_gradebook_location, check_sandbox, prepare_worker
+from .preflight import (
+    check_course,
+    check_disk,
+    check_gradebook_location,
+    check_sandbox,
+    prepare_worker,
+    warm_worker,
+)
 from .results import Kind, ResultStore, SubmissionResult, not_graded, write_atomically
 from .settings import CPU_MARGIN_SECONDS, GradingError, Settings
 from .workers import dask_client, local_executor, stop
@@ -288,9 +294,16 @@ class Session:
                 self.executor = local_executor(max(1, settings.workers), settings.warm_kernels, self.zygote)
             # One worker proves the machine (a sandboxed kernel, the solutions); submitting a task to
             # each of the others starts them now, and with them their zygotes and reference processes.
-            self._checks = [self.executor.submit(prepare_worker, self.bundle, settings.sandbox, settings.warm_kernels)]
+            self._checks = [
+                self.executor.submit(
+                    prepare_worker, self.bundle, settings.sandbox, settings.warm_kernels, settings.feedback
+                )
+            ]
             if self.client is None:
-                self._checks += [self.executor.submit(os.getpid) for _ in range(max(1, settings.workers) - 1)]
+                self._checks += [
+                    self.executor.submit(warm_worker, self.bundle, settings.feedback)
+                    for _ in range(max(1, settings.workers) - 1)
+                ]
         with timings.phase("course"):
             if settings.students is not None:
                 students = chosen(students, settings.students, course)
