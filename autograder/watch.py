@@ -353,6 +353,7 @@ class Watcher:
                 ready.append(submission)
             else:
                 waiting.append((submission, recent[len(recent) - self.settings.limit] + self.settings.window))
+        ready.sort(key=lambda s: (s.when, s.student))  # first come, first graded: nobody starves in a rush
         return ready, waiting
 
     # -- one round --------------------------------------------------------------------------------
