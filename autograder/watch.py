@@ -190,7 +190,7 @@ class Journal:
 GRADING_MARK = "<!-- autograder: grading -->"
 REPORTS_AFTER = 1.0  # seconds of no grading before the reports are written
 STATUS_EVERY = 10.0  # seconds: the status file is written at least this often, and whenever the queue changes
-FIRST_ESTIMATE = 10.0  # seconds from "seen" to feedback, until the journal has gradings to go by (bench: ~5 s)
+FIRST_ESTIMATE = 10.0  # seconds from "seen" to feedback until the journal has gradings: the first starts the workers
 
 
 class Watcher:

@@ -5,6 +5,8 @@
     python -m autograder bench --variants                      # sandbox or not, warm or cold kernels
     python -m autograder bench --paths                         # one submission: grade, nbgrader, formgrader
     python -m autograder bench --floor                         # grade against the same work in plain processes
+    python -m autograder bench --watch                         # feedback on submit: one at a time, a burst of 50
+    python -m autograder bench --watch --burst 200             # a deadline rush: 200 students within a minute
 
 A class is N synthetic submissions built from the release notebook (correct, one
 function wrong, two hard-coded answers, other idioms, in turn). Both graders run as
