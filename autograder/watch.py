@@ -784,11 +784,11 @@ class Watcher:
 
     # -- the service --------------------------------------------------------------------------------
     def serve(self) -> int:
-        """Rounds until SIGTERM or SIGINT; the round under way is finished first."""
+        """Rounds until SIGTERM or SIGINT; the gradings under way finish first (``finish_round``)."""
 
         def stop(signum, frame):
             self.stopping = True
-            self.log(f"stopping ({signal.Signals(signum).name}): the round under way finishes first")
+            self.log(f"stopping ({signal.Signals(signum).name}): the gradings under way finish first")
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
