@@ -10,6 +10,9 @@
 3. Record: only this process writes files and the gradebook, one commit per
    submission after its files are on disk, so an interrupted run resumes where it
    stopped and a rerun grades exactly what is not graded yet.
+
+``Session`` is what a run starts (1), and its dispatch and records (2, 3): ``run`` opens one for a class and
+closes it; ``watch`` keeps one open between its rounds and hands it each submission as it arrives.
 """
 
 from __future__ import annotations
