@@ -177,6 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: seconds from a submission reaching the exchange to its feedback (watch), one and 50 at once",
     )
     bench.add_argument(
+        "--burst",
+        type=int,
+        metavar="N",
+        help="with --watch: a deadline rush instead, N students submitting within a minute (none lost, each "
+        "graded once, in arrival order, memory flat)",
+    )
+    bench.add_argument(
         "--notebook",
         action="store_true",
         help="instead: Run All of the student's notebook against a plain-numpy training, in one run",
@@ -441,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.notebook:
             return notebook()
         if args.watch:
-            return watch_bench(args.dir.resolve())
+            return watch_bench(args.dir.resolve(), rush=args.burst)
         return bench(
             args.students, args.workers, args.dir.resolve(), stock=not args.skip_stock, sandbox=not args.no_sandbox
         )

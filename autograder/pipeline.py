@@ -10,6 +10,9 @@
 3. Record: only this process writes files and the gradebook, one commit per
    submission after its files are on disk, so an interrupted run resumes where it
    stopped and a rerun grades exactly what is not graded yet.
+
+``Session`` is what a run starts (1), and its dispatch and records (2, 3): ``run`` opens one for a class and
+closes it; ``watch`` keeps one open between its rounds and hands it each submission as it arrives.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import errno
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,10 +34,17 @@ from .grading.job import Job
 from .grading.worker import grade
 from .intake import Skipped, discover, read_submission, submission_identities, submission_name, ungraded_notebooks
 from .markup import points
-from .preflight import check_course, check_disk, check_gradebook_location, check_sandbox, prepare_worker
+from .preflight import (
+    check_course,
+    check_disk,
+    check_gradebook_location,
+    check_sandbox,
+    prepare_worker,
+    warm_worker,
+)
 from .results import Kind, ResultStore, SubmissionResult, not_graded, write_atomically
 from .seeds import load_secret, seed_for
-from .settings import GradingError, Settings
+from .settings import CPU_MARGIN_SECONDS, GradingError, Settings
 from .workers import dask_client, local_executor, stop
 
 MAX_ATTEMPTS = 3  # a submission whose worker dies this often in one run is left "not graded"
@@ -174,105 +183,314 @@ def run(settings: Settings, on_progress: ProgressCallback | None = None) -> RunS
     and checks the solutions in its reference process, while this process checks the
     course, the disk and the gradebook.
     """
-    from . import STARTED
-
     started = time.monotonic()
-    timings = Timings(imports=started - STARTED)
-    course = settings.course
-    client = executor = gradebook = zygote = staged = None
-    try:
-        if settings.warm_kernels and not settings.scheduler:
-            # One zygote for all local workers: its imports are the largest part of starting up.
-            from .sandbox import scratch_dir
-            from .sandbox.launchers import ZygoteServer
-
-            zygote = ZygoteServer(scratch_dir())
-        with timings.phase("course"):
-            try:
-                bundle = check_course(course)
-                students, skipped = discover(course)
-            except CourseError as error:
-                raise GradingError(str(error)) from error
-        with timings.phase("workers"):
-            if settings.scheduler:
-                client = dask_client(settings)
-                executor = client.get_executor(pure=False)
-            else:
-                executor = local_executor(max(1, settings.workers), settings.warm_kernels, zygote)
-            # One worker proves the machine (a sandboxed kernel, the solutions); submitting a task to
-            # each of the others starts them now, and with them their zygotes and reference processes.
-            checks = [executor.submit(prepare_worker, bundle, settings.sandbox, settings.warm_kernels)]
-            if client is None:
-                checks += [executor.submit(os.getpid) for _ in range(max(1, settings.workers) - 1)]
-        with timings.phase("course"):
-            if settings.students is not None:
-                students = chosen(students, settings.students, course)
-            check_disk(course, len(students))
-            check_gradebook_location(settings.db_url)
-            secret_path = settings.secret_file or course.secret_file
-            try:
-                secret = load_secret(secret_path)
-            except (CourseError, OSError) as error:
-                raise GradingError(f"cannot use the grader's secret {secret_path}: {error}") from error
-        with timings.phase("gradebook"):
-            from .gradebook import StagedGradebook, open_gradebook  # nbgrader and SQLAlchemy: 2 s, not before
-
-            path = sqlite_path(settings.db_url)
-            identities: dict[str, str] = {}  # the submission each student has now, when it was graded before
-            if path is not None and not path.exists():
-                staged = StagedGradebook(path, course)
-                done = set()
-            else:
-                gradebook = open_gradebook(settings.db_url, course)
-                recorded = gradebook.graded_students()
-                identities = submission_identities(course, recorded)
-                # Only what the grader can vouch for counts as graded: a record written by anything else (stock
-                # nbgrader, a hand edit), whose details are gone, or of an older submission is graded again.
-                store = ResultStore(gradebook, course.results, secret)
-                done = set() if settings.regrade else store.verified(identities) & set(recorded)
-            todo = [student for student in students if student not in done]
-        with timings.phase("workers ready"):
-            if todo:  # with nobody to grade, nothing to prove
-                check_sandbox(checks, settings)
-            if staged is not None:
-                gradebook = staged.commit(settings.db_url, course)
-                staged = None
-            store = ResultStore(gradebook, course.results, secret)
-        with timings.phase("grading"):
-            summary = _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, zygote)
-            identities.update(summary["identities"])
-            results = store.load(identities) + summary["not_graded"]
-    finally:
-        with timings.phase("stop"):
-            if client is None:
-                stop(executor)
-            else:
-                client.close()
-            if gradebook is not None:
-                gradebook.close()
-            if staged is not None:
-                staged.discard()
-            if zygote is not None:
-                zygote.close()
+    with Session(settings, on_progress) as session:
+        with session.timings.phase("grading"):
+            session.add(session.todo)
+            while session.busy:
+                session.step()
+        identities = dict(session.recorded_identities, **session.identities)
+        results = session.store.load(identities) + session.not_graded_now
+    timings = session.timings
     with timings.phase("reports"):
-        from .reports import write_csv, write_reports
-
-        if settings.feedback:
-            _written(lambda: refresh_pages(course, results, bundle), "the feedback pages")
-
-        csv_path = _written(lambda: write_csv(course.reports / "grades.csv", results, skipped), "grades.csv")
-
-        report = _written(lambda: write_reports(course.reports, results, skipped, course), "summary.html")
+        csv_path, report = write_all_reports(settings, session.course, results, session.skipped, session.bundle)
     return RunSummary(
         results,
-        summary["graded"],
-        len(students) - len(todo),
-        skipped,
+        session.graded,
+        len(session.students) - len(session.todo),
+        session.skipped,
         time.monotonic() - started,
         csv_path,
         report,
         dict(timings),
     )
+
+
+def write_all_reports(settings: Settings, course: Course, results, skipped, bundle) -> tuple[Path, Path]:
+    """The feedback pages out of date with the gradebook, grades.csv and summary.html."""
+    from .reports import write_csv, write_reports
+
+    if settings.feedback:
+        _written(lambda: refresh_pages(course, results, bundle), "the feedback pages")
+    csv_path = _written(lambda: write_csv(course.reports / "grades.csv", results, skipped), "grades.csv")
+    report = _written(lambda: write_reports(course.reports, results, skipped, course), "summary.html")
+    return csv_path, report
+
+
+class Session:
+    """What a grading run starts, kept open: the worker processes (with the zygote and their reference
+    processes), the proven sandbox, the checked course and the open gradebook.
+
+    ``run`` opens one for a class and closes it; ``watch`` keeps one open across its rounds (``warm``: the
+    sandbox is proven at once) and hands it each submission as it arrives. ``add`` queues students;
+    ``step`` sends what is queued to the workers (a bounded number in flight, in the order added), waits a
+    while for one to finish and records what did, one commit each. A worker that dies, or holds a submission
+    past ``hang_after`` seconds, is replaced with the others, and the submissions they held are tried again
+    (``MAX_ATTEMPTS`` times), never a zero.
+    """
+
+    def __init__(self, settings: Settings, on_progress: ProgressCallback | None = None, warm: bool = False):
+        from . import STARTED
+
+        self.settings = settings
+        self.course = settings.course
+        self.on_progress = on_progress
+        self.warm = warm
+        self.timings = Timings(imports=time.monotonic() - STARTED)
+        self.client = self.executor = self.gradebook = self.zygote = self.store = None
+        self.bundle = self.secret = None
+        self.students: list[str] = []
+        self.skipped: list[Skipped] = []
+        self.todo: list[str] = []  # of ``students``, those not graded yet (all with ``regrade``)
+        self.recorded_identities: dict[str, str] = {}  # the submission each student had when it was recorded
+        self.identities: dict[str, str] = {}  # the submission each student sent to grading has
+        self.not_graded_now: list[SubmissionResult] = []
+        self.graded = 0
+        self.total = 0  # students added
+        self.pending: collections.deque[str] = collections.deque()
+        self.in_flight: dict = {}  # future -> (student, when it was sent)
+        self.attempts: collections.Counter = collections.Counter()
+        self.secrets_of: dict[str, bytes | None] = {}
+        self.hang_after = 3 * (settings.limits.submission_timeout + CPU_MARGIN_SECONDS)  # wall seconds of one job
+        self._checks: list = []
+        self._proven = False
+
+    def __enter__(self) -> Session:
+        try:
+            self.open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def open(self) -> None:
+        settings, course, timings = self.settings, self.course, self.timings
+        if settings.warm_kernels and not settings.scheduler:
+            # One zygote for all local workers: its imports are the largest part of starting up.
+            from .sandbox import scratch_dir
+            from .sandbox.launchers import ZygoteServer
+
+            self.zygote = ZygoteServer(scratch_dir())
+        with timings.phase("course"):
+            try:
+                self.bundle = check_course(course)
+                students, self.skipped = discover(course)
+            except CourseError as error:
+                raise GradingError(str(error)) from error
+        with timings.phase("workers"):
+            if settings.scheduler:
+                self.client = dask_client(settings)
+                self.executor = self.client.get_executor(pure=False)
+            else:
+                self.executor = local_executor(max(1, settings.workers), settings.warm_kernels, self.zygote)
+            # One worker proves the machine (a sandboxed kernel, the solutions); submitting a task to
+            # each of the others starts them now, and with them their zygotes and reference processes.
+            self._checks = [
+                self.executor.submit(
+                    prepare_worker, self.bundle, settings.sandbox, settings.warm_kernels, settings.feedback
+                )
+            ]
+            if self.client is None:
+                self._checks += [
+                    self.executor.submit(warm_worker, self.bundle, settings.feedback)
+                    for _ in range(max(1, settings.workers) - 1)
+                ]
+        with timings.phase("course"):
+            if settings.students is not None:
+                students = chosen(students, settings.students, course)
+            self.students = students
+            check_disk(course, len(students))
+            check_gradebook_location(settings.db_url)
+            secret_path = settings.secret_file or course.secret_file
+            try:
+                self.secret = load_secret(secret_path)
+            except (CourseError, OSError) as error:
+                raise GradingError(f"cannot use the grader's secret {secret_path}: {error}") from error
+        staged = None
+        with timings.phase("gradebook"):
+            from .gradebook import StagedGradebook, open_gradebook  # nbgrader and SQLAlchemy: 2 s, not before
+
+            path = sqlite_path(settings.db_url)
+            if path is not None and not path.exists():
+                staged = StagedGradebook(path, course)
+                done = set()
+            else:
+                self.gradebook = open_gradebook(settings.db_url, course)
+                recorded = self.gradebook.graded_students()
+                self.recorded_identities = submission_identities(course, recorded)
+                # Only what the grader can vouch for counts as graded: a record written by anything else (stock
+                # nbgrader, a hand edit), whose details are gone, or of an older submission is graded again.
+                store = ResultStore(self.gradebook, course.results, self.secret)
+                done = set() if settings.regrade else store.verified(self.recorded_identities) & set(recorded)
+            self.todo = [student for student in students if student not in done]
+        with timings.phase("workers ready"):
+            try:
+                if self.todo or self.warm:  # with nobody to grade, nothing to prove
+                    self.prove()
+                if staged is not None:
+                    self.gradebook = staged.commit(settings.db_url, course)
+                    staged = None
+            finally:
+                if staged is not None:
+                    staged.discard()
+            self.store = ResultStore(self.gradebook, course.results, self.secret)
+        from .grading.feedback import markdown_of
+
+        self.point_values = points(nbformat.reads(self.bundle.release_notebook, as_version=4))
+        self.trusted = markdown_of(self.bundle.release_notebook)
+
+    def prove(self) -> None:
+        """Wait for the workers' proof that the sandbox starts kernels and the solutions pass (once)."""
+        if not self._proven:
+            check_sandbox(self._checks, self.settings)
+            self._proven = True
+
+    def between_rounds(self) -> None:
+        """End the gradebook's read transaction: the next round sees what others wrote (a TA's grade, a moved due
+        date), and an idle service holds no transaction open on the database."""
+        if self.gradebook is not None:
+            self.gradebook.session.rollback()
+
+    def worker_pids(self) -> list[int]:
+        """The local worker processes (none on a cluster)."""
+        return sorted((getattr(self.executor, "_processes", None) or {}).keys())
+
+    def close(self) -> None:
+        with self.timings.phase("stop"):
+            if self.client is None:
+                stop(self.executor)
+            else:
+                self.client.close()
+            self.executor = self.client = None
+            if self.gradebook is not None:
+                self.gradebook.close()
+                self.gradebook = None
+            if self.zygote is not None:
+                self.zygote.close()
+                self.zygote = None
+
+    # -- grading ----------------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return bool(self.pending or self.in_flight)
+
+    def add(self, students) -> None:
+        """Queue ``students`` for grading, after those queued already."""
+        students = list(students)
+        self.pending.extend(students)
+        self.total += len(students)
+        if self.on_progress and self.total == len(students):
+            self.on_progress("start", 0, self.total, None)
+
+    def step(self, timeout: float | None = None) -> None:
+        """Send what is queued to the workers, wait at most ``timeout`` seconds (None: until one finishes, or
+        one is found hung) and record every submission that finished."""
+        if self.executor is None and self.client is None:
+            self.executor = local_executor(max(1, self.settings.workers), self.settings.warm_kernels, self.zygote)
+        limit = 2 * max(1, self.settings.workers) + 1
+        while self.pending and len(self.in_flight) < limit:
+            self._send(self.pending.popleft())
+        if not self.in_flight:
+            return
+        wait = self.hang_after if timeout is None else timeout
+        done, _ = concurrent.futures.wait(self.in_flight, timeout=wait, return_when=concurrent.futures.FIRST_COMPLETED)
+        broken = None
+        for future in done:
+            student, _ = self.in_flight.pop(future)
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - the worker failed, not the submission
+                if isinstance(error, concurrent.futures.BrokenExecutor):
+                    broken = error
+                self._worker_failed(student, error)
+                continue
+            self._finished(result)
+        now = time.monotonic()
+        hung = [student for student, sent in self.in_flight.values() if now - sent > self.hang_after]
+        if (broken is not None or hung) and self.client is None:
+            error = broken or TimeoutError(f"no result after {self.hang_after:g} s")
+            for future, (student, _) in list(self.in_flight.items()):  # they go down with the pool
+                self.in_flight.pop(future)
+                self._worker_failed(student, error)
+            stop(self.executor)
+            self.executor = None
+
+    def _send(self, student: str) -> None:
+        try:
+            submission = read_submission(self.course.step("submitted", student))
+        except OSError as error:
+            self._finished(
+                not_graded(
+                    student,
+                    f"the submission could not be read ({error.strerror})",
+                    self.point_values,
+                    self.settings.sandbox is not None,
+                )
+            )
+            return
+        self.secrets_of[student] = submission.secret if submission else None
+        job = job_for(self.settings, self.bundle, self.secret, student, submission)
+        if submission is not None:
+            self.identities[student] = job.identity
+        self.in_flight[self.executor.submit(grade, job)] = (student, time.monotonic())
+
+    def _worker_failed(self, student: str, error: BaseException) -> None:
+        self.attempts[student] += 1
+        if self.attempts[student] < MAX_ATTEMPTS:
+            self.pending.appendleft(student)
+        else:
+            self.attempts.pop(student)
+            self._finished(
+                not_graded(
+                    student,
+                    f"its grading worker failed {MAX_ATTEMPTS} times ({type(error).__name__}: {str(error)[:200]})",
+                    self.point_values,
+                    self.settings.sandbox is not None,
+                )
+            )
+
+    def _finished(self, result: SubmissionResult) -> None:
+        from .gradebook import GradebookError
+
+        self.attempts.pop(result.student, None)
+        if result.graded:
+            try:
+                record(self.store, self.course, result, self.secrets_of.get(result.student), self.trusted)
+            except OSError as error:
+                raise _disk_error(error, f"the results of {result.student}") from error
+            except GradebookError as error:
+                raise GradingError(f"{error}. Grades recorded so far are kept; run again to resume.") from error
+            except Exception as error:  # noqa: BLE001 - the grader's bug on this result: the others go on
+                import traceback
+
+                result = not_graded(
+                    result.student,
+                    f"internal error while recording: {type(error).__name__}: {str(error)[:200]}",
+                    self.point_values,
+                    result.sandboxed,
+                    result.timestamp,
+                    traceback.format_exc(),
+                )
+        self.secrets_of.pop(result.student, None)
+        if result.graded:
+            self.graded += 1
+        else:
+            self.not_graded_now.append(result)
+            _log_not_graded(self.course, result)
+        if self.on_progress:
+            self.on_progress("graded", self.graded + len(self.not_graded_now), self.total, result)
+
+    def reports(self) -> None:
+        """grades.csv and summary.html of every graded student, and the pages out of date with the gradebook (for
+        a service, between batches: ``run`` writes its own)."""
+        recorded = self.gradebook.graded_students()
+        results = self.store.load(submission_identities(self.course, recorded))
+        _, self.skipped = discover(self.course)
+        write_all_reports(self.settings, self.course, results, self.skipped, self.bundle)
+        self.between_rounds()
 
 
 def chosen(students: list[str], patterns, course: Course) -> list[str]:
@@ -312,108 +530,3 @@ def job_for(settings: Settings, bundle, secret: bytes, student: str, submission)
         settings.feedback,
         identity=identity or None,
     )
-
-
-def _grade_all(settings, course, bundle, secret, todo, store, executor, client, on_progress, zygote=None) -> dict:
-    """Dispatch ``todo`` with a bounded number in flight; record each result as it comes."""
-    from .gradebook import GradebookError
-    from .grading.feedback import markdown_of
-
-    total = len(todo)
-    pending = collections.deque(todo)
-    attempts: collections.Counter = collections.Counter()
-    in_flight: dict = {}
-    secrets_of: dict[str, bytes | None] = {}
-    identities: dict[str, str] = {}
-    not_graded_now: list[SubmissionResult] = []
-    graded = 0
-    limit = 2 * max(1, settings.workers) + 1
-    point_values = points(nbformat.reads(bundle.release_notebook, as_version=4))
-    trusted = markdown_of(bundle.release_notebook)
-    if on_progress:
-        on_progress("start", 0, total, None)
-
-    def finished(result: SubmissionResult) -> None:
-        nonlocal graded
-        if result.graded:
-            try:
-                record(store, course, result, secrets_of.get(result.student), trusted)
-            except OSError as error:
-                raise _disk_error(error, f"the results of {result.student}") from error
-            except GradebookError as error:
-                raise GradingError(f"{error}. Grades recorded so far are kept; run again to resume.") from error
-            except Exception as error:  # noqa: BLE001 - the grader's bug on this result: the others go on
-                import traceback
-
-                result = not_graded(
-                    result.student,
-                    f"internal error while recording: {type(error).__name__}: {str(error)[:200]}",
-                    point_values,
-                    result.sandboxed,
-                    result.timestamp,
-                    traceback.format_exc(),
-                )
-        if result.graded:
-            graded += 1
-        else:
-            not_graded_now.append(result)
-            _log_not_graded(course, result)
-        if on_progress:
-            on_progress("graded", graded + len(not_graded_now), total, result)
-
-    while pending or in_flight:
-        if executor is None:
-            executor = local_executor(max(1, settings.workers), settings.warm_kernels, zygote)
-        while pending and len(in_flight) < limit:
-            student = pending.popleft()
-            try:
-                submission = read_submission(course.step("submitted", student))
-            except OSError as error:
-                finished(
-                    not_graded(
-                        student,
-                        f"the submission could not be read ({error.strerror})",
-                        point_values,
-                        settings.sandbox is not None,
-                    )
-                )
-                continue
-            secrets_of[student] = submission.secret if submission else None
-            job = job_for(settings, bundle, secret, student, submission)
-            if submission is not None:
-                identities[student] = job.identity
-            in_flight[executor.submit(grade, job)] = student
-        done, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
-        broken = None
-
-        def worker_failed(student: str, error: BaseException) -> None:
-            attempts[student] += 1
-            if attempts[student] < MAX_ATTEMPTS:
-                pending.appendleft(student)
-            else:
-                finished(
-                    not_graded(
-                        student,
-                        f"its grading worker failed {MAX_ATTEMPTS} times ({type(error).__name__}: {str(error)[:200]})",
-                        point_values,
-                        settings.sandbox is not None,
-                    )
-                )
-
-        for future in done:
-            student = in_flight.pop(future)
-            try:
-                result = future.result()
-            except Exception as error:  # noqa: BLE001 - the worker failed, not the submission
-                if isinstance(error, concurrent.futures.BrokenExecutor):
-                    broken = error
-                worker_failed(student, error)
-                continue
-            finished(result)
-        if broken is not None and client is None:
-            for future, student in list(in_flight.items()):  # they went down with the pool
-                in_flight.pop(future)
-                worker_failed(student, broken)
-            stop(executor)
-            executor = None
-    return {"graded": graded, "not_graded": not_graded_now, "identities": identities}

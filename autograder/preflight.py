@@ -154,7 +154,7 @@ def check_gradebook_location(db_url: str) -> None:
             raise GradingError(f"the gradebook {path} cannot be created: {path.parent} is not writable")
 
 
-def prepare_worker(bundle: CourseBundle, sandbox: SandboxLimits | None, warm: bool) -> None:
+def prepare_worker(bundle: CourseBundle, sandbox: SandboxLimits | None, warm: bool, feedback: bool = False) -> None:
     """In a worker, before any submission, while the main process prepares the run: prove a kernel
     starts as submissions will get it (which warms the zygote), and that the solutions load and
     pass their visible tests in the reference process this worker grades with."""
@@ -162,6 +162,17 @@ def prepare_worker(bundle: CourseBundle, sandbox: SandboxLimits | None, warm: bo
 
     probe_sandbox(sandbox, warm)
     check_reference(bundle, reference_for(bundle))
+    warm_worker(bundle, feedback)
+
+
+def warm_worker(bundle: CourseBundle, feedback: bool) -> int:
+    """In a worker, at its start: the feedback renderer warmed (``feedback.warm_up``) when pages are made;
+    the worker's pid."""
+    if feedback:
+        from .grading.feedback import warm_up
+
+        warm_up(bundle.release_notebook, bundle.assignment)
+    return os.getpid()
 
 
 def check_sandbox(checks: list, settings: Settings) -> None:

@@ -7,7 +7,9 @@ collect`` would, reading it as hostile input (``autograder.exchange``), and for 
 submission, in the order they came:
 
 1. collects it into ``submitted/<student>/<assignment>/`` (as ``collect --update`` does);
-2. grades it with the judge (``pipeline.run``: the sandbox, the gradebook, the reports);
+2. hands it at once to the assignment's warm grading session (``pipeline.Session``: the worker
+   processes with the zygote and their reference processes, the proven sandbox, the open gradebook,
+   started with the first submission and kept between rounds), which grades it with the judge;
 3. releases its feedback into the exchange under the submission's own name, as
    ``release_feedback`` does, so ``nbgrader fetch_feedback`` (and JupyterLab's
    Assignments tab) shows it within seconds.
@@ -21,8 +23,10 @@ Nothing is lost and nothing is graded twice, whatever stops the service: the gra
 is the record of what is graded (a submission recorded there is only released, never
 graded again), and a journal beside it (``.autograder/watch/journal.jsonl``) keeps
 which submissions are done and when, for the rate limit. A grader fault leaves the
-submission pending ("not graded", retried on a later round), never a zero. SIGTERM
-finishes the round under way and stops.
+submission pending ("not graded", retried on a later round), never a zero; a worker that dies
+or hangs is replaced and the submission it held graded again. One submission of a student is
+graded at a time, so the gradebook records them in order. SIGTERM lets the gradings under way
+finish and stops.
 """
 
 from __future__ import annotations
@@ -43,13 +47,13 @@ from pathlib import Path
 from nbgrader.utils import notebook_hash, parse_utc
 
 from . import exchange
-from .course import STATE_DIR, Course, load_config, sqlite_path
+from .course import STATE_DIR, Course, load_config
 from .grading import wording
 from .intake import printable, student_id_problem
+from .pipeline import Session
 from .results import write_atomically
 from .sandbox import processes
 from .sanitize import with_csp
-from .seeds import load_secret
 from .settings import GradingError, Settings
 
 DEFAULT_EXCHANGE = "/usr/local/share/nbgrader/exchange"
@@ -130,17 +134,27 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.entries: list[dict] = []
         self._unwritten: list[dict] = []
+        self._of: dict[tuple, list[dict]] = {}  # (assignment, student) -> their graded and kept-late entries
+        self._refused: set[str] = set()
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
-                    self.entries.append(json.loads(line))
-                except ValueError:
+                    self._index(json.loads(line))
+                except (ValueError, TypeError, AttributeError):
                     continue  # a line cut by a crash
+
+    def _index(self, entry: dict) -> None:
+        """Keep an entry, found by student when it is a grading (every round asks, for every student)."""
+        if entry.get("event") in ("graded", "kept late"):
+            self._of.setdefault((entry.get("assignment"), entry.get("student")), []).append(entry)
+        elif entry.get("event") == "refused" and isinstance(entry.get("folder"), str):
+            self._refused.add(entry["folder"])
+        self.entries.append(entry)
 
     def add(self, sync: bool = True, **entry) -> None:
         """Journal an event, on the disk before this returns (``sync``), or with the next ``flush``."""
         entry["at"] = time.time()
-        self.entries.append(entry)
+        self._index(entry)
         self._unwritten.append(entry)
         if sync:
             self.flush()
@@ -157,40 +171,27 @@ class Journal:
 
     def done(self, assignment: str, student: str) -> set[str]:
         """The submissions of a student that were graded and released, or kept ungraded as late."""
-        return {
-            e["identity"]
-            for e in self.entries
-            if e.get("event") in ("graded", "kept late")
-            and e.get("assignment") == assignment
-            and e.get("student") == student
-        }
+        return {e["identity"] for e in self._of.get((assignment, student), ())}
 
     def gradings_since(self, assignment: str, student: str, since: float) -> list[float]:
         return sorted(
-            e["at"]
-            for e in self.entries
-            if e.get("event") == "graded"
-            and e.get("assignment") == assignment
-            and e.get("student") == student
-            and e["at"] >= since
+            e["at"] for e in self._of.get((assignment, student), ()) if e.get("event") == "graded" and e["at"] >= since
         )
 
     def refused(self) -> set[str]:
         """The folders of the exchange that were quarantined."""
-        return {e["folder"] for e in self.entries if e.get("event") == "refused" and isinstance(e.get("folder"), str)}
+        return self._refused
 
     def best(self, assignment: str, student: str) -> dict | None:
         """The best graded submission of a student so far (the earliest of equal totals)."""
-        graded = [
-            e
-            for e in self.entries
-            if e.get("event") == "graded" and e.get("assignment") == assignment and e.get("student") == student
-        ]
+        graded = [e for e in self._of.get((assignment, student), ()) if e.get("event") == "graded"]
         return max(graded, key=lambda e: (e["total"], -e["at"]), default=None)
 
 
 GRADING_MARK = "<!-- autograder: grading -->"
-FIRST_ESTIMATE = 10.0  # seconds from "seen" to feedback, until the journal has gradings to go by (bench: ~5 s)
+REPORTS_AFTER = 1.0  # seconds of no grading before the reports are written
+STATUS_EVERY = 10.0  # seconds: the status file is written at least this often, and whenever the queue changes
+FIRST_ESTIMATE = 10.0  # seconds from "seen" to feedback until the journal has gradings: the first starts the workers
 
 
 class Watcher:
@@ -202,12 +203,19 @@ class Watcher:
         self.retry_after: dict[tuple[str, str], float] = {}  # (assignment, identity) -> when to try again
         self.queued_pages: set[str] = set()  # identities whose "queued" page is out
         self.unfinished: dict[str, float] = {}  # folders without their timestamp.txt yet -> when first seen
+        self.accepted: dict[str, tuple] = {}  # folder -> (its stat when read, its Inbound): not read again each look
         self.refusals = collections.Counter(  # refused folders of each account, journaled (MAX_REFUSALS at most)
             e.get("account") for e in self.journal.entries if e.get("event") == "refused"
         )
         self.skipped: set[str] = set()  # refused folders of accounts past MAX_REFUSALS: not journaled, not looked at
         self.crowded: set = set()  # accounts (or students) with more folders than are looked at, logged once
         self.started: dict[str, float] = {}  # identity -> when its grading started (for the next estimates)
+        self.sessions: dict[str, Session] = {}  # assignment -> its warm grading session, kept between rounds
+        self.retry_open: dict[str, float] = {}  # assignment -> when to try starting its session again
+        self.in_flight: dict[tuple[str, str], Inbound] = {}  # (assignment, student) -> the submission being graded
+        self.restoring: dict[tuple[str, str], float] = {}  # (assignment, student) -> best total, graded again
+        self._status = None  # the queue last written, and when
+        self.reports_due: dict[str, float] = {}  # assignment -> since when its session is idle, reports not written
 
     # -- what is in the exchange ------------------------------------------------------------------
     def inbound(self) -> list[Inbound]:
@@ -222,13 +230,22 @@ class Watcher:
         present = {entry.name for entry in entries}
         self.unfinished = {name: when for name, when in self.unfinished.items() if name in present}
         self.skipped &= present
+        self.accepted = {name: seen for name, seen in self.accepted.items() if name in present}
         refused = self.journal.refused() | self.skipped
         try:
             for entry in self._looked_at(entries, refused):
                 parts = entry.name.rsplit("+", 3)
                 student, assignment = parts[0], parts[1]
                 try:
-                    found.append(self._read_inbound(entry, student, assignment, parts[2]))
+                    info = entry.stat(follow_symlinks=False)  # from the scan: no further system call
+                    key = (info.st_dev, info.st_ino, info.st_uid, info.st_mtime_ns)
+                    seen = self.accepted.get(entry.name)
+                    if seen is None or seen[0] != key:  # read once, while the folder stays as it was
+                        seen = self.accepted[entry.name] = (
+                            key,
+                            self._read_inbound(entry, student, assignment, parts[2]),
+                        )
+                    found.append(seen[1])
                     self.unfinished.pop(entry.name, None)
                 except exchange.NotYet as why:  # nbgrader submit writes timestamp.txt and the secret last
                     if now - self.unfinished.setdefault(entry.name, now) > UNFINISHED_AFTER:
@@ -328,6 +345,8 @@ class Watcher:
             if not todo:
                 continue
             submission = todo[0]
+            if (assignment, student) in self.in_flight or (assignment, student) in self.restoring:
+                continue  # one submission of a student at a time: the gradebook records them in order
             if self.retry_after.get((assignment, submission.identity), 0) > now:
                 continue
             recent = self.journal.gradings_since(assignment, student, now - self.settings.window)
@@ -335,96 +354,169 @@ class Watcher:
                 ready.append(submission)
             else:
                 waiting.append((submission, recent[len(recent) - self.settings.limit] + self.settings.window))
+        ready.sort(key=lambda s: (s.when, s.student))  # first come, first graded: nobody starves in a rush
         return ready, waiting
 
     # -- one round --------------------------------------------------------------------------------
     def round(self) -> int:
-        """Grade what is due; tell the others when; return how many submissions were graded."""
+        """Send what is due to the grading workers; tell the others when; return how many were sent."""
         now = time.time()
         ready, waiting = self.pending(now)
         for submission, when in waiting:
             if submission.identity not in self.queued_pages:
                 self.release_queued(submission, when)
-        self.write_status(ready, waiting)
-        graded = 0
+        self.write_status(ready + list(self.in_flight.values()), waiting)
+        sent = 0
         for assignment in self.settings.assignments:
             batch = [s for s in ready if s.assignment == assignment]
             if batch and not self.stopping:
-                graded += self.grade(assignment, batch)
-        return graded
+                sent += self.dispatch(assignment, batch)
+        return sent
 
-    def grade(self, assignment: str, batch: list[Inbound]) -> int:
-        """Collect and grade a batch in one run; each submission's feedback goes out as soon as it is recorded."""
-        from .pipeline import run
+    @property
+    def busy(self) -> bool:
+        return any(session.busy for session in self.sessions.values())
 
-        course = Course.of(self.settings.grading.course_dir, assignment)
-        recorded = self.recorded(course, batch)
-        by_student = {s.student: s for s in batch}
-        finished: list[tuple[Inbound, object]] = []
+    def session(self, assignment: str) -> Session | None:
+        """The assignment's warm grading session (workers, zygote, reference processes, the proven sandbox, the
+        open gradebook), opened on first use and kept open; None, logged, if it cannot start (tried again later)."""
+        if assignment in self.sessions:
+            return self.sessions[assignment]
+        if self.retry_open.get(assignment, 0) > time.time():
+            return None
+        settings = dataclasses.replace(self.settings.grading, assignment=assignment, students=(), regrade=True)
 
-        def finish(submission: Inbound, result) -> None:
-            if result is None or not result.graded:
-                why = result.status if result is not None else "no result"
-                self.event("not graded", submission, detail=f"{why[:300]}; tried again later")
-                self.retry_after[(assignment, submission.identity)] = time.time() + self.settings.interval * 10
-                return
-            score = f"{result.total:g}/{result.max_total:g}"
-            if submission.identity in recorded:
-                score += " (already in the gradebook; not graded again)"
-            self.event("graded", submission, detail=score)
-            self.release(course, submission)
-            started = self.started.pop(submission.identity, None)
-            self.journal.add(
-                event="graded",
-                assignment=assignment,
-                student=submission.student,
-                identity=submission.identity,
-                total=result.total,
-                **({"seconds": round(time.time() - started, 2)} if started is not None else {}),
-            )
-            finished.append((submission, result))
+        def progress(event, done, total, result) -> None:
+            if event == "graded" and result is not None:
+                self.graded_one(assignment, result)
 
+        session = Session(settings, progress, warm=True)
+        try:
+            session.__enter__()
+        except GradingError as error:
+            self.log(f"the grader could not run ({error}); tried again in {self.settings.interval * 10:g} s")
+            self.retry_open[assignment] = time.time() + self.settings.interval * 10
+            return None
+        self.sessions[assignment] = session
+        pids = ", ".join(map(str, session.worker_pids())) or "a cluster"
+        self.log(f"grading {assignment} on warm workers ({pids}), kept between rounds")
+        return session
+
+    def close_session(self, assignment: str, why: str = "") -> None:
+        """Stop an assignment's session; the submissions it held are not graded, and tried again later."""
+        session = self.sessions.pop(assignment, None)
+        if session is None:
+            return
+        session.close()
+        for key in [key for key in self.in_flight if key[0] == assignment]:
+            self.finish(session.course, self.in_flight.pop(key), None, why)
+        for key in [key for key in self.restoring if key[0] == assignment]:
+            self.restoring.pop(key)
+        if why:
+            self.retry_open[assignment] = time.time() + self.settings.interval * 10
+
+    def dispatch(self, assignment: str, batch: list[Inbound]) -> int:
+        """Collect a batch and hand it to the warm workers at once; each submission's feedback goes out as soon
+        as it is recorded (``graded_one``)."""
+        session = self.session(assignment)
+        if session is None:
+            return 0
+        course = session.course
+        session.between_rounds()  # a fresh look at the gradebook
+        recorded = self.recorded(session, batch)
         if self.settings.late == "keep":
-            batch = [s for s in batch if not self.kept_late(course, s)]
+            batch = [s for s in batch if not self.kept_late(session, s)]
+        to_grade = []
         for submission in batch:
             if submission.identity in recorded:  # recorded before a crash stopped the service: released, not regraded
-                finish(submission, recorded[submission.identity])
+                self.finish(course, submission, recorded[submission.identity], already=True)
             elif self.collect(course, submission):
                 self.event("seen", submission)
-            else:
-                by_student.pop(submission.student, None)
-        to_grade = [s for s in batch if s.identity not in recorded and s.student in by_student]
+                to_grade.append(submission)
         if to_grade:
-            settings = dataclasses.replace(
-                self.settings.grading,
-                assignment=assignment,
-                students=tuple(s.student for s in to_grade),
-                regrade=True,
-            )
-
-            def progress(event, done, total, result) -> None:
-                if event == "graded" and result is not None and result.student in by_student:
-                    finish(by_student.pop(result.student), result)
-
+            ahead = sum(1 for key in self.in_flight if key[0] == assignment)
+            estimate = self.estimate(ahead + len(to_grade))
             for submission in to_grade:  # in place of the feedback until it is out: being graded, and until when
-                self.release_grading(submission, self.estimate(len(to_grade)))
+                self.release_grading(submission, estimate)
+                self.in_flight[(assignment, submission.student)] = submission
             self.log(f"grading {len(to_grade)} submission(s) of {assignment}: {', '.join(s.student for s in to_grade)}")
-            try:
-                run(settings, progress)
-            except GradingError as error:
-                self.log(f"the grader could not run ({error}); tried again in {self.settings.interval * 10:g} s")
-            for student in [s.student for s in to_grade if s.student in by_student]:
-                finish(by_student.pop(student), None)  # not graded: pending, tried again
-        if self.settings.policy == "best":  # after the run: putting the best back grades again
-            for submission, result in finished:
-                self.keep_best(course, submission, result.total)
-        return len(finished)
+            session.add(s.student for s in to_grade)
+        session.between_rounds()
+        return len(to_grade)
 
-    def kept_late(self, course: Course, submission: Inbound) -> bool:
+    def drain(self, timeout: float | None) -> None:
+        """Wait at most ``timeout`` seconds for gradings to finish, and release what finished; a session with
+        nothing left to grade writes the reports."""
+        busy = [(a, s) for a, s in self.sessions.items() if s.busy]
+        for assignment, session in busy:
+            try:
+                session.step(None if timeout is None else timeout / len(busy))
+            except GradingError as error:
+                self.log(f"the grader stopped ({error}); tried again in {self.settings.interval * 10:g} s")
+                self.close_session(assignment, "the grader stopped")
+                continue
+            if not session.busy:
+                self.reports_due.setdefault(assignment, time.monotonic())
+
+    def write_reports(self, quiet: float = REPORTS_AFTER) -> None:
+        """grades.csv, summary.html and the pages out of date with the gradebook, of every assignment whose grading
+        has been idle ``quiet`` seconds (not between the submissions of a rush, nor in a submission's way)."""
+        for assignment, since in list(self.reports_due.items()):
+            session = self.sessions.get(assignment)
+            if session is None or session.busy:
+                self.reports_due.pop(assignment)
+                continue
+            if time.monotonic() - since < quiet:
+                continue
+            self.reports_due.pop(assignment)
+            try:
+                session.reports()
+            except Exception as error:  # noqa: BLE001 - the reports are made again after the next batch
+                self.log(f"the reports could not be written ({type(error).__name__}: {str(error)[:200]})")
+
+    def graded_one(self, assignment: str, result) -> None:
+        """A grading finished (recorded in the gradebook when graded): its feedback out, journaled."""
+        key = (assignment, result.student)
+        if key in self.restoring:
+            self.restoring.pop(key)
+            if result.graded:
+                self.log(f"{result.student}: the gradebook holds their best submission again ({result.total:g})")
+            else:
+                self.log(f"{result.student}: their best submission could not be graded again; tried next time")
+            return
+        submission = self.in_flight.pop(key, None)
+        if submission is not None:
+            self.finish(self.sessions[assignment].course, submission, result)
+
+    def finish(self, course: Course, submission: Inbound, result, why: str = "", already: bool = False) -> None:
+        assignment = submission.assignment
+        if result is None or not result.graded:
+            why = result.status if result is not None else (why or "no result")
+            self.event("not graded", submission, detail=f"{why[:300]}; tried again later")
+            self.retry_after[(assignment, submission.identity)] = time.time() + self.settings.interval * 10
+            return
+        score = f"{result.total:g}/{result.max_total:g}"
+        if already:
+            score += " (already in the gradebook; not graded again)"
+        self.event("graded", submission, detail=score)
+        self.release(course, submission)
+        started = self.started.pop(submission.identity, None)
+        self.journal.add(
+            event="graded",
+            assignment=assignment,
+            student=submission.student,
+            identity=submission.identity,
+            total=result.total,
+            **({"seconds": round(time.time() - started, 2)} if started is not None else {}),
+        )
+        if self.settings.policy == "best":
+            self.keep_best(course, submission, result.total)
+
+    def kept_late(self, session: Session, submission: Inbound) -> bool:
         """Under ``--late keep``: a submission after the student's due date (the assignment's, with their
         extension, as the gradebook has them) is kept in the exchange, ungraded, and the student told so;
         submitted/ keeps their last one before the due date, as ``collect --before-duedate`` does."""
-        due = self.due_date(course, submission.student)
+        due = self.due_date(session, submission.student)
         try:
             when = parse_utc(submission.timestamp)
         except (ValueError, TypeError, OverflowError):
@@ -451,46 +543,28 @@ class Watcher:
         self.event("kept ungraded: after the due date", submission, detail=f"due {due:%Y-%m-%d %H:%M:%S} UTC")
         return True
 
-    def due_date(self, course: Course, student: str):
+    def due_date(self, session: Session, student: str):
         """The student's due date (naive UTC, as nbgrader keeps it), None when the assignment has none."""
-        from .gradebook import GradebookError, open_gradebook
+        from .gradebook import GradebookError
 
-        path = sqlite_path(self.settings.grading.db_url)
-        if path is not None and not path.exists():
-            return None
         try:
-            gradebook = open_gradebook(self.settings.grading.db_url, course)
-        except (GradingError, GradebookError):
+            return session.gradebook.due_date(student)
+        except GradebookError:
             return None
-        try:
-            return gradebook.due_date(student)
-        finally:
-            gradebook.close()
 
-    def recorded(self, course: Course, batch: list[Inbound]) -> dict:
+    def recorded(self, session: Session, batch: list[Inbound]) -> dict:
         """Submissions of the batch already in the gradebook (as the grader's own record): identity -> result."""
-        from .gradebook import GradebookError, open_gradebook
         from .intake import submission_identities
-        from .results import ResultStore
 
-        identities = submission_identities(course, {s.student for s in batch})
-        path = sqlite_path(self.settings.grading.db_url)
-        if not identities or (path is not None and not path.exists()):
+        identities = submission_identities(session.course, {s.student for s in batch})
+        if not identities:
             return {}
-        try:
-            gradebook = open_gradebook(self.settings.grading.db_url, course)
-        except (GradingError, GradebookError):
-            return {}
-        try:
-            store = ResultStore(gradebook, course.results, load_secret(course.secret_file))
-            verified = store.verified(identities)
-            found = {}
-            for submission in batch:
-                if submission.student in verified and identities.get(submission.student) == submission.identity:
-                    found[submission.identity] = store.result(submission.student)
-            return found
-        finally:
-            gradebook.close()
+        verified = session.store.verified(identities)
+        found = {}
+        for submission in batch:
+            if submission.student in verified and identities.get(submission.student) == submission.identity:
+                found[submission.identity] = session.store.result(submission.student)
+        return found
 
     # -- the exchange and the course ----------------------------------------------------------------
     def collect(self, course: Course, submission: Inbound) -> bool:
@@ -646,7 +720,8 @@ class Watcher:
                 self.keep_best(course, Inbound(student, assignment, None, archive, "", ""), latest["total"])
 
     def keep_best(self, course: Course, submission: Inbound, total: float) -> None:
-        """Under the "best" policy: a worse submission got its feedback; the gradebook keeps the best one."""
+        """Under the "best" policy: a worse submission got its feedback; the gradebook keeps the best one (put back
+        in submitted/ and graded again by the warm workers: the same submission and seed, the same grade)."""
         best = self.journal.best(submission.assignment, submission.student)
         archive = self.settings.state / "best" / submission.assignment / submission.student
         if best is None or best["identity"] == submission.identity:
@@ -655,21 +730,16 @@ class Watcher:
             return
         if total >= best["total"] or not archive.is_dir():
             return
-        from .pipeline import run
-
+        session = self.session(submission.assignment)
+        if session is None:
+            self.log(f"{submission.student}: their best submission could not be graded again; tried next time")
+            return
         self.log(f"{submission.student}: keeps the grade of their best submission ({best['total']:g})")
         target = course.step("submitted", submission.student)
         shutil.rmtree(target)
         shutil.copytree(archive, target)
-        settings = dataclasses.replace(
-            self.settings.grading, assignment=submission.assignment, students=(submission.student,), regrade=True
-        )
-        summary = run(settings)  # the same submission, the same seed: the same grade, recorded again
-        kept = next((r for r in summary.results if r.student == submission.student), None)
-        if kept is not None and kept.graded:
-            self.log(f"{submission.student}: the gradebook holds their best submission again ({kept.total:g})")
-        else:
-            self.log(f"{submission.student}: their best submission could not be graded again; tried next time")
+        self.restoring[(submission.assignment, submission.student)] = best["total"]
+        session.add([submission.student])
 
     # -- what an instructor reads -------------------------------------------------------------------
     def event(self, what: str, submission: Inbound, detail: str = "") -> None:
@@ -688,6 +758,14 @@ class Watcher:
             handle.write(text + "\n")
 
     def write_status(self, ready: list[Inbound], waiting: list[tuple[Inbound, float]]) -> None:
+        """The queue for ``--status``: written when it changed, else every ``STATUS_EVERY`` seconds (the service
+        looks at the exchange many times a second while submissions arrive)."""
+        queue = [(s.student, s.assignment, s.timestamp) for s in ready] + [
+            (s.student, s.assignment, s.timestamp, when) for s, when in waiting
+        ]
+        if self._status is not None and self._status[0] == queue and time.time() - self._status[1] < STATUS_EVERY:
+            return
+        self._status = (queue, time.time())
         status = {
             "updated": time.time(),
             "pid": os.getpid(),
@@ -707,11 +785,11 @@ class Watcher:
 
     # -- the service --------------------------------------------------------------------------------
     def serve(self) -> int:
-        """Rounds until SIGTERM or SIGINT; the round under way is finished first."""
+        """Rounds until SIGTERM or SIGINT; the gradings under way finish first (``finish_round``)."""
 
         def stop(signum, frame):
             self.stopping = True
-            self.log(f"stopping ({signal.Signals(signum).name}): the round under way finishes first")
+            self.log(f"stopping ({signal.Signals(signum).name}): the gradings under way finish first")
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -729,11 +807,37 @@ class Watcher:
         try:
             while not self.stopping:
                 self.round()
-                arrivals.wait(s.interval, lambda: self.stopping)
+                if not self.busy:
+                    self.write_reports()
+                    pause = REPORTS_AFTER if self.reports_due else s.interval
+                    arrivals.wait(min(s.interval, pause), lambda: self.stopping)
+                    continue
+                # While grading: results released as they come, and a look at the exchange when something arrives
+                # (every QUICK seconds while it settles) or the interval ends.
+                pause_end = time.monotonic() + (Arrivals.QUICK if arrivals.settling() else s.interval)
+                while self.busy and not self.stopping:
+                    self.drain(0.2)
+                    if arrivals.arrived() or time.monotonic() >= pause_end:
+                        break
+            self.finish_round()
         finally:
             arrivals.close()
+            for assignment in list(self.sessions):
+                self.close_session(assignment)
         self.log("stopped")
         return 0
+
+    def finish_round(self) -> None:
+        """On SIGTERM: the gradings under way finish and their feedback goes out; what was not sent to a worker yet
+        is left in the exchange, found again when the service starts."""
+        for assignment, session in self.sessions.items():
+            for student in session.pending:
+                self.in_flight.pop((assignment, student), None)
+                self.restoring.pop((assignment, student), None)
+            session.pending.clear()
+        while self.busy:
+            self.drain(None)
+        self.write_reports(quiet=0)
 
 
 class Arrivals:
@@ -782,6 +886,17 @@ class Arrivals:
                 self.event.clear()
                 self.quick_until = time.monotonic() + self.SETTLE
                 return
+
+    def arrived(self) -> bool:
+        """Has something arrived since the last look (then the service looks every ``QUICK`` s for a while)?"""
+        if not self.event.is_set():
+            return False
+        self.event.clear()
+        self.quick_until = time.monotonic() + self.SETTLE
+        return True
+
+    def settling(self) -> bool:
+        return time.monotonic() < self.quick_until
 
     def close(self) -> None:
         if self.observer is not None:

@@ -68,8 +68,9 @@ def grade(job: Job) -> SubmissionResult:
     result.seconds = time.monotonic() - started
     result.submission = job.identity
     if job.feedback and result.graded and result.notebook_json is not None:
-        from .feedback import markdown_of, render
+        from .feedback import markdown_of, render, warm_up
 
+        warm_up(job.course.release_notebook, job.course.assignment)
         result.feedback_html = render(result, job.course.assignment, markdown_of(job.course.release_notebook))
     return result
 

@@ -5,6 +5,8 @@
     python -m autograder bench --variants                      # sandbox or not, warm or cold kernels
     python -m autograder bench --paths                         # one submission: grade, nbgrader, formgrader
     python -m autograder bench --floor                         # grade against the same work in plain processes
+    python -m autograder bench --watch                         # feedback on submit: one at a time, a burst of 50
+    python -m autograder bench --watch --burst 200             # a deadline rush: 200 students within a minute
 
 A class is N synthetic submissions built from the release notebook (correct, one
 function wrong, two hard-coded answers, other idioms, in turn). Both graders run as
@@ -86,6 +88,7 @@ class MemorySampler:
     def __init__(self, pid: int):
         self.pid = pid
         self.peak = 0
+        self.current = 0  # the last sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -116,6 +119,7 @@ class MemorySampler:
                         total += int(handle.read().split()[1]) * PAGE
                 except (OSError, ValueError, IndexError):
                     pass
+            self.current = total
             self.peak = max(self.peak, total)
 
     def stop(self) -> float:
@@ -381,14 +385,28 @@ def notebook(assignment: str = ASSIGNMENT, rounds: int = 5) -> int:
     return 0 if total / unit <= 16 else 1
 
 
-def watch(folder: Path, single: int = 8, burst: int = 50) -> int:
+LATENCY_TARGET = (1.5, 2.5)  # seconds: one submission at a time, median and 95th percentile (issue 33)
+BURST_MARGIN = 2.0  # seconds: a burst's 95th percentile may exceed the floor's cost of its work by this much
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(round(share * len(ordered))) - 1)]
+
+
+def watch(folder: Path, single: int = 8, burst: int = 50, rush: int | None = None, rush_seconds: float = 60.0) -> int:
     """Feedback on submit: seconds from a submission reaching the exchange to its feedback being there.
 
     A course with an exchange of its own and ``python -m autograder watch`` running beside it;
     submissions are written into the exchange's inbound folder as ``nbgrader submit`` writes them
     (appearing at once, by a rename), first one at a time, each after the previous one's feedback,
-    then ``burst`` at once. The feedback is there when the page named for the submission's secret
-    (``release_feedback``'s name) holds its grade.
+    then ``burst`` at once, whose 95th percentile is compared with the floor's cost of the same work
+    (plain processes, one per core). The feedback is there when the page named for the submission's
+    secret (``release_feedback``'s name) holds its grade.
+
+    With ``rush``: a deadline rush instead, ``rush`` submissions of as many students spread evenly over
+    ``rush_seconds``: every one must get its feedback, be graded once (journal and gradebook), in the
+    order they came (how far out of it is printed), with the service's memory sampled throughout.
     """
     import secrets as secrets_module
     import statistics
@@ -411,6 +429,8 @@ def watch(folder: Path, single: int = 8, burst: int = 50) -> int:
     feedback = exchange / course_id / "feedback"
     release, solutions = course_notebooks(ASSIGNMENT)
     notebooks = {kind: fill_answers(release, answers) for kind, answers in answers_of(solutions).items() if kind in MIX}
+    cores = os.cpu_count() or 1
+    floor_seconds = None if rush else _floor_of_burst(folder, course, notebooks, single, burst, cores)
     service = subprocess.Popen(
         [
             sys.executable,
@@ -424,12 +444,13 @@ def watch(folder: Path, single: int = 8, burst: int = 50) -> int:
             "--limit",
             "1000",
             "--workers",
-            str(os.cpu_count() or 1),
+            str(cores),
         ],  # fmt: skip
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=nbgrader_cli.environment(),
     )
+    memory = MemorySampler(service.pid)
     import nbformat
 
     def hand_in(number: int) -> tuple[float, Path]:
@@ -452,37 +473,120 @@ def watch(folder: Path, single: int = 8, burst: int = 50) -> int:
         except OSError:
             return False
 
-    def wait(handed: list[tuple[float, Path]], patience: float = 900) -> list[float]:
-        seconds = [None] * len(handed)
+    def wait(handed: list[tuple[float, Path]], patience: float = 900, handing=None) -> list[float]:
+        """Seconds from each hand-in to its feedback (``handed`` may still grow while ``handing`` is alive)."""
+        seconds: list = []
         deadline = time.monotonic() + patience
-        while None in seconds and time.monotonic() < deadline:
-            for index, (began, page) in enumerate(handed):
+        while time.monotonic() < deadline:
+            seconds += [None] * (len(handed) - len(seconds))
+            for index, (began, page) in enumerate(handed[: len(seconds)]):
                 if seconds[index] is None and arrived(page):
                     seconds[index] = time.monotonic() - began
+            if None not in seconds and not (handing and handing.is_alive()):
+                return seconds
             time.sleep(0.05)
-        if None in seconds:
-            raise RuntimeError(f"feedback did not arrive for {seconds.count(None)} submission(s)")
-        return seconds
+        raise RuntimeError(f"feedback did not arrive for {seconds.count(None)} submission(s)")
 
-    def describe(name: str, seconds: list[float]) -> None:
+    def describe(name: str, seconds: list[float], target: str = "") -> None:
         ordered = sorted(seconds)
-        p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
         print(
-            f"{name:<28} median {statistics.median(ordered):5.1f} s   95th percentile {p95:5.1f} s   "
-            f"(fastest {ordered[0]:.1f}, slowest {ordered[-1]:.1f})"
+            f"{name:<28} median {statistics.median(ordered):5.1f} s   95th percentile {_percentile(ordered, 0.95):5.1f} s"
+            f"   (fastest {ordered[0]:.1f}, slowest {ordered[-1]:.1f}){target}"
         )
 
     try:
-        print(f"feedback on submit: python -m autograder watch, {os.cpu_count()} core(s)")
-        wait([hand_in(9999)])  # the first round starts the service's imports: not counted
+        print(f"feedback on submit: python -m autograder watch, {cores} core(s)")
+        wait([hand_in(9999)])  # the first submission starts the service's workers: not counted
+        if rush:
+            return _rush(course, hand_in, wait, memory, rush, rush_seconds)
         one_at_a_time = [wait([hand_in(number)])[0] for number in range(single)]
         burst_seconds = wait([hand_in(single + number) for number in range(burst)])
     finally:
         service.terminate()
-        service.wait(timeout=120)
-    describe(f"one at a time ({single})", one_at_a_time)
-    describe(f"a burst of {burst}", burst_seconds)
+        service.wait(timeout=300)
+        memory.stop()
+    low, high = LATENCY_TARGET
+    met = statistics.median(one_at_a_time) <= low and _percentile(one_at_a_time, 0.95) <= high
+    describe(
+        f"one at a time ({single})",
+        one_at_a_time,
+        f"   target: median <= {low:g} s, 95th <= {high:g} s: {'met' if met else 'NOT met'}",
+    )
+    bound = floor_seconds + BURST_MARGIN
+    describe(
+        f"a burst of {burst}",
+        burst_seconds,
+        f"   target: 95th <= {bound:.1f} s (the floor's {floor_seconds:.1f} s for the same work on {cores} "
+        f"core(s) + {BURST_MARGIN:g}): {'met' if _percentile(burst_seconds, 0.95) <= bound else 'NOT met'}",
+    )
     return 0
+
+
+def _floor_of_burst(folder: Path, course: Path, notebooks: dict, first: int, burst: int, cores: int) -> float:
+    """Seconds the floor (``_floor_one`` in one plain process per core) takes for the burst's submissions."""
+    import multiprocessing
+
+    import nbformat
+
+    from ..course import Course, seed_for
+    from ..markup import points as test_points
+
+    points = test_points(nbformat.read(Course(course, ASSIGNMENT).release_notebook, as_version=4))
+    kept = folder / "floor-of-burst"
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(parents=True)
+    jobs = []
+    for number in range(first, first + burst):
+        kind = MIX[number % len(MIX)]
+        path = kept / f"{kind}-{number:04d}.ipynb"
+        nbformat.write(notebooks[kind], path)
+        jobs.append((str(path), seed_for(b"floor", ASSIGNMENT, path.stem), points))
+    started = time.monotonic()
+    with multiprocessing.get_context("fork").Pool(cores) as pool:
+        pool.starmap(_floor_one, jobs)
+    return time.monotonic() - started
+
+
+def _rush(course: Path, hand_in, wait, memory, count: int, spread: float) -> int:
+    """``count`` submissions of as many students, spread evenly over ``spread`` seconds (a deadline rush)."""
+    before = memory.current / 2**20
+    handed: list[tuple[float, Path]] = []
+    began = time.monotonic()
+
+    def hand_all() -> None:
+        for number in range(count):
+            time.sleep(max(0.0, began + spread * number / count - time.monotonic()))
+            handed.append(hand_in(number))
+
+    handing = threading.Thread(target=hand_all, daemon=True)
+    handing.start()
+    seconds = wait(handed, patience=spread + 1800, handing=handing)
+    after = memory.current / 2**20
+    finished = [start + waited for (start, _), waited in zip(handed, seconds)]
+    order = sorted(range(count), key=lambda index: finished[index])
+    out_of_order = max(abs(place - index) for place, index in enumerate(order))
+    journal = course / ".autograder" / "watch" / "journal.jsonl"
+    gradings: dict = {}
+    for line in journal.read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("event") == "graded":
+            gradings[entry["student"]] = gradings.get(entry["student"], 0) + 1
+    recorded = gradebook_totals(course)
+    once = all(n == 1 for n in gradings.values()) and len(gradings) == count + 1 and len(recorded) == count + 1
+    ordered = sorted(seconds)
+    print(
+        f"a rush of {count} students in {spread:g} s: {count - seconds.count(None)} feedback pages, none lost; "
+        f"{'each graded once' if once else 'NOT each graded once'} ({len(recorded) - 1} in the gradebook)"
+    )
+    print(
+        f"  from the exchange to feedback: p50 {_percentile(ordered, 0.5):.1f} s, p95 {_percentile(ordered, 0.95):.1f} s,"
+        f" max {ordered[-1]:.1f} s; feedback in arrival order within {out_of_order} place(s)"
+    )
+    print(
+        f"  memory of the service and all its processes: {before:.0f} MB before, {after:.0f} MB after, "
+        f"peak {memory.peak / 2**20:.0f} MB (x{after / before if before else float('nan'):.2f}: flat if close to 1)"
+    )
+    return 0 if once else 1
 
 
 # -- the floor: the same work with nothing around it --------------------------------------------------
