@@ -3,9 +3,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # nbgrader starts its own console scripts (alembic, jupyter): the venv's bin/ goes first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-NBVAL := --nbval source/planar_data_classification/planar_data_classification.ipynb \
-         source/planar_data_classification_zh/planar_data_classification_zh.ipynb notebooks/ \
-         --nbval-sanitize-with tests/nbval_sanitize.cfg
+# Each edition's source notebook, source/<assignment>/<assignment>.ipynb (course.toml names the editions).
+EDITION_NOTEBOOKS := $(foreach folder,$(wildcard source/*),$(folder)/$(notdir $(folder)).ipynb)
+NBVAL := --nbval $(EDITION_NOTEBOOKS) notebooks/ --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: setup demo practice test test-fast lint nbval check docs notebooks release clean
 
@@ -24,10 +24,12 @@ demo: setup
 
 ## Students on their own: the student's folder of an edition, outside the course (never over earlier work).
 EDITION ?= en
-PRACTICE_SUFFIX := $(if $(filter zh,$(EDITION)),_zh,)
-PRACTICE ?= $(HOME)/planar-practice$(if $(filter zh,$(EDITION)),-zh,)
+PRACTICE_SUFFIX := $(if $(filter en,$(EDITION)),,_$(EDITION))
+PRACTICE ?= $(HOME)/planar-practice$(if $(filter en,$(EDITION)),,-$(EDITION))
 practice: setup
-	@if [ -e "$(PRACTICE)" ]; then echo "$(PRACTICE) exists already: your work is there (remove it to start again)"; \
+	@if [ ! -d release/planar_data_classification$(PRACTICE_SUFFIX) ]; then \
+	echo "no edition in '$(EDITION)': release/ has $$(ls release | tr '\n' ' ')"; exit 2; \
+	elif [ -e "$(PRACTICE)" ]; then echo "$(PRACTICE) exists already: your work is there (remove it to start again)"; \
 	else cp -r release/planar_data_classification$(PRACTICE_SUFFIX) "$(PRACTICE)" && \
 	echo "the assignment is in $(PRACTICE): .venv/bin/jupyter lab $(PRACTICE)/planar_data_classification$(PRACTICE_SUFFIX).ipynb"; fi
 

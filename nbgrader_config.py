@@ -17,7 +17,7 @@ c.CourseDirectory.root = COURSE
 # nbgrader registers them in the gradebook itself (generate_assignment, or the grader).
 
 # The gradebook, in the course folder; the autograder writes it from one process only. A large
-# course can keep it in PostgreSQL instead (see docs/instructors.md): postgresql://user@host/dbname.
+# course can keep it in PostgreSQL instead (see docs/instructors.md): postgresql+psycopg://user@host/dbname.
 c.CourseDirectory.db_url = f"sqlite:///{os.path.join(COURSE, 'gradebook.db')}"
 
 # Where release_assignment, submit, collect, release_feedback and fetch_feedback exchange

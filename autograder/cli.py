@@ -55,7 +55,7 @@ def _add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--regrade",
         action="store_true",
-        help="grade again what is already graded (with grade: all, or the --student ones)",
+        help="grade again what is already graded (all, or the --student ones; watch grades each new submission anyway)",
     )
     parser.add_argument("--no-feedback", action="store_true", help="skip the students' feedback pages")
     parser.add_argument(

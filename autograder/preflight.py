@@ -186,7 +186,10 @@ def check_sandbox(checks: list, settings: Settings) -> None:
             if settings.sandbox is None:
                 advice = ""
             elif error.unsupported:
-                advice = " To grade without isolation anyway, pass --no-sandbox."
+                advice = (
+                    " How to allow it (unprivileged user namespaces): docs/design.md, 'As an ordinary user'."
+                    " To grade without isolation anyway, pass --no-sandbox."
+                )
             else:
                 advice = " Nothing was graded; run the same command again (giving up the sandbox would not help)."
             raise GradingError(f"{error}.{advice}") from None
