@@ -245,6 +245,7 @@ class Session:
         self.recorded_identities: dict[str, str] = {}  # the submission each student had when it was recorded
         self.identities: dict[str, str] = {}  # the submission each student sent to grading has
         self.not_graded_now: list[SubmissionResult] = []
+        self.not_graded_total = 0
         self.graded = 0
         self.total = 0  # students added
         self.pending: collections.deque[str] = collections.deque()
@@ -435,7 +436,17 @@ class Session:
         job = job_for(self.settings, self.bundle, self.secret, student, submission)
         if submission is not None:
             self.identities[student] = job.identity
-        self.in_flight[self.executor.submit(grade, job)] = (student, time.monotonic())
+        try:
+            future = self.executor.submit(grade, job)
+        except concurrent.futures.BrokenExecutor:
+            if self.client is not None:
+                raise
+            # A worker died while the pool had nothing to do (killed, out of memory): nobody's fault here, so
+            # a new pool, and the job sent to it uncharged; what else the old pool held was charged when found.
+            stop(self.executor)
+            self.executor = local_executor(max(1, self.settings.workers), self.settings.warm_kernels, self.zygote)
+            future = self.executor.submit(grade, job)
+        self.in_flight[future] = (student, time.monotonic())
 
     def _worker_failed(self, student: str, error: BaseException) -> None:
         self.attempts[student] += 1
@@ -478,10 +489,12 @@ class Session:
         if result.graded:
             self.graded += 1
         else:
-            self.not_graded_now.append(result)
+            if not self.warm:  # a service keeps nothing per submission (each is logged, and tried again)
+                self.not_graded_now.append(result)
+            self.not_graded_total += 1
             _log_not_graded(self.course, result)
         if self.on_progress:
-            self.on_progress("graded", self.graded + len(self.not_graded_now), self.total, result)
+            self.on_progress("graded", self.graded + self.not_graded_total, self.total, result)
 
     def reports(self) -> None:
         """grades.csv and summary.html of every graded student, and the pages out of date with the gradebook (for

@@ -136,6 +136,7 @@ class Journal:
         self._unwritten: list[dict] = []
         self._of: dict[tuple, list[dict]] = {}  # (assignment, student) -> their graded and kept-late entries
         self._refused: set[str] = set()
+        self._restoring: set[tuple] = set()
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
                 try:
@@ -149,6 +150,10 @@ class Journal:
             self._of.setdefault((entry.get("assignment"), entry.get("student")), []).append(entry)
         elif entry.get("event") == "refused" and isinstance(entry.get("folder"), str):
             self._refused.add(entry["folder"])
+        elif entry.get("event") == "restoring":
+            self._restoring.add((entry.get("assignment"), entry.get("student")))
+        elif entry.get("event") == "restored":
+            self._restoring.discard((entry.get("assignment"), entry.get("student")))
         self.entries.append(entry)
 
     def add(self, sync: bool = True, **entry) -> None:
@@ -177,6 +182,10 @@ class Journal:
         return sorted(
             e["at"] for e in self._of.get((assignment, student), ()) if e.get("event") == "graded" and e["at"] >= since
         )
+
+    def unrestored(self) -> list[tuple[str, str]]:
+        """(assignment, student) whose best submission is being put back and graded again, not yet done."""
+        return sorted(self._restoring)
 
     def refused(self) -> set[str]:
         """The folders of the exchange that were quarantined."""
@@ -213,7 +222,8 @@ class Watcher:
         self.sessions: dict[str, Session] = {}  # assignment -> its warm grading session, kept between rounds
         self.retry_open: dict[str, float] = {}  # assignment -> when to try starting its session again
         self.in_flight: dict[tuple[str, str], Inbound] = {}  # (assignment, student) -> the submission being graded
-        self.restoring: dict[tuple[str, str], float] = {}  # (assignment, student) -> best total, graded again
+        self.restoring: dict[tuple[str, str], bool] = {}  # (assignment, student): the best, queued to be graded again
+        self.restore_after: dict[tuple[str, str], float] = {}  # a restore that failed: tried again after this time
         self._status = None  # the queue last written, and when
         self.reports_due: dict[str, float] = {}  # assignment -> since when its session is idle, reports not written
 
@@ -367,6 +377,8 @@ class Watcher:
                 self.release_queued(submission, when)
         self.write_status(ready + list(self.in_flight.values()), waiting)
         sent = 0
+        if self.settings.policy == "best" and not self.stopping:
+            self.restore_pending()
         for assignment in self.settings.assignments:
             batch = [s for s in ready if s.assignment == assignment]
             if batch and not self.stopping:
@@ -388,7 +400,13 @@ class Watcher:
 
         def progress(event, done, total, result) -> None:
             if event == "graded" and result is not None:
-                self.graded_one(assignment, result)
+                try:
+                    self.graded_one(assignment, result)
+                except Exception as error:  # noqa: BLE001 - the service goes on; the submission is looked at again
+                    self.log(
+                        f"{printable(result.student)}: its feedback could not be released "
+                        f"({type(error).__name__}: {str(error)[:200]}); tried again next round"
+                    )
 
         session = Session(settings, progress, warm=True)
         try:
@@ -480,9 +498,11 @@ class Watcher:
         if key in self.restoring:
             self.restoring.pop(key)
             if result.graded:
+                self.journal.add(event="restored", assignment=assignment, student=result.student)
                 self.log(f"{result.student}: the gradebook holds their best submission again ({result.total:g})")
             else:
-                self.log(f"{result.student}: their best submission could not be graded again; tried next time")
+                self.restore_after[key] = time.time() + self.settings.interval * 10
+                self.log(f"{result.student}: their best submission could not be graded again; tried again later")
             return
         submission = self.in_flight.pop(key, None)
         if submission is not None:
@@ -498,8 +518,16 @@ class Watcher:
         score = f"{result.total:g}/{result.max_total:g}"
         if already:
             score += " (already in the gradebook; not graded again)"
+        try:
+            self.release(course, submission)
+        except OSError as error:  # the exchange's feedback folder unwritable, or full: not journaled, so the
+            # next round finds the submission again, recorded in the gradebook, and releases it without grading it
+            self.log(
+                f"{printable(submission.student)}: feedback of {submission.assignment} not released "
+                f"({error.strerror or error}); tried again next round"
+            )
+            return
         self.event("graded", submission, detail=score)
-        self.release(course, submission)
         started = self.started.pop(submission.identity, None)
         self.journal.add(
             event="graded",
@@ -703,18 +731,27 @@ class Watcher:
         write_atomically(folder / f"{name}.html", data, 0o644)
 
     def recover_best(self) -> None:
-        """On start, under the "best" policy: a service stopped between a worse grading and putting the best one
-        back leaves submitted/ holding the worse; the best is put back now."""
+        """On start, under the "best" policy: a service stopped between a worse grading and journaling that the best
+        one must be put back leaves submitted/ holding the worse; the best is put back now. (Once journaled, a
+        restore is carried on by ``restore_pending`` until it is done.)"""
         from .intake import submission_identity
 
         students = {(e["assignment"], e["student"]) for e in self.journal.entries if e.get("event") == "graded"}
         for assignment, student in sorted(students):
+            if (assignment, student) in self.journal.unrestored():
+                continue
             best = self.journal.best(assignment, student)
             course = Course.of(self.settings.grading.course_dir, assignment)
             archive = self.settings.state / "best" / assignment / student
             if best and archive.is_dir() and submission_identity(course.step("submitted", student)) != best["identity"]:
                 latest = max(
-                    (e for e in self.journal.entries if e.get("event") == "graded" and e.get("student") == student),
+                    (
+                        e
+                        for e in self.journal.entries
+                        if e.get("event") == "graded"
+                        and e.get("student") == student
+                        and e.get("assignment") == assignment
+                    ),
                     key=lambda e: e["at"],
                 )
                 self.keep_best(course, Inbound(student, assignment, None, archive, "", ""), latest["total"])
@@ -725,21 +762,56 @@ class Watcher:
         best = self.journal.best(submission.assignment, submission.student)
         archive = self.settings.state / "best" / submission.assignment / submission.student
         if best is None or best["identity"] == submission.identity:
-            shutil.rmtree(archive, ignore_errors=True)
-            shutil.copytree(course.step("submitted", submission.student), archive)
+            self.copy_whole(course.step("submitted", submission.student), archive)
             return
         if total >= best["total"] or not archive.is_dir():
             return
-        session = self.session(submission.assignment)
-        if session is None:
-            self.log(f"{submission.student}: their best submission could not be graded again; tried next time")
-            return
         self.log(f"{submission.student}: keeps the grade of their best submission ({best['total']:g})")
-        target = course.step("submitted", submission.student)
-        shutil.rmtree(target)
-        shutil.copytree(archive, target)
-        self.restoring[(submission.assignment, submission.student)] = best["total"]
-        session.add([submission.student])
+        self.journal.add(event="restoring", assignment=submission.assignment, student=submission.student)
+        self.put_back(submission.assignment, submission.student)
+
+    def put_back(self, assignment: str, student: str) -> None:
+        """The archived best submission back in submitted/, and graded again (a journaled restore, until done)."""
+        key = (assignment, student)
+        session = self.session(assignment)
+        if session is None:
+            self.restore_after[key] = time.time() + self.settings.interval * 10
+            return
+        archive = self.settings.state / "best" / assignment / student
+        if not archive.is_dir():  # nothing to put back (the archive was lost): the gradebook keeps what it has
+            self.journal.add(event="restored", assignment=assignment, student=student)
+            self.log(f"{student}: their best submission is no longer archived; the gradebook keeps the last one")
+            return
+        self.copy_whole(archive, Course.of(self.settings.grading.course_dir, assignment).step("submitted", student))
+        self.restoring[key] = True
+        self.restore_after.pop(key, None)
+        session.add([student])
+
+    def restore_pending(self) -> None:
+        """Restores journaled and not done (a service stopped, a grading failed): carried on when due."""
+        now = time.time()
+        for key in self.journal.unrestored():
+            if (
+                key not in self.restoring
+                and self.restore_after.get(key, 0) <= now
+                and key[0] in self.settings.assignments
+            ):
+                self.put_back(*key)
+
+    def copy_whole(self, source: Path, target: Path) -> None:
+        """``target`` becomes a copy of ``source``, never a part of one: copied aside, then renamed into place (a
+        service killed in between leaves the old folder, or none, and the copy aside, removed next time)."""
+        aside = self.settings.state / "staging"
+        aside.mkdir(parents=True, exist_ok=True)
+        staging, old = aside / f"{target.name}.new", aside / f"{target.name}.old"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.copytree(source, staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            os.rename(target, old)
+        os.rename(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
 
     # -- what an instructor reads -------------------------------------------------------------------
     def event(self, what: str, submission: Inbound, detail: str = "") -> None:

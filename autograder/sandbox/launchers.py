@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import socket
 import stat
 import subprocess
@@ -362,6 +363,7 @@ class ZygoteServer:
     def close(self) -> None:
         self.process.kill()
         self.process.wait(timeout=30)
+        shutil.rmtree(Path(self.path).parent, ignore_errors=True)  # its socket's folder: a service opens many
 
 
 ZYGOTE_PATIENCE = 60.0  # seconds for a zygote to import its libraries and answer a request

@@ -1,6 +1,7 @@
 """The grading session's dispatch (``pipeline.Session.step``), driven with fake worker pools: no kernel, no sandbox."""
 
 import concurrent.futures
+import concurrent.futures.process
 
 from autograder import pipeline
 from autograder.results import FunctionResult, Outcome, SubmissionResult
@@ -65,3 +66,34 @@ def test_a_submission_that_hangs_every_time_is_not_graded_never_a_zero(tmp_path,
         grading.step(0.05)
     assert recorded == []
     assert [r.student for r in grading.not_graded_now] == ["bob"] and not grading.not_graded_now[0].graded
+
+
+class BrokenWhileIdle(Pool):
+    """A pool one of whose workers died while it had nothing to do: the next submit raises, as a process pool's does."""
+
+    def submit(self, function, job):
+        raise concurrent.futures.process.BrokenProcessPool("a worker died while idle")
+
+
+def test_a_pool_broken_while_idle_is_replaced_and_nobody_is_charged(tmp_path, monkeypatch):
+    """A worker killed between rounds (out of memory, by hand): is the next submission sent to a new pool, graded
+    once, without an attempt charged, instead of the error ending the service?"""
+    broken, fresh = BrokenWhileIdle(), Pool()
+    grading, recorded = session(tmp_path, monkeypatch, [broken, fresh])
+    grading.add(["ana", "bob"])
+    while grading.busy:
+        grading.step(0.05)
+    assert broken.stopped and fresh.sent == ["ana", "bob"]
+    assert recorded == ["ana", "bob"] and dict(grading.attempts) == {}
+
+
+def test_a_warm_session_keeps_no_list_of_what_was_not_graded(tmp_path, monkeypatch):
+    """A service's session logs each submission not graded (and the service tries it again) but keeps none: its
+    memory stays flat however often a grader-side failure comes back."""
+    pools = [Pool(hangs={"bob"}) for _ in range(pipeline.MAX_ATTEMPTS + 1)]
+    grading, recorded = session(tmp_path, monkeypatch, pools)
+    grading.warm = True
+    grading.add(["bob"])
+    while grading.busy:
+        grading.step(0.05)
+    assert recorded == [] and grading.not_graded_now == [] and grading.not_graded_total == 1
