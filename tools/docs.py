@@ -14,7 +14,7 @@ import argparse
 import re
 import sys
 
-from tools.paths import ROOT
+from tools.paths import ROOT, write_or_check
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 REGION = re.compile(r"(<!-- generated: ([\w-]+) -->\n)(.*?)(<!-- end generated -->)", re.S)
@@ -132,18 +132,9 @@ def write(pages=PAGES) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.docs", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["write", "check"])
-    args = parser.parse_args(argv)
-    if args.command == "write":
-        write()
-        return 0
-    problems = stale()
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    if not problems:
-        print("generated regions of README.md and docs/ are current")
-    return 1 if problems else 0
+    return write_or_check(
+        "tools.docs", __doc__, write, stale, argv, current="generated regions of README.md and docs/ are current"
+    )
 
 
 if __name__ == "__main__":

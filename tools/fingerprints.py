@@ -11,12 +11,11 @@ significant digits; a tuple as {"tuple": [...]}) and CI checks that they are cur
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 
-from tools.paths import ROOT
+from tools.paths import ROOT, write_or_check
 
 FINGERPRINTS = ROOT / "test_fingerprints.json"
 
@@ -70,6 +69,7 @@ def text() -> str:
 
 def write() -> None:
     FINGERPRINTS.write_text(text(), encoding="utf-8")
+    print(f"wrote {FINGERPRINTS.name}")
 
 
 def check() -> list[str]:
@@ -83,17 +83,7 @@ def check() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.fingerprints", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["write", "check"])
-    args = parser.parse_args(argv)
-    if args.command == "write":
-        write()
-        print(f"wrote {FINGERPRINTS.name}")
-        return 0
-    problems = check()
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    return write_or_check("tools.fingerprints", __doc__, write, check, argv)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,11 @@ catalogues themselves.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 from course_spec import SPEC
-from tools.paths import ROOT
+from tools.paths import ROOT, write_or_check
 
 CATALOGUES = ROOT / "i18n"
 SHIPPED = ("tests", "mistakes")  # what a student's folder needs; "grader" stays with the grader
@@ -73,16 +72,7 @@ def check() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.messages", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["write", "check"])
-    args = parser.parse_args(argv)
-    if args.command == "write":
-        write()
-        return 0
-    found = check()
-    for problem in found:
-        print(f"error: {problem}", file=sys.stderr)
-    return 1 if found else 0
+    return write_or_check("tools.messages", __doc__, write, check, argv)
 
 
 if __name__ == "__main__":

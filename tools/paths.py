@@ -27,6 +27,25 @@ STORED_NOTEBOOKS = [
 ]
 
 
+def write_or_check(module: str, doc: str, write, check, argv=None, current: str = "") -> int:
+    """The command line of a tool that writes a generated file and checks it: ``python -m MODULE write|check``.
+    ``check`` returns the problems (printed as errors, exit 1); ``current`` is said when there are none."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.split("\n")[0])
+    parser.add_argument("command", choices=["write", "check"])
+    if parser.parse_args(argv).command == "write":
+        write()
+        return 0
+    problems = check()
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if current and not problems:
+        print(current)
+    return 1 if problems else 0
+
+
 def write_notebook(notebook: nbformat.NotebookNode, path: Path) -> None:
     """Validate, then write in the stored layout (nbformat's, with a final newline)."""
     nbformat.validate(notebook)
