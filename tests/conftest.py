@@ -17,6 +17,9 @@ settings.register_profile("quick", max_examples=30, deadline=None)
 settings.load_profile("full")
 
 ROOT = Path(__file__).resolve().parent.parent
+# A second course's files (tests/e2e/test_spec.py releases and grades it): not tests, and its notebook is no
+# stored-output notebook for nbval (its hidden-test cells run under its own COURSE_SPEC only).
+collect_ignore = ["second_course"]
 # The points of each graded function, as the course specifies them (course.toml, in the order of the notebook),
 # and the total: tests compute every expected score from these, never from numbers of their own.
 POINTS = dict(SPEC.points)
