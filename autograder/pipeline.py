@@ -399,7 +399,7 @@ class Session:
         wait = self.hang_after if timeout is None else timeout
         done, _ = concurrent.futures.wait(self.in_flight, timeout=wait, return_when=concurrent.futures.FIRST_COMPLETED)
         broken = None
-        for future in done:
+        for future in sorted(done, key=lambda f: self.in_flight[f][1]):  # those done together: in the order sent
             student, _ = self.in_flight.pop(future)
             try:
                 result = future.result()
