@@ -13,11 +13,11 @@ import re
 
 import nbformat
 
+from autograder.markup import TEST_PREFIX, function_of, grade_id, is_test
 from course_spec import SPEC
 
 # A row of the opening table: | `name` | points |
 _ROW = re.compile(r"^(\|\s*`(?P<name>\w+)`\s*\|\s*)(?P<points>[0-9.]+)(\s*\|\s*)$", re.M)
-_TEST_PREFIX = "test_"
 
 
 def _shown(points: float) -> str:
@@ -42,12 +42,12 @@ def _table(text: str) -> str:
 
 
 def _graded(cell) -> str | None:
-    """The graded function a test cell tests (by its grade id test_<name>), or None."""
-    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
-    grade_id = nbgrader.get("grade_id", "")
-    if cell.cell_type == "code" and nbgrader.get("grade") and grade_id.startswith(_TEST_PREFIX):
-        return grade_id[len(_TEST_PREFIX) :]
-    return None
+    """The graded function a test cell tests (by its grade id test_<name>), or None; any name, so that a test cell
+    of a function course.toml does not list is found too (``markup.checked_function`` knows only the listed)."""
+    cell_id = grade_id(cell) or ""
+    return (
+        function_of(cell_id) if cell.cell_type == "code" and is_test(cell) and cell_id.startswith(TEST_PREFIX) else None
+    )
 
 
 def differences(notebook: nbformat.NotebookNode, name: str) -> list[str]:
