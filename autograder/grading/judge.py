@@ -24,6 +24,7 @@ from .. import GRADED_FUNCTIONS
 from ..markup import is_answer, is_test
 from ..results import FunctionResult, Kind, Outcome, Problem
 from ..sandbox import Execution, GradingKernel
+from ..sandbox.outputs import new_output
 from . import verdicts, wording
 from .cases import USES_HELPERS, Case, draw_cases, visible_case
 from .fingerprints import fingerprints
@@ -49,6 +50,7 @@ class Grader:
         self.kernel: GradingKernel | None = None
         self.wall_deadline = 0.0
         self.definitions: list = []  # student cells that ran, replayed after a restart
+        self.probe_installed = False  # whether this kernel holds the probe (``probe.probe_source``)
         self.problems: list[Problem] = []
         self.visible_only: list[str] = []  # functions right on the visible case and wrong on a hidden one
         self.language = wording.language(job.course.assignment)
@@ -86,6 +88,7 @@ class Grader:
     def _start(self, restart: bool = False) -> None:
         """A fresh kernel; one that fails to start twice is the grader's failure, not the student's."""
         error = None
+        self.probe_installed = False
         for _ in range(KERNEL_START_ATTEMPTS):
             try:
                 self.kernel.restart() if restart else self.kernel.start()
@@ -100,7 +103,7 @@ class Grader:
             if cell.cell_type != "code" or is_test(cell):
                 continue
             if skipped(cell):
-                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=self.say("cell_explore") + "\n")]
+                cell.outputs = [new_output("stream", name="stdout", text=self.say("cell_explore") + "\n")]
                 continue
             if self._budget() <= 0:
                 cell.outputs = [_note(self._spent("cell_"))]
@@ -173,13 +176,13 @@ class Grader:
             return Verdict(
                 Outcome.TIMEOUT if not self.kernel.traffic.exhausted else Outcome.ERROR, self._spent("")
             ), 0.0
-        session = ProbeSession(self, name, cases, self._expected(name, cases))
-        execution = self.kernel.execute(
-            probe_source(name, USES_HELPERS.get(name, ())),
-            self._budget(),
-            on_input=session.on_input,
-            keep_outputs=False,
-        )
+        expected = self._expected(name, cases)
+        only_called = self.probe_installed
+        session, execution = self._send_probe(name, cases, expected)
+        if only_called and not session.prompts and execution.status == "error" and self.kernel.alive():
+            # The probe this kernel was given is gone (the student's code removed it): give it again.
+            self.probe_installed = False
+            session, execution = self._send_probe(name, cases, expected)
         failure = session.failure() or (None if session.complete() else self._no_report(name, execution, session))
         if failure is not None and failure.outcome in (Outcome.TIMEOUT, Outcome.KERNEL_DIED, Outcome.MEMORY):
             self.problems.append(Problem(OUTCOME_KINDS[failure.outcome], f"{failure.outcome} in {name}"))
@@ -188,6 +191,18 @@ class Grader:
         ):
             self._restart()
         return failure, time.monotonic() - started
+
+    def _send_probe(self, name: str, cases: list[Case], expected: list) -> tuple[ProbeSession, Execution]:
+        session = ProbeSession(self, name, cases, expected)
+        execution = self.kernel.execute(
+            probe_source(name, USES_HELPERS.get(name, ()), install=not self.probe_installed),
+            self._budget(),
+            on_input=session.on_input,
+            keep_outputs=False,
+        )
+        if session.prompts:  # the probe ran, so the kernel holds it (until it restarts)
+            self.probe_installed = True
+        return session, execution
 
     def _result(self, name: str, failure: Verdict | None, seconds: float) -> FunctionResult:
         points = self.points[name]
@@ -225,4 +240,4 @@ MAX_CELLS = 500  # code cells of a notebook that are run, besides its answers (t
 
 
 def _note(text: str):
-    return nbformat.v4.new_output("stream", name="stdout", text=f"{text}\n")
+    return new_output("stream", name="stdout", text=f"{text}\n")

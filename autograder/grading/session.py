@@ -54,6 +54,7 @@ class ProbeSession:
             else:
                 self.labels.append(grader.say("visible_case"))
         self.sent = 0  # cases handed out
+        self.prompts = 0  # requests the kernel made (none: the probe never ran)
         self.calls = 0  # stand-in calls answered
         self.rejected: Rejection | None = None  # the current case's refused stand-in call, if any
         self.verdicts: list[Verdict | None] = []  # per reported case: None if it passed
@@ -69,6 +70,7 @@ class ProbeSession:
         return self.labels[len(self.verdicts)] if self.sent and len(self.verdicts) < len(self.labels) else self.name
 
     def on_input(self, prompt: str) -> str:
+        self.prompts += 1
         try:
             return self._answer(prompt)
         except GraderFault:

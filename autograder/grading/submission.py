@@ -19,7 +19,7 @@ from .. import GRADED_FUNCTIONS
 from ..intake import MAX_NOTEBOOK_BYTES
 from ..markup import checked_function, clean, grade_id, is_test, test_id
 from ..results import FunctionResult, Kind, Outcome, Problem
-from ..sandbox.outputs import safe_cell, valid_text
+from ..sandbox.outputs import new_output, safe_cell, valid_text
 from ..sanitize import Allowance
 from . import wording
 
@@ -236,9 +236,7 @@ def write_verdicts(notebook, results: list[FunctionResult], language: str = "en"
         result = by_name[name]
         if result.outcome == Outcome.PASSED:
             cell.outputs = [
-                nbformat.v4.new_output(
-                    "stream", name="stdout", text=wording.say(language, "all_passed", name=result.name) + "\n"
-                )
+                new_output("stream", name="stdout", text=wording.say(language, "all_passed", name=result.name) + "\n")
             ]
         else:
             ename = {
@@ -249,9 +247,7 @@ def write_verdicts(notebook, results: list[FunctionResult], language: str = "en"
                 Outcome.NOT_RUN: "NotRun",
             }.get(result.outcome, "AssertionError")
             cell.outputs = [
-                nbformat.v4.new_output(
-                    "error", ename=ename, evalue=result.message, traceback=[f"{ename}: {result.message}"]
-                )
+                new_output("error", ename=ename, evalue=result.message, traceback=[f"{ename}: {result.message}"])
             ]
         result.score = result.points if result.outcome == Outcome.PASSED else 0.0
         by_nbgrader = float(determine_grade(cell)[0] or 0.0)

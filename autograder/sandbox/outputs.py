@@ -34,6 +34,18 @@ KEPT_IMAGES = ("image/png", "image/jpeg")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def new_output(kind: str, **fields) -> nbformat.NotebookNode:
+    """An output as ``nbformat.v4.new_output`` makes it, without its validation against the whole schema
+    (a few milliseconds each, dozens a submission): every field here is built by the grader, and the
+    notebook is validated whole when it is written."""
+    output = {"output_type": kind, **fields}
+    if kind in ("display_data", "execute_result"):
+        output.setdefault("metadata", {})
+    if kind == "execute_result":
+        output.setdefault("execution_count", None)
+    return nbformat.from_dict(output)
+
+
 def valid_text(value):
     """JSON data with every string made writable as UTF-8.
 
@@ -119,7 +131,7 @@ class CellOutputs:
             if text and same_stream:
                 last.text += text  # one output per run of prints, as Jupyter shows them
             elif text:
-                self.outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
+                self.outputs.append(new_output("stream", name=name, text=text))
         elif kind == "error":
             self._error(content)
         elif kind in ("display_data", "execute_result"):
@@ -142,7 +154,7 @@ class CellOutputs:
             if line is None:
                 break
             kept.append(line)
-        self.outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=kept))
+        self.outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=kept))
 
     def _display(self, kind: str, content: dict) -> None:
         if self._full():  # before reading the data: nothing of it can be kept
@@ -175,7 +187,7 @@ class CellOutputs:
                 kept["text/plain"] = text
         if not kept or not self._room():
             return
-        output = nbformat.v4.new_output(kind, data=kept)
+        output = new_output(kind, data=kept)
         if kind == "execute_result":
             count = content.get("execution_count")
             output.execution_count = count if isinstance(count, int) else None
@@ -185,9 +197,7 @@ class CellOutputs:
         """The outputs, with a note saying what was cut, if anything."""
         if self.cut:
             self.outputs.append(
-                nbformat.v4.new_output(
-                    "stream", name="stdout", text=f"\n[grader] not kept: {'; '.join(sorted(self.cut))}\n"
-                )
+                new_output("stream", name="stdout", text=f"\n[grader] not kept: {'; '.join(sorted(self.cut))}\n")
             )
         return self.outputs
 

@@ -22,6 +22,7 @@ from autograder import ASSIGNMENT, GRADED_FUNCTIONS
 from autograder.grading.cases import draw_cases
 from autograder.grading.job import CourseBundle, Job
 from autograder.grading.judge import Grader
+from autograder.grading.probe import MODULE
 from autograder.grading.submission import restore
 from autograder.results import Kind, Outcome, Problem
 from autograder.sandbox.kernel import Execution
@@ -251,8 +252,18 @@ def test_every_visible_case_runs_before_any_hidden_one_so_no_hidden_input_comes_
     assert "the visible case" in message and "kept [[[" in message  # the visible case of compute_cost: seen
     hidden = [case.args[0].round(6).tolist() for case in draw_cases("compute_cost", grader.job.seed)]
     assert not any(repr(values)[1:-1] in message for values in hidden)
-    probes = [code for code in kernel.executed if "autograder-report" in code]
+    probes = [code for code in kernel.executed if "autograder-probe" in code]
     assert len(probes) == 2 * len(GRADED_FUNCTIONS) - 2  # nn_model has no visible case; predict stops there
+    assert ["autograder-report" in code for code in probes] == [True] + [False] * (len(probes) - 1)  # sent once
+
+
+def test_a_probe_the_students_code_removed_is_sent_again_and_the_rest_graded(course, reference):
+    """The kernel keeps the probe between calls; code that deletes it costs one more sending, not points."""
+    remove = "def layer_sizes(X, Y):\n    __import__('sys').modules.pop(%r, None)\n    return (X.shape[0], 4, Y.shape[0])\n"
+    results, grader, kernel = grade(course, reference, {"layer_sizes": remove % MODULE})
+    assert all(result.outcome == Outcome.PASSED for result in results.values())
+    sent_whole = [code for code in kernel.executed if "autograder-report" in code]
+    assert len(sent_whole) >= 2  # the first probe, and again after layer_sizes removed it
 
 
 def test_an_execution_ends_in_one_of_the_known_ways():

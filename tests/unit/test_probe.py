@@ -22,7 +22,7 @@ from autograder.grading.probe import (
 )
 
 
-def run_probe(namespace, name, cases, helpers=(), answer_call=None):
+def run_probe(namespace, name, cases, helpers=(), answer_call=None, install=True):
     """Execute the probe for ``name`` with ``input`` answered as the grader would; the reports."""
     pending, reports = list(cases), []
 
@@ -41,7 +41,7 @@ def run_probe(namespace, name, cases, helpers=(), answer_call=None):
     saved = builtins.input
     builtins.input = grader_input
     try:
-        exec(probe_source(name, helpers), namespace)
+        exec(probe_source(name, helpers, install), namespace)
     finally:
         builtins.input = saved
     return reports
@@ -56,6 +56,15 @@ def test_each_case_is_called_and_reported_and_the_probe_leaves_no_name():
     )
     assert [r.value for r in reports] == [(5, 4, 2), (1, 4, 1)]
     assert set(namespace) == {"layer_sizes", "__builtins__"}
+
+
+def test_once_given_the_probe_a_kernel_is_sent_one_line_that_calls_it_on_its_own_namespace():
+    run_probe({"layer_sizes": lambda X, Y: (1, 2, 3)}, "layer_sizes", [])  # gives this process the probe
+    later = probe_source("compute_cost", (), install=False)
+    assert "\n" not in later and len(later) < 200
+    namespace = {"compute_cost": lambda A2, Y, p: 0.25}
+    [report] = run_probe(namespace, "compute_cost", [((np.ones((1, 2)), np.ones((1, 2)), {}), {})], install=False)
+    assert report.value == 0.25 and set(namespace) == {"compute_cost", "__builtins__"}
 
 
 def test_a_missing_function_and_an_exception_are_reported_as_such():
