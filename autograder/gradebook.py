@@ -10,6 +10,7 @@ courses).
 from __future__ import annotations
 
 import copy
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -325,6 +326,20 @@ class GradebookAccess:
         except SQLAlchemyError as error:
             raise GradebookError(f"cannot read the gradebook {_shown(self.db_url)}: {_first_line(error)}") from error
 
+    def timestamps(self) -> dict[str, str | None]:
+        """student -> the recorded submission's timestamp, as ``as_recorded`` writes it (None: none recorded)."""
+        try:
+            rows = self._submissions().with_entities(SubmittedAssignment.student_id, SubmittedAssignment.timestamp)
+            return {student: (when.isoformat() if when is not None else None) for student, when in rows}
+        except SQLAlchemyError as error:
+            raise GradebookError(f"cannot read the gradebook {_shown(self.db_url)}: {_first_line(error)}") from error
+
+    @staticmethod
+    def as_recorded(timestamp: str | None) -> str | None:
+        """A submission's timestamp as ``record`` stores it and ``timestamps`` reads it back."""
+        when = _parse_timestamp(timestamp)
+        return when.isoformat() if when is not None else None
+
     def standings(self) -> dict[str, Standing]:
         """student -> what the gradebook holds beside the judge's verdicts (``results.Standing``)."""
         try:
@@ -439,11 +454,11 @@ def _cells_of(notebook_json: str | None) -> dict:
     """grade id -> cell of the autograded notebook (what the student handed in, restored)."""
     if not notebook_json:
         return {}
-    try:
-        notebook = nbformat.reads(notebook_json, as_version=4)
-    except Exception:  # noqa: BLE001 - a notebook nbformat cannot read has no answers to look at
+    try:  # the worker's own nbformat.writes of version 4: read without validating it a second time
+        notebook = nbformat.from_dict(json.loads(notebook_json))
+        return {name: cell for cell in notebook.cells if (name := grade_id(cell))}
+    except Exception:  # noqa: BLE001 - a notebook that cannot be read has no answers to look at
         return {}
-    return {name: cell for cell in notebook.cells if (name := grade_id(cell))}
 
 
 def _standing(submission, assignment: str) -> Standing:

@@ -312,9 +312,9 @@ class ResultStore:
         ``submissions``: each student's submission now in ``submitted/`` (intake.submission_name).
         """
         results = []
-        standings = self.gradebook.standings()
+        standings, times = self.gradebook.standings(), self.gradebook.timestamps()
         for student, cells in sorted(self.gradebook.scores().items()):
-            details, problem = self._check(student, cells, (submissions or {}).get(student, ...))
+            details, problem = self._check(student, cells, (submissions or {}).get(student, ...), times.get(student))
             found = details if problem is None else _unverified(student, cells, problem)
             found.standing = standings.get(student)
             results.append(found)
@@ -325,21 +325,28 @@ class ResultStore:
         cells = self.gradebook.scores().get(student)
         if cells is None:
             return None
-        details, problem = self._check(student, cells, ...)
+        details, problem = self._check(student, cells, ..., self.gradebook.timestamps().get(student))
         found = details if problem is None else _unverified(student, cells, problem)
         found.standing = self.gradebook.standings().get(student)
         return found
 
     def verified(self, submissions: dict[str, str | None]) -> set[str]:
         """The students whose record in the gradebook is the grader's, for the submission they have now."""
+        times = self.gradebook.timestamps()
         return {
             student
             for student, cells in self.gradebook.scores().items()
-            if self._check(student, cells, submissions.get(student, ...))[1] is None
+            if self._check(student, cells, submissions.get(student, ...), times.get(student))[1] is None
         }
 
-    def _check(self, student: str, cells: dict, submission) -> tuple[SubmissionResult | None, str | None]:
-        """(the stored details, None) when they vouch for the gradebook's record, else (None, why not)."""
+    def _check(
+        self, student: str, cells: dict, submission, recorded_at: str | None
+    ) -> tuple[SubmissionResult | None, str | None]:
+        """(the stored details, None) when they vouch for the gradebook's record, else (None, why not).
+
+        ``recorded_at``: the timestamp of the submission the gradebook holds. Details of a newer submission
+        with the same scores, written just before a crash took the gradebook's commit, vouch for nothing:
+        the gradebook still has the older submission's time, and with it perhaps another late penalty."""
         try:
             data = json.loads(self._path(student).read_text(encoding="utf-8"))
             details = SubmissionResult.from_details({k: v for k, v in data.items() if k != "seal"})
@@ -354,6 +361,8 @@ class ResultStore:
             return None, "the gradebook's scores are not the grader's (graded by something else, or edited)"
         if any((cell["comment"] or "") != comment_for(by_name[n]) for n, cell in cells.items()):
             return None, "the gradebook's comments are not the grader's (graded by something else, or edited)"
+        if self.gradebook.as_recorded(details.timestamp) != recorded_at:
+            return None, "the gradebook holds another submission's time (its recording was cut short)"
         if submission is not ... and submission != details.submission:
             return None, "a newer submission was collected" if submission else "its submission is no longer there"
         return details, None

@@ -528,8 +528,9 @@ def _floor_of_burst(folder: Path, course: Path, notebooks: dict, first: int, bur
 
     import nbformat
 
-    from ..course import Course, seed_for
+    from ..course import Course
     from ..markup import points as test_points
+    from ..seeds import seed_for
 
     points = test_points(nbformat.read(Course(course, ASSIGNMENT).release_notebook, as_version=4))
     kept = folder / "floor-of-burst"

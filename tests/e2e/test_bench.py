@@ -48,3 +48,13 @@ def test_bench_floor_prints_grade_against_the_same_work_in_plain_processes(tmp_p
     assert "totals differ" not in result.stdout  # the floor judges as grade does
     last = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"grading at \d+ % of the floor \([\d.]+ submissions/s against [\d.]+\)", last), last
+
+
+def test_bench_watch_prints_the_latency_one_at_a_time_and_a_burst_against_its_floor(tmp_path, capsys):
+    from autograder.simulated.bench import watch
+
+    assert watch(tmp_path, single=2, burst=3) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"one at a time \(2\)\s+median\s+[\d.]+ s\s+95th percentile\s+[\d.]+ s.*target: median", out), out
+    burst = re.search(r"a burst of 3\s+median\s+[\d.]+ s\s+95th percentile\s+[\d.]+ s.*target: 95th <= ([\d.]+) s", out)
+    assert burst and float(burst.group(1)) > 2.0, out  # the floor's time for the same 3 submissions, plus 2 s

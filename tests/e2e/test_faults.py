@@ -308,3 +308,32 @@ def test_rich_markup_in_student_text_is_shown_as_it_is(tmp_path):
     result = autograder("grade", "--course", str(course), "--no-feedback")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "'[/]' was unexpected" in result.stdout
+
+
+def test_a_resubmission_whose_recording_was_cut_short_is_graded_again_with_its_own_time(tmp_path, monkeypatch):
+    """A newer submission with the same scores: its details were written, then the process died before the
+    gradebook's commit. The next run must not take the older record for it, or the gradebook would keep the
+    older submission's time, and with it the older late penalty."""
+    from autograder.gradebook import GradebookAccess
+
+    course = class_of(tmp_path, students=("alice",), buggy=())
+    stamp = course / "submitted" / "alice" / ASSIGNMENT / "timestamp.txt"
+    stamp.write_text("2026-12-01 10:00:00.000000 UTC")
+    settings = Settings(
+        course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course), workers=1, feedback=False
+    )
+    assert run(settings).graded_now == 1
+    stamp.write_text("2026-12-02 10:00:00.000000 UTC")  # handed in again, the same answers
+
+    def killed_before_the_commit(self, result, before_commit=None):
+        raise KeyboardInterrupt  # as kill -9 would leave it: details on disk, the gradebook as it was
+
+    monkeypatch.setattr(GradebookAccess, "record", killed_before_the_commit)
+    with pytest.raises(KeyboardInterrupt):
+        run(settings)
+    monkeypatch.undo()
+    assert run(settings).graded_now == 1
+    with sqlite3.connect(course / "gradebook.db") as connection:
+        [(recorded,)] = connection.execute("SELECT timestamp FROM submitted_assignment").fetchall()
+    assert recorded.startswith("2026-12-02 10:00:00")
+    assert run(settings).graded_now == 0  # and vouched for from then on
