@@ -10,7 +10,6 @@ courses).
 from __future__ import annotations
 
 import copy
-import json
 import os
 import sqlite3
 from pathlib import Path
@@ -454,8 +453,8 @@ def _cells_of(notebook_json: str | None) -> dict:
     """grade id -> cell of the autograded notebook (what the student handed in, restored)."""
     if not notebook_json:
         return {}
-    try:  # the worker's own nbformat.writes of version 4: read without validating it a second time
-        notebook = nbformat.from_dict(json.loads(notebook_json))
+    try:  # the worker's own nbformat.writes of version 4: read (lines joined) without validating it again
+        notebook = nbformat.v4.reads(notebook_json)
         return {name: cell for cell in notebook.cells if (name := grade_id(cell))}
     except Exception:  # noqa: BLE001 - a notebook that cannot be read has no answers to look at
         return {}

@@ -274,7 +274,7 @@ class Session:
             from .sandbox import scratch_dir
             from .sandbox.launchers import ZygoteServer
 
-            self.zygote = ZygoteServer(scratch_dir())
+            self.zygote = ZygoteServer.take_early() or ZygoteServer(scratch_dir())
         with timings.phase("course"):
             try:
                 self.bundle = check_course(course)

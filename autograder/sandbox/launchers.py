@@ -8,6 +8,7 @@ the processes the student's code left behind.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -364,6 +365,35 @@ class ZygoteServer:
         self.process.kill()
         self.process.wait(timeout=30)
         shutil.rmtree(Path(self.path).parent, ignore_errors=True)  # its socket's folder: a service opens many
+
+    _early: ZygoteServer | None = None
+
+    @classmethod
+    def start_early(cls, argv: list[str]) -> None:
+        """For ``grade`` with warm local kernels: start the run's zygote before the grader imports its own
+        modules, so its imports (numpy, IPython, scikit-learn: the longest part of starting) use the core the
+        grader's imports leave idle. ``Session`` takes it (``take_early``); unused, it ends with the grader."""
+        wanted = argv[:1] == ["grade"] and not {"-h", "--help", "--cold-kernels"} & set(argv)
+        if not wanted or any(arg.startswith("--scheduler") for arg in argv):
+            return
+        from . import scratch_dir
+
+        try:
+            cls._early = cls(scratch_dir())
+        except OSError:  # the run starts its own, and says why it cannot
+            return
+        atexit.register(cls.take_early_and_close)
+
+    @classmethod
+    def take_early(cls) -> ZygoteServer | None:
+        early, cls._early = cls._early, None
+        return early
+
+    @classmethod
+    def take_early_and_close(cls) -> None:
+        early = cls.take_early()
+        if early is not None:
+            early.close()
 
 
 ZYGOTE_PATIENCE = 60.0  # seconds for a zygote to import its libraries and answer a request

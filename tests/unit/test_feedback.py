@@ -1,6 +1,7 @@
 """The student's feedback page: the summary it opens with, its frame in the edition's language, the page of a
 notebook nothing grades; student text stays text."""
 
+import html
 import re
 
 import pytest
@@ -55,7 +56,7 @@ def test_the_page_opens_with_the_summary_in_the_editions_words(assignment):
     row = re.search(r'<tr class="summary-lost">(.*?)</tr>', table).group(1)
     assert 'href="#comment-backward_propagation"' in row and 'href="#test_backward_propagation"' in row
     assert f"0 / {POINTS['backward_propagation']:g}" in row and wording.say(language, "verdict_failed") in row
-    assert TANH_HINT[language] in row
+    assert TANH_HINT[language] in html.unescape(row)
     assert table.count('class="summary-passed"') == len(POINTS) - 1
     for word in ("page_score", "page_student_answer", "page_test_cell", "page_top", "page_function", "page_why"):
         assert wording.say(language, word) in page
@@ -80,3 +81,35 @@ def test_a_notebook_nothing_grades_gets_a_page_that_leads_to_the_feedback(assign
     assert "<i>" not in page and "appendix&lt;i&gt;" in page
     assert f"href='{assignment}.html'" in page
     assert wording.say(EDITIONS[assignment], "open_feedback", assignment=assignment) in page
+
+
+def _parsed(page: str) -> str:
+    from bs4 import BeautifulSoup
+
+    return str(BeautifulSoup(page, features="html.parser"))
+
+
+def test_the_page_is_nbconverts_without_its_second_parse_and_images_still_get_an_alternative_text(monkeypatch):
+    """The feedback exporter skips HTMLExporter's BeautifulSoup pass over a page without images: the page is the
+    same document as nbconvert's own exporter makes; a page with an image still gets nbconvert's alt text."""
+    import nbformat
+
+    from autograder.grading import feedback
+
+    assignment = "planar_data_classification"
+    result = ben(assignment)
+    ours = render(result, assignment)
+    notebook = nbformat.reads(result.notebook_json, as_version=4)
+    plot = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    plot.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})]
+    result.notebook_json = nbformat.writes(notebook)
+    with_image = render(result, assignment)
+    assert '<img alt="No description has been provided for this image"' in with_image
+
+    monkeypatch.setattr(feedback, "_exporter_class", lambda exporter: exporter)  # nbconvert's own HTMLExporter
+    feedback._course_exporter.cache_clear()
+    try:
+        assert _parsed(ours) == _parsed(render(ben(assignment), assignment))
+        assert _parsed(with_image) == _parsed(render(result, assignment))
+    finally:
+        feedback._course_exporter.cache_clear()
