@@ -259,7 +259,9 @@ def test_every_visible_case_runs_before_any_hidden_one_so_no_hidden_input_comes_
 
 def test_a_probe_the_students_code_removed_is_sent_again_and_the_rest_graded(course, reference):
     """The kernel keeps the probe between calls; code that deletes it costs one more sending, not points."""
-    remove = "def layer_sizes(X, Y):\n    __import__('sys').modules.pop(%r, None)\n    return (X.shape[0], 4, Y.shape[0])\n"
+    remove = (
+        "def layer_sizes(X, Y):\n    __import__('sys').modules.pop(%r, None)\n    return (X.shape[0], 4, Y.shape[0])\n"
+    )
     results, grader, kernel = grade(course, reference, {"layer_sizes": remove % MODULE})
     assert all(result.outcome == Outcome.PASSED for result in results.values())
     sent_whole = [code for code in kernel.executed if "autograder-report" in code]
