@@ -194,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: grade against the same work in plain processes (no kernel, sandbox, gradebook or pages)",
     )
     bench.add_argument(
+        "--submission",
+        action="store_true",
+        help="instead: CPU per submission on one warm worker (machine, worker, kernel), with and without its page",
+    )
+    bench.add_argument(
         "--paths",
         action="store_true",
         help="instead: one submission by each path to a grade (grade, nbgrader autograde, formgrader's button)",
@@ -433,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(highlight=False)
     if args.command == "bench":
-        from .simulated.bench import floor, notebook, paths, scaling, variants
+        from .simulated.bench import floor, notebook, paths, scaling, submission, variants
         from .simulated.bench import main as bench
         from .simulated.bench import watch as watch_bench
 
@@ -443,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
             return scaling(args.workers, args.dir.resolve(), tuple(args.sizes))
         if args.paths:
             return paths(args.dir.resolve())
+        if args.submission:
+            return submission(args.students, args.dir.resolve())
         if args.floor:
             return floor(args.students, args.workers, args.dir.resolve())
         if args.notebook:

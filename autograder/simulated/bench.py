@@ -5,6 +5,7 @@
     python -m autograder bench --variants                      # sandbox or not, warm or cold kernels
     python -m autograder bench --paths                         # one submission: grade, nbgrader, formgrader
     python -m autograder bench --floor                         # grade against the same work in plain processes
+    python -m autograder bench --submission                    # one submission's CPU on a warm worker
     python -m autograder bench --watch                         # feedback on submit: one at a time, a burst of 50
     python -m autograder bench --watch --burst 200             # a deadline rush: 200 students within a minute
 
@@ -588,6 +589,70 @@ def _rush(course: Path, hand_in, wait, memory, count: int, spread: float) -> int
         f"peak {memory.peak / 2**20:.0f} MB (x{after / before if before else float('nan'):.2f}: flat if close to 1)"
     )
     return 0 if once else 1
+
+
+# -- one submission on a warm worker -------------------------------------------------------------------
+
+
+def _machine_cpu() -> float:
+    """CPU seconds the whole machine has spent (user, nice, system), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        return sum(int(field) for field in stat.readline().split()[1:4]) / os.sysconf("SC_CLK_TCK")
+
+
+def submission(students: int, folder: Path, rounds: int = 2) -> int:
+    """What one submission costs on a warm worker, with and without its feedback page: this process is the
+    worker (its zygote and reference process started, its first page made), grading the class one submission
+    after another, ``rounds`` times; each round prints CPU seconds per submission of the whole machine, of
+    this worker and of the submissions' kernels (their sandboxes' own count), and wall-clock seconds.
+    Start-up is left out: this is the cost ``watch`` pays for each submission once it is warm."""
+    from .. import sandbox as sandbox_module
+    from ..course import Course
+    from ..grading.job import CourseBundle, Job
+    from ..grading.refserver import ReferenceProcess
+    from ..grading.worker import grade
+    from ..intake import read_submission
+    from ..preflight import prepare_worker
+    from ..sandbox.launchers import ZygoteLauncher
+    from ..settings import Limits, sandbox_limits
+
+    course = build_class(folder / "submission", students)
+    bundle = CourseBundle.from_course(Course(course, ASSIGNMENT))
+    limits = Limits()
+    sandbox = sandbox_limits(limits)
+    ReferenceProcess.prestart()  # as a worker starts (workers._start_worker), its zygote of its own
+    ZygoteLauncher.start()
+    prepare_worker(bundle, sandbox, True, feedback=True)
+    kernel_cpu = [0.0]
+    close = sandbox_module.GradingKernel.close
+
+    def counted_close(kernel) -> None:
+        kernel_cpu[0] += kernel.cpu_seconds()
+        close(kernel)
+
+    sandbox_module.GradingKernel.close = counted_close
+    folders = sorted((course / "submitted").iterdir())
+    print(f"one submission on a warm worker: {students} submissions ({', '.join(MIX)} in turn), one at a time")
+    try:
+        for feedback in (False, True):
+            for number in range(1, rounds + 1):
+                kernel_cpu[0] = 0.0
+                machine, mine, wall = _machine_cpu(), time.process_time(), time.monotonic()
+                for student in folders:
+                    found = read_submission(student / ASSIGNMENT)
+                    job = Job(student.name, number, bundle, found, limits, sandbox, True, feedback, identity="bench")
+                    if not grade(job).graded:
+                        raise RuntimeError(f"{student.name} was not graded")
+                each = [_machine_cpu() - machine, time.process_time() - mine, kernel_cpu[0], time.monotonic() - wall]
+                machine_s, worker_s, kernel_s, wall_s = (value / students for value in each)
+                print(
+                    f"{'with its page' if feedback else 'without a page':15} round {number}: CPU per submission "
+                    f"{machine_s:.2f} s (worker {worker_s:.2f}, kernel {kernel_s:.2f}, the rest {machine_s - worker_s - kernel_s:.2f}), "
+                    f"wall {wall_s:.2f} s"
+                )
+    finally:
+        sandbox_module.GradingKernel.close = close
+    return 0
 
 
 # -- the floor: the same work with nothing around it --------------------------------------------------

@@ -58,3 +58,19 @@ def test_bench_watch_prints_the_latency_one_at_a_time_and_a_burst_against_its_fl
     assert re.search(r"one at a time \(2\)\s+median\s+[\d.]+ s\s+95th percentile\s+[\d.]+ s.*target: median", out), out
     burst = re.search(r"a burst of 3\s+median\s+[\d.]+ s\s+95th percentile\s+[\d.]+ s.*target: 95th <= ([\d.]+) s", out)
     assert burst and float(burst.group(1)) > 2.0, out  # the floor's time for the same 3 submissions, plus 2 s
+
+
+def test_bench_submission_prints_the_cpu_of_one_submission_on_a_warm_worker(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "bench", "--submission", "--students", "2", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    figures = r"CPU per submission ([\d.]+) s \(worker ([\d.]+), kernel ([\d.]+), the rest -?[\d.]+\), wall [\d.]+ s"
+    for kind in ("without a page ", "with its page  "):
+        for number in (1, 2):
+            found = re.search(rf"{kind} round {number}: {figures}", result.stdout)
+            assert found, result.stdout
+            assert float(found.group(3)) > 0  # the kernels' own count, from their sandboxes
