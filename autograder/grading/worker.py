@@ -128,10 +128,20 @@ def _grade(job: Job, release, points: dict, sandboxed: bool, timestamp: str | No
         job.student,
         list(dict.fromkeys(problems)),
         results,
-        notebook_json=nbformat.writes(notebook),
+        notebook_json=_written(notebook),
         timestamp=timestamp,
         sandboxed=sandboxed,
     )
+
+
+def _written(notebook) -> str:
+    """The autograded notebook as JSON, validated once as a whole (its outputs are built without validating
+    each, ``sandbox.outputs.new_output``): an invalid one is the grader's fault, never written as a grade."""
+    invalid: dict = {}
+    text = nbformat.writes(notebook, capture_validation_error=invalid)
+    if invalid:
+        raise GraderFault(f"the autograded notebook is not valid: {str(invalid['ValidationError'])[:300]}")
+    return text
 
 
 def _unrunnable(
@@ -152,7 +162,7 @@ def _unrunnable(
         job.student,
         [reason, *notes],
         functions,
-        notebook_json=nbformat.writes(notebook),
+        notebook_json=_written(notebook),
         timestamp=timestamp,
         sandboxed=sandboxed,
         attempted=attempted_,

@@ -37,7 +37,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def new_output(kind: str, **fields) -> nbformat.NotebookNode:
     """An output as ``nbformat.v4.new_output`` makes it, without its validation against the whole schema
     (a few milliseconds each, dozens a submission): every field here is built by the grader, and the
-    notebook is validated whole when it is written."""
+    notebook is validated whole when the worker writes it (``grading.worker``)."""
     output = {"output_type": kind, **fields}
     if kind in ("display_data", "execute_result"):
         output.setdefault("metadata", {})
