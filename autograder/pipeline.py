@@ -411,6 +411,14 @@ class Session:
             self._finished(result)
         now = time.monotonic()
         hung = [student for student, sent in self.in_flight.values() if now - sent > self.hang_after]
+        if hung and self.client is not None:
+            # On a cluster a hung task cannot be stopped from here, nor its worker replaced: the job is given up
+            # (cancelled, its thread left to the cluster) and sent again, charged, like one of a broken pool.
+            for future, (student, sent) in list(self.in_flight.items()):
+                if now - sent > self.hang_after:
+                    self.in_flight.pop(future)
+                    future.cancel()
+                    self._worker_failed(student, TimeoutError(f"no result after {self.hang_after:g} s"))
         if (broken is not None or hung) and self.client is None:
             error = broken or TimeoutError(f"no result after {self.hang_after:g} s")
             for future, (student, _) in list(self.in_flight.items()):  # they go down with the pool

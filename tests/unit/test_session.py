@@ -97,3 +97,19 @@ def test_a_warm_session_keeps_no_list_of_what_was_not_graded(tmp_path, monkeypat
     while grading.busy:
         grading.step(0.05)
     assert recorded == [] and grading.not_graded_now == [] and grading.not_graded_total == 1
+
+
+def test_a_task_hung_on_a_cluster_is_sent_again_and_one_hung_every_time_is_not_graded(tmp_path, monkeypatch):
+    """On a Dask cluster nothing can stop a hung task's worker from here: is the task given up (cancelled) and
+    sent again, the others recorded once, and one that hangs every time "not graded", the session idle?"""
+    cluster = Pool(hangs={"bob"})
+    grading, recorded = session(tmp_path, monkeypatch, [cluster])
+    grading.client = object()  # a cluster: the same executor throughout
+    grading.add(["ana", "bob", "cy"])
+    for _ in range(200):  # bounded: before, a hung task kept the session busy for ever
+        if not grading.busy:
+            break
+        grading.step(0.05)
+    assert not grading.busy and not cluster.stopped and cluster.sent.count("bob") == pipeline.MAX_ATTEMPTS
+    assert sorted(recorded) == ["ana", "cy"]
+    assert [r.student for r in grading.not_graded_now] == ["bob"] and not grading.not_graded_now[0].graded
