@@ -96,9 +96,13 @@ finally:
     del __autograder_probe__
 '''
 
-# Sent as one string literal compiled in the kernel's namespace: IPython's input transformers
-# tokenize a cell line by line, which cost about 25 ms of a probe's 40 for these 200 lines.
-_INSTALL = "__import__('builtins').exec(__import__('builtins').compile({code!r}, '<autograder probe>', 'exec'))\n"
+# Sent as one string literal (IPython's input transformers tokenize a cell line by line, which cost about
+# 25 ms of a probe's 40 for these 200 lines), run with globals of its own: the probe's names (``type``,
+# ``len``, ``loads``...) are the builtins and its own, whatever the student's namespace calls that.
+_INSTALL = (
+    "__import__('builtins').exec(__import__('builtins').compile({code!r}, '<autograder probe>', 'exec'), "
+    "{{'__builtins__': __import__('builtins')}})\n"
+)
 _CALL = "__import__('sys').modules[{module!r}].run({name!r}, {helpers!r}, __import__('builtins').globals())"
 
 

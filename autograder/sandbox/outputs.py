@@ -190,7 +190,8 @@ class CellOutputs:
         output = new_output(kind, data=kept)
         if kind == "execute_result":
             count = content.get("execution_count")
-            output.execution_count = count if isinstance(count, int) else None
+            # the kernel's to say, so its to get wrong: a count nbformat would refuse (negative, a bool) is none
+            output.execution_count = count if type(count) is int and count >= 0 else None
         self.outputs.append(output)
 
     def finish(self) -> list:

@@ -77,6 +77,15 @@ def test_a_missing_function_and_an_exception_are_reported_as_such():
     assert (report.status, report.ename, report.evalue) == ("raised", "ValueError", "no")
 
 
+def test_variables_named_as_builtins_the_probe_uses_do_not_break_it():
+    """An honest notebook may say ``type = "binary"`` or ``len = 3`` at the top: the probe runs with globals of
+    its own, so its ``type``, ``len`` and ``str`` are still the builtins."""
+    names = {name: "the student's" for name in ("type", "len", "str", "list", "dict", "isinstance", "repr")}
+    namespace = dict(names, compute_cost=lambda A2, Y, p: 0.25)
+    [report] = run_probe(namespace, "compute_cost", [((np.ones((1, 2)), np.ones((1, 2)), {}), {})])
+    assert report == Report("returned", 0.25) and set(namespace) == {*names, "compute_cost", "__builtins__"}
+
+
 def test_a_variable_named_input_or_globals_does_not_break_the_probe():
     namespace = {"input": "the student's", "globals": 3, "compute_cost": lambda A2, Y, p: 0.5}
     [report] = run_probe(namespace, "compute_cost", [((np.ones((1, 2)), np.ones((1, 2)), {}), {})])

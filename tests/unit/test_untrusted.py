@@ -13,6 +13,7 @@ import copy
 import json
 import string
 
+import nbformat
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +26,7 @@ from autograder.grading.job import CourseBundle, GraderFault, Job
 from autograder.grading.judge import Grader
 from autograder.grading.probe import CALL, NEXT, REPORT, STOP, parse_helper_call, parse_report
 from autograder.grading.session import ProbeSession
+from autograder.grading.worker import _written
 from autograder.sandbox.kernel import GradingKernel, ProtocolError
 from autograder.sandbox.launchers import ZygoteLauncher
 from autograder.sandbox.outputs import MAX_OUTPUTS_PER_CELL, CellOutputs, NotebookBudget
@@ -237,7 +239,21 @@ def test_a_jupyter_message_is_read_or_is_a_protocol_error(message):
     json.dumps(received["content"], ensure_ascii=False).encode("utf-8")  # writable, whatever it held
     outputs = CellOutputs(NotebookBudget())
     outputs.add(received)  # whatever the content holds
-    json.dumps(outputs.finish(), ensure_ascii=False).encode("utf-8")
+    kept = outputs.finish()
+    json.dumps(kept, ensure_ascii=False).encode("utf-8")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", outputs=kept)])
+    _written(notebook)  # a valid notebook, whatever the kernel sent: an invalid one would be "not graded" for ever
+
+
+@pytest.mark.parametrize("count", [-1, True, 2**70, "3", 1.5])
+def test_an_execution_count_nbformat_would_refuse_is_none(count):
+    """``get_ipython().execution_count = -1`` makes the kernel send a count below 0 (a forged message, a bool):
+    the output keeps none, and the notebook stays valid, so the submission is graded."""
+    outputs = CellOutputs(NotebookBudget())
+    outputs.add(_message("execute_result", data={"text/plain": "42"}, execution_count=count))
+    [kept] = outputs.finish()
+    assert kept.execution_count is (None if count != 2**70 else count)
+    _written(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("42", outputs=[kept])]))
 
 
 def _message(kind, **content):
