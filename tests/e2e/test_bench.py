@@ -5,13 +5,14 @@ import subprocess
 import sys
 
 
+def bench(tmp_path, *options: str) -> subprocess.CompletedProcess:
+    """``python -m autograder bench`` with these options, building its classes in ``tmp_path``."""
+    command = [sys.executable, "-m", "autograder", "bench", *options, "--dir", str(tmp_path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
 def test_bench_times_both_graders_and_checks_their_scores_agree(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "autograder", "bench", "--students", "2", "--dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = bench(tmp_path, "--students", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "scores agree for all 2 students" in result.stdout
     for name in ("stock nbgrader autograde", "python -m autograder grade"):
@@ -23,12 +24,7 @@ def test_bench_times_both_graders_and_checks_their_scores_agree(tmp_path):
 
 
 def test_bench_scaling_prints_time_rate_and_memory_per_class_size(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "autograder", "bench", "--scaling", "--sizes", "2", "4", "--dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = bench(tmp_path, "--scaling", "--sizes", "2", "4")
     assert result.returncode == 0, result.stdout + result.stderr
     for size in (2, 4):
         assert re.search(rf"\s{size} submissions\s+[\d.]+ s\s+[\d.]+ submissions/s\s+grading", result.stdout)
@@ -37,12 +33,7 @@ def test_bench_scaling_prints_time_rate_and_memory_per_class_size(tmp_path):
 
 
 def test_bench_floor_prints_grade_against_the_same_work_in_plain_processes(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "autograder", "bench", "--floor", "--students", "2", "--dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = bench(tmp_path, "--floor", "--students", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"floor \(plain processes\)\s+[\d.]+ s\s+[\d.]+ submissions/s", result.stdout)
     assert "totals differ" not in result.stdout  # the floor judges as grade does
@@ -61,12 +52,7 @@ def test_bench_watch_prints_the_latency_one_at_a_time_and_a_burst_against_its_fl
 
 
 def test_bench_submission_prints_the_cpu_of_one_submission_on_a_warm_worker(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "autograder", "bench", "--submission", "--students", "2", "--dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = bench(tmp_path, "--submission", "--students", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     figures = r"CPU per submission ([\d.]+) s \(worker ([\d.]+), kernel ([\d.]+), the rest -?[\d.]+\), wall [\d.]+ s"
     for kind in ("without a page ", "with its page  "):
