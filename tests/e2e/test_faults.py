@@ -26,7 +26,7 @@ from autograder.preflight import check_disk
 from autograder.settings import GradingError, Limits, Settings
 from autograder.simulated.synthetic import course_notebooks, fill_answers, new_course, write_submission
 
-from ..conftest import TOTAL, score, shown
+from ..conftest import POINTS, TOTAL, score, shown
 
 SOURCE = Path("source") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
@@ -337,3 +337,20 @@ def test_a_resubmission_whose_recording_was_cut_short_is_graded_again_with_its_o
         [(recorded,)] = connection.execute("SELECT timestamp FROM submitted_assignment").fetchall()
     assert recorded.startswith("2026-12-02 10:00:00")
     assert run(settings).graded_now == 0  # and vouched for from then on
+
+
+def test_an_execution_count_nbformat_refuses_is_graded_on_the_answers_alone(tmp_path):
+    """``get_ipython().execution_count = -1`` makes the next result's count negative, which no notebook may hold:
+    the submission is graded on its answers (full marks here, every function), not left "not graded" for ever."""
+    course = class_of(tmp_path, students=("alice",), buggy=())
+    path = course / "submitted" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.insert(3, nbformat.v4.new_code_cell("get_ipython().execution_count = -1\n41 + 1", id="count"))
+    nbformat.write(notebook, path)
+    settings = Settings(
+        course_dir=course, assignment=ASSIGNMENT, db_url=db_url_from_config(course), workers=1, feedback=False
+    )
+    summary = run(settings)
+    assert summary.graded_now == 1 and summary.not_graded == []
+    [result] = summary.results
+    assert {f.name: f.score for f in result.functions} == POINTS and totals(course)["alice"]["total"] == shown(TOTAL)
