@@ -31,7 +31,7 @@ from .fingerprints import fingerprints
 from .job import GraderFault, Job
 from .probe import Report, probe_source
 from .refserver import ReferenceFailure, ReferenceProcess
-from .session import ProbeSession
+from .session import ProbeSession, Turns
 from .submission import skipped
 from .verdicts import Verdict
 
@@ -64,10 +64,13 @@ class Grader:
         Limits are CPU time of the submission's own sandbox, so a busy neighbour cannot
         make it run out; a generous wall-clock deadline catches a kernel that only waits.
         """
+        return min(self.job.limits.cell_timeout, self._left())
+
+    def _left(self) -> float:
+        """Seconds of CPU time the submission has left (0 when its time, or what it may send, is spent)."""
         if time.monotonic() > self.wall_deadline or self.kernel.traffic.exhausted:
             return 0.0
-        left = self.job.limits.submission_timeout - self.kernel.cpu_seconds()
-        return max(0.0, min(self.job.limits.cell_timeout, left))
+        return max(0.0, self.job.limits.submission_timeout - self.kernel.cpu_seconds())
 
     def _spent(self, prefix: str) -> str:
         """Why nothing more runs: the submission's time, or what its kernels may send, is spent."""
@@ -153,56 +156,82 @@ class Grader:
         In this order nothing the student's code keeps of a hidden case (its inputs, say) can
         come back in a visible case's message, which quotes the student's own values and errors.
         """
-        first = {}
-        for name in GRADED_FUNCTIONS:
-            visible = visible_case(name)
-            first[name] = self._probe(name, [visible]) if visible else (None, 0.0)
+        visible = {name: [case] for name in GRADED_FUNCTIONS if (case := visible_case(name)) is not None}
+        first = self._probe_all(visible)
+        hidden = {
+            name: draw_cases(name, self.job.seed)
+            for name in GRADED_FUNCTIONS
+            if name not in first or first[name][0] is None
+        }
+        second = self._probe_all(hidden)
         results = []
         for name in GRADED_FUNCTIONS:
-            failure, seconds = first[name]
+            failure, seconds = first.get(name, (None, 0.0))
             if failure is None:
-                failure, more = self._probe(name, draw_cases(name, self.job.seed))
+                failure, more = second[name]
                 seconds += more
-                if failure is not None and visible_case(name) and failure.outcome in (Outcome.FAILED, Outcome.ERROR):
+                if failure is not None and name in visible and failure.outcome in (Outcome.FAILED, Outcome.ERROR):
                     self.visible_only.append(name)
             results.append(self._result(name, failure, seconds))
         return results
 
-    def _probe(self, name: str, cases: list[Case]) -> tuple[Verdict | None, float]:
-        """Run ``cases`` of one function in one probe, each report judged as it arrives: (the first
-        failure or None, seconds)."""
-        started = time.monotonic()
-        if self._budget() <= 0:
-            return Verdict(
-                Outcome.TIMEOUT if not self.kernel.traffic.exhausted else Outcome.ERROR, self._spent("")
-            ), 0.0
-        expected = self._expected(name, cases)
-        only_called = self.probe_installed
-        session, execution = self._send_probe(name, cases, expected)
-        if only_called and not session.prompts and execution.status == "error" and self.kernel.alive():
-            # The probe this kernel was given is gone (the student's code removed it): give it again.
-            self.probe_installed = False
-            session, execution = self._send_probe(name, cases, expected)
-        failure = session.failure() or (None if session.complete() else self._no_report(name, execution, session))
-        if failure is not None and failure.outcome in (Outcome.TIMEOUT, Outcome.KERNEL_DIED, Outcome.MEMORY):
-            self.problems.append(Problem(OUTCOME_KINDS[failure.outcome], f"{failure.outcome} in {name}"))
-        if not self.kernel.alive() or (
-            failure is not None and failure.outcome in (Outcome.KERNEL_DIED, Outcome.MEMORY)
-        ):
-            self._restart()
-        return failure, time.monotonic() - started
+    def _probe_all(self, plan: dict[str, list[Case]]) -> dict[str, tuple[Verdict | None, float]]:
+        """Each function's ``cases``, in one probe for all of them where nothing goes wrong: {name: (the first
+        failure or None, seconds)}. Each report is judged as it arrives; each function has its own budget
+        (``session.Turns``). When the probe ends in a function's turn (a timeout, a dead kernel, an error
+        the probe did not catch), that function gets the kernel's account of it, the kernel is restarted
+        if it must be, and the functions after it get a probe of their own."""
+        expected = {name: self._expected(name, cases) for name, cases in plan.items()}
+        verdicts: dict[str, tuple[Verdict | None, float]] = {}
+        waiting = list(plan)
+        while waiting:
+            if self._budget() <= 0:
+                spent = Verdict(
+                    Outcome.TIMEOUT if not self.kernel.traffic.exhausted else Outcome.ERROR, self._spent("")
+                )
+                verdicts.update((name, (spent, 0.0)) for name in waiting)
+                break
+            only_called = self.probe_installed
+            turns, execution = self._send_probe(waiting, plan, expected)
+            if only_called and not turns.begun and execution.status == "error" and self.kernel.alive():
+                # The probe this kernel was given is gone (the student's code removed it): give it again.
+                self.probe_installed = False
+                turns, execution = self._send_probe(waiting, plan, expected)
+            ended = Execution("ok", [])  # how the turns that passed ended: the probe went on
+            taken = len(turns.passed) + 1  # those, and the one in progress when the execution ended
+            for number, session in enumerate(turns.sessions[:taken]):
+                failure = self._verdict(session, execution if session is turns.current else ended)
+                verdicts[session.name] = (failure, turns.seconds[number])
+                if failure is not None and failure.outcome in OUTCOME_KINDS:
+                    self.problems.append(
+                        Problem(OUTCOME_KINDS[failure.outcome], f"{failure.outcome} in {session.name}")
+                    )
+            waiting = waiting[taken:]
+            if not self.kernel.alive() or (
+                failure is not None and failure.outcome in (Outcome.KERNEL_DIED, Outcome.MEMORY)
+            ):
+                self._restart()
+        return verdicts
 
-    def _send_probe(self, name: str, cases: list[Case], expected: list) -> tuple[ProbeSession, Execution]:
-        session = ProbeSession(self, name, cases, expected)
+    def _verdict(self, session: ProbeSession, execution: Execution) -> Verdict | None:
+        """A function's verdict once its turn is over: its first failure, else None if every case was
+        reported, else the kernel's account of why a case was not."""
+        return session.failure() or (None if session.complete() else self._no_report(session.name, execution, session))
+
+    def _send_probe(self, names: list[str], plan: dict, expected: dict) -> tuple[Turns, Execution]:
+        sessions = [ProbeSession(self, name, plan[name], expected[name]) for name in names]
+        turns = Turns(sessions, self._left())
         execution = self.kernel.execute(
-            probe_source(name, USES_HELPERS.get(name, ()), install=not self.probe_installed),
+            probe_source([(name, USES_HELPERS.get(name, ())) for name in names], install=not self.probe_installed),
             self._budget(),
-            on_input=session.on_input,
+            on_input=turns.on_input,
             keep_outputs=False,
+            laps=turns,
         )
-        if session.prompts:  # the probe ran, so the kernel holds it (until it restarts)
+        turns.stop_clock()
+        if turns.begun:  # the probe ran, so the kernel holds it (until it restarts)
             self.probe_installed = True
-        return session, execution
+        return turns, execution
 
     def _result(self, name: str, failure: Verdict | None, seconds: float) -> FunctionResult:
         points = self.points[name]

@@ -1,7 +1,8 @@
-"""The code sent into a student's kernel to call one graded function on its cases.
+"""The code sent into a student's kernel to call graded functions on their cases.
 
-A probe asks the grader for a case, calls the graded function on it, reports the
-result and gets the next case in answer (or "stop" after a wrong one). Cases
+A probe takes the functions it is given in turn. For each, it asks the grader for a
+case, calls the function on it, reports the result and gets the next case in answer
+(or "stop" after a wrong one, or the last one). Cases
 arrive one at a time over the kernel's input channel, so no frame of the kernel
 ever holds a case that has not run yet. Inputs and results cross as plain data
 (see ``codec``). The probe holds no expected output and no reference code: when
@@ -14,6 +15,9 @@ That function is sent once per kernel (``install``): the kernel keeps it in a mo
 own (``MODULE``, a name no import statement can spell), and every later probe is one line
 that calls it. A kernel hashes, tokenizes and compiles whatever it is sent, and the
 function's 10 kB cost a kernel about 20 ms of CPU each time it came, 16 times a submission.
+(Each execution costs a kernel and the grader some milliseconds of their own besides: the
+grader sends one probe for all the functions' visible cases, one for their hidden ones, and
+a function's budget of time is still its own, see ``session.Turns``.)
 The student's code can reach that module, as it can reach ``builtins.input`` which every
 probe has always used: what it could forge is its own report, which is judged against the
 reference's values all the same. A probe that finds the module gone is sent again whole.
@@ -34,6 +38,7 @@ from .cases import with_helpers
 CALL = "\x00autograder-call:"
 REPORT = "\x00autograder-report:"
 NEXT = "\x00autograder-next"
+TURN = "\x00autograder-turn:"  # + a function's name and a newline, before the first request of its turn
 STOP = "stop"
 MODULE = "\x00autograder-probe"  # where the kernel keeps the probe between calls
 
@@ -41,7 +46,7 @@ _CODEC_SOURCE = textwrap.indent(inspect.getsource(codec), "    ")
 _WITH_HELPERS_SOURCE = textwrap.indent(inspect.getsource(with_helpers), "    ")
 
 _PROBE = '''
-def __autograder_probe__(name, helpers, namespace):
+def __autograder_probe__(functions, namespace):
     from builtins import input  # the builtin, whatever the student named a variable
 {codec}
     import traceback
@@ -58,35 +63,42 @@ def __autograder_probe__(name, helpers, namespace):
         call.__name__ = helper
         return call
 
-    def report(status, **fields):
+    def report(status, turn="", **fields):
         """Send one case's result; the answer is the next case, or "stop"."""
         fields["status"] = status
         try:
             text = json.dumps(fields, separators=(",", ":"))
         except Exception:
             text = json.dumps({{"status": "unreportable"}})
-        return input({report!r} + text)
+        return input(turn + {report!r} + text)
 
-    function = namespace.get(name)
-    if function is None:
-        report("missing")
-        return
-    if helpers:
-        function = with_helpers(function, {{helper: stand_in(helper) for helper in helpers}})
-    answer = input({next!r})
-    while answer != {stop!r}:
-        request = loads(answer)
-        del answer
-        try:
-            value = function(*request["args"], **request["kwargs"])
-        except KeyboardInterrupt:
-            raise
-        except BaseException as error:
-            answer = report("raised", ename=type(error).__name__, evalue=str(error)[:2000],
-                            memory=isinstance(error, MemoryError), traceback=traceback.format_exc()[-4000:])
-        else:
-            answer = report("returned", value=to_plain(value))
-        del request
+    memory = False
+    for name, helpers in functions:
+        turn = {turn!r} + name + "\\n"  # the first request of each function's turn says whose turn it is
+        function = namespace.get(name)
+        if function is None:
+            report("missing", turn)
+            continue
+        if helpers:
+            function = with_helpers(function, {{helper: stand_in(helper) for helper in helpers}})
+        answer = input(turn + {next!r})
+        while answer != {stop!r}:
+            request = loads(answer)
+            del answer
+            try:
+                value = function(*request["args"], **request["kwargs"])
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:
+                memory = isinstance(error, MemoryError)
+                answer = report("raised", ename=type(error).__name__, evalue=str(error)[:2000],
+                                memory=memory, traceback=traceback.format_exc()[-4000:])
+            else:
+                answer = report("returned", value=to_plain(value))
+            del request
+        del function
+        if memory:  # the grader gives the functions after this one a fresh kernel
+            return
 
 
 try:
@@ -103,13 +115,14 @@ _INSTALL = (
     "__import__('builtins').exec(__import__('builtins').compile({code!r}, '<autograder probe>', 'exec'), "
     "{{'__builtins__': __import__('builtins')}})\n"
 )
-_CALL = "__import__('sys').modules[{module!r}].run({name!r}, {helpers!r}, __import__('builtins').globals())"
+_CALL = "__import__('sys').modules[{module!r}].run({functions!r}, __import__('builtins').globals())"
 
 
-def probe_source(name: str, helpers: tuple = (), install: bool = True) -> str:
-    """Kernel code that calls ``name`` on each case the grader sends and reports each result; with
-    ``install``, it first gives the kernel the probe (once per kernel: later probes only call it)."""
-    call = _CALL.format(module=MODULE, name=name, helpers=tuple(helpers))
+def probe_source(functions: list[tuple[str, tuple]], install: bool = True) -> str:
+    """Kernel code that takes each ``(name, helpers)`` in turn, calls ``name`` on each case the grader
+    sends and reports each result; with ``install``, it first gives the kernel the probe (once per
+    kernel: later probes only call it)."""
+    call = _CALL.format(module=MODULE, functions=[(name, tuple(helpers)) for name, helpers in functions])
     if not install:
         return call
     code = _PROBE.format(
@@ -118,6 +131,7 @@ def probe_source(name: str, helpers: tuple = (), install: bool = True) -> str:
         call=CALL,
         report=REPORT,
         next=NEXT,
+        turn=TURN,
         stop=STOP,
         module=MODULE,
     )

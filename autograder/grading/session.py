@@ -6,13 +6,14 @@ stand-in's result, or a refusal), and each report is judged as it arrives.
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from ..results import Outcome
 from . import codec
 from .cases import USES_HELPERS, Case, HelperCallRejected, check_helper_call
 from .job import GraderFault
-from .probe import CALL, NEXT, REPORT, STOP, Report, case_payload, parse_helper_call, parse_report
+from .probe import CALL, NEXT, REPORT, STOP, TURN, Report, case_payload, parse_helper_call, parse_report
 from .refserver import ReferenceFailure, ReferenceProcess
 from .verdicts import Rejection, Verdict
 
@@ -156,3 +157,64 @@ class ProbeSession:
     def _refuse(self, message: str) -> str:
         self.rejected = Rejection(message)
         return codec.dumps({"raise": message})
+
+
+class Turns:
+    """Several functions' probes in one execution, each function's in turn (``probe.probe_source``).
+
+    The probe's first request of each function's turn names that function (``TURN``); every
+    request goes to the session whose turn it is. A turn passes only on the probe's word for
+    the next function: a session that has said "stop" (a forged report, say) keeps the turn
+    until then, so nothing the student's code sends in one function's turn reaches another's
+    session by mistake. A session's time is its own: ``turned`` tells the kernel that a new
+    lap of the budget begins (``GradingKernel.execute``), and ``total`` caps them all. An
+    execution ends with some turns passed, one in progress (``current``), the rest not begun.
+    """
+
+    def __init__(self, sessions: list[ProbeSession], total: float):
+        self.sessions = sessions
+        self.total = total
+        self.index = -1  # whose turn it is (-1: no turn has begun)
+        self.seconds = [0.0] * len(sessions)  # wall-clock seconds of each session's turn
+        self._began = 0.0
+        self._turned = False
+
+    @property
+    def begun(self) -> bool:
+        """Did the probe begin a turn at all? (It does not when it never ran.)"""
+        return self.index >= 0
+
+    @property
+    def passed(self) -> list[ProbeSession]:
+        """The sessions whose turn has passed: the probe went on to the next function."""
+        return self.sessions[: max(self.index, 0)]
+
+    @property
+    def current(self) -> ProbeSession:
+        """The session whose turn it was when the execution ended (the first one if none began)."""
+        return self.sessions[max(self.index, 0)]
+
+    def on_input(self, prompt: str) -> str:
+        if prompt.startswith(TURN):
+            name, _, prompt = prompt[len(TURN) :].partition("\n")
+            following = self.index + 1
+            if following < len(self.sessions) and self.sessions[following].name == name:
+                self._clock()
+                self.index, self._turned = following, True
+        if self.index < 0:
+            return STOP  # a request before any turn: nothing is handed out
+        return self.sessions[self.index].on_input(prompt)
+
+    def turned(self) -> bool:
+        turned, self._turned = self._turned, False
+        return turned
+
+    def stop_clock(self) -> None:
+        """The execution ended: so does the turn in progress."""
+        self._clock()
+
+    def _clock(self) -> None:
+        now = time.monotonic()
+        if self.index >= 0:
+            self.seconds[self.index] += now - self._began
+        self._began = now

@@ -25,7 +25,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 import zmq
 from jupyter_client import BlockingKernelClient
@@ -103,6 +103,16 @@ def connection_info(runtime: str) -> dict:
         "signature_scheme": "hmac-sha256",
         "kernel_name": "",
     }
+
+
+class Laps(Protocol):
+    """What ``GradingKernel.execute`` needs of code that does several things in turn, each with its own budget."""
+
+    total: float  # CPU seconds for all the laps together
+
+    def turned(self) -> bool:
+        """Has a new lap begun since the last call? (Asked after each answer to an input request.)"""
+        ...
 
 
 def _prompt(content: dict) -> str:
@@ -254,7 +264,12 @@ class GradingKernel:
 
     # -- execution --------------------------------------------------------------------
     def execute(
-        self, code: str, timeout: float, on_input: Callable[[str], str] | None = None, keep_outputs: bool = True
+        self,
+        code: str,
+        timeout: float,
+        on_input: Callable[[str], str] | None = None,
+        keep_outputs: bool = True,
+        laps: Laps | None = None,
     ) -> Execution:
         """Run ``code``; stop it after ``timeout`` seconds of the sandbox's CPU time.
 
@@ -262,6 +277,9 @@ class GradingKernel:
         The time spent answering counts as the submission's CPU time: what the grader does
         on a kernel's behalf (the reference's answers to stand-in calls) is the kernel's to pay.
         ``keep_outputs=False``: what the code displays is dropped (and costs the notebook nothing).
+        With ``laps``, code that does several things in turn (a probe of several functions) gets
+        ``timeout`` seconds for each, and ``laps.total`` for all: a lap begins each time ``laps.turned()``
+        says so after an answer.
         Every message is untrusted: one the grader cannot read ends the kernel (status "protocol").
         """
         if not self.alive():
@@ -269,6 +287,8 @@ class GradingKernel:
         client = self.client
         cpu_start = self.cpu_seconds()
         charged = 0.0  # seconds the grader spent answering this code's input requests
+        total = laps.total if laps is not None else timeout
+        lap_start = 0.0  # seconds used when the current lap began
         wall_deadline = time.monotonic() + WALL_FACTOR * timeout + WALL_EXTRA
         outputs = CellOutputs(self.budget if keep_outputs else NotebookBudget(0))
         try:
@@ -293,7 +313,7 @@ class GradingKernel:
                     used, next_check = self.cpu_seconds() - cpu_start + charged, now + CPU_CHECK_SECONDS
                 if self.traffic.exceeded is not None:
                     return self._violated(outputs, self.traffic.exceeded, used)
-                if used > timeout or time.monotonic() > wall_deadline:
+                if used - lap_start > timeout or used > total or time.monotonic() > wall_deadline:
                     return self._timed_out(outputs, used, timeout)
                 ready = dict(poller.poll(timeout=POLL_SECONDS * 1000))
                 if not ready:
@@ -314,6 +334,9 @@ class GradingKernel:
                             began = time.monotonic()
                             answer = on_input(_prompt(content)) if on_input else ""
                             charged += time.monotonic() - began
+                            if laps is not None and laps.turned():
+                                used = lap_start = self.cpu_seconds() - cpu_start + charged
+                                wall_deadline = time.monotonic() + WALL_FACTOR * timeout + WALL_EXTRA
                             try:
                                 client.input(answer)
                             except zmq.ZMQError:

@@ -192,3 +192,54 @@ def test_the_graders_time_answering_a_kernel_counts_against_its_budget():
         assert kernel.execute("print('fine')", 5).status == "ok"
     finally:
         kernel.close()
+
+
+class _Laps:
+    """Budgets of an execution that does three things in turn: a lap begins at each "next" the code asks."""
+
+    def __init__(self, total):
+        self.total = total
+        self.asked = 0
+        self._turned = False
+
+    def on_input(self, prompt):
+        self.asked += 1
+        self._turned = prompt == "next"
+        return "go"
+
+    def turned(self):
+        turned, self._turned = self._turned, False
+        return turned
+
+
+LAPS = """
+import time
+def busy(seconds):
+    began = time.process_time()
+    while time.process_time() - began < seconds:
+        pass
+for _ in range(3):
+    busy(0.6)
+    input("next")
+print("done")
+"""
+
+
+def test_a_probe_of_several_functions_gives_each_its_own_budget_within_the_total():
+    """Three laps of 0.6 s of CPU: each within its 1 s, so they run; the same code with one budget of 1 s for all,
+    or with a total of 1.5 s, is stopped."""
+    workdir = Path(tempfile.mkdtemp(dir=scratch_dir()))
+    kernel = kernel_factory(workdir, SandboxLimits(), True)()
+    kernel.start()
+    try:
+        laps = _Laps(total=10)
+        result = kernel.execute(LAPS, 1, on_input=laps.on_input, laps=laps)
+        assert (result.status, laps.asked, result.seconds > 1.7) == ("ok", 3, True), result
+        one = _Laps(total=10)
+        assert kernel.execute(LAPS, 1, on_input=one.on_input).status == "timeout"
+        assert one.asked == 1  # stopped in its second lap
+        capped = _Laps(total=1.5)
+        assert kernel.execute(LAPS, 1, on_input=capped.on_input, laps=capped).status == "timeout"
+        assert capped.asked == 2  # stopped in its third lap, past the total
+    finally:
+        kernel.close()

@@ -9,6 +9,7 @@ the real sandbox is left to the end-to-end tests. A cell can end the fake kernel
 
 from __future__ import annotations
 
+import ast
 import builtins
 import contextlib
 import copy
@@ -101,7 +102,7 @@ class FakeKernel:
         self.traffic.exceeded = "the kernel sent more than 1024 MB in all"
         raise _Forged
 
-    def execute(self, code, timeout, on_input=None, keep_outputs=True) -> Execution:
+    def execute(self, code, timeout, on_input=None, keep_outputs=True, laps=None) -> Execution:
         if not self.running:
             return Execution("died", [], "DeadKernel", "the kernel is not running")
         self.executed.append(code)
@@ -210,6 +211,41 @@ def test_a_function_over_its_budget_times_out_and_costs_only_itself(course, refe
     assert sum(r.score for r in results.values()) == score("layer_sizes")
 
 
+def test_a_function_that_ends_its_probe_costs_only_itself_and_the_functions_after_it_get_a_probe_of_their_own(
+    course, reference
+):
+    """All the hidden cases go in one probe; compute_cost's first hidden case spins past its budget: it times
+    out, the functions before it keep their verdicts, the ones after it are probed again and pass."""
+    spins = course[1]["compute_cost"].replace(
+        "    m = Y.shape[1]",
+        "    global calls\n    calls = globals().get('calls', 0) + 1\n    if calls > 1:\n        spin()\n    m = Y.shape[1]",
+    )
+    results, grader, kernel = grade(course, reference, {"compute_cost": spins})
+    assert {name: r.outcome for name, r in results.items()} == dict(
+        dict.fromkeys(GRADED_FUNCTIONS, Outcome.PASSED), compute_cost=Outcome.TIMEOUT
+    )
+    assert "hidden case 1" in results["compute_cost"].message
+    after = list(GRADED_FUNCTIONS)[list(GRADED_FUNCTIONS).index("compute_cost") + 1 :]
+    probes = [_probed(code) for code in kernel.executed if "autograder-probe" in code]
+    assert probes[1:] == [list(GRADED_FUNCTIONS), after]
+    assert [p.kind for p in grader.problems] == [Kind.TIMEOUT]
+
+
+def test_a_function_out_of_memory_ends_the_probe_and_the_functions_after_it_get_a_fresh_kernel(course, reference):
+    """forward_propagation raises MemoryError on its visible case: it gets the memory verdict, the probe stops
+    there, and the kernel is restarted (with the definitions) before the functions after it are probed."""
+    short = course[1]["forward_propagation"].replace("    A2 = sigmoid(Z2)", "    raise MemoryError")
+    results, grader, kernel = grade(course, reference, {"forward_propagation": short})
+    assert {name: r.outcome for name, r in results.items()} == dict(
+        dict.fromkeys(GRADED_FUNCTIONS, Outcome.PASSED), forward_propagation=Outcome.MEMORY
+    )
+    assert kernel.starts == 2 and [p.kind for p in grader.problems] == [Kind.MEMORY]
+    probes = [_probed(code) for code in kernel.executed if "autograder-probe" in code]
+    visible = [name for name in GRADED_FUNCTIONS if name != "nn_model"]
+    after = visible[visible.index("forward_propagation") + 1 :]
+    assert probes[:2] == [visible, after]
+
+
 def test_a_cell_that_breaks_the_protocol_is_skipped_and_the_kernel_replaced(course, reference):
     results, grader, kernel = grade(course, reference, cells=["forge()\n"])
     assert all(r.outcome == Outcome.PASSED for r in results.values())
@@ -230,6 +266,17 @@ def test_a_forged_report_counts_for_nothing(course, reference):
     )
     results, _, _ = grade(course, reference, {"compute_cost": forged})
     assert results["compute_cost"].score == 0
+
+
+def test_a_forged_report_ends_its_functions_cases_and_costs_no_other_function_anything(course, reference):
+    """compute_cost sends an unreadable report of its own: that fails it, and its session says "stop"; the report
+    the probe then sends for compute_cost still goes to compute_cost's session, not to the next function's."""
+    forged = course[1]["compute_cost"].replace(
+        "    cost = -np.sum(logprobs) / m", "    input('\\x00autograder-report:{')\n    cost = -np.sum(logprobs) / m"
+    )
+    results, grader, _ = grade(course, reference, {"compute_cost": forged})
+    assert {name: r.score for name, r in results.items()} == dict(POINTS, compute_cost=0)
+    assert results["compute_cost"].outcome == Outcome.ERROR and grader.problems == []
 
 
 def test_a_stand_in_refuses_a_call_the_real_one_could_not_get(course, reference):
@@ -253,8 +300,16 @@ def test_every_visible_case_runs_before_any_hidden_one_so_no_hidden_input_comes_
     hidden = [case.args[0].round(6).tolist() for case in draw_cases("compute_cost", grader.job.seed)]
     assert not any(repr(values)[1:-1] in message for values in hidden)
     probes = [code for code in kernel.executed if "autograder-probe" in code]
-    assert len(probes) == 2 * len(GRADED_FUNCTIONS) - 2  # nn_model has no visible case; predict stops there
-    assert ["autograder-report" in code for code in probes] == [True] + [False] * (len(probes) - 1)  # sent once
+    # one probe for the visible cases (nn_model has none), one for the hidden ones (predict stopped at its visible)
+    visible_first = [name for name in GRADED_FUNCTIONS if name != "nn_model"]
+    hidden_next = [name for name in GRADED_FUNCTIONS if name != "predict"]
+    assert [_probed(code) for code in probes] == [visible_first, hidden_next]
+    assert ["autograder-report" in code for code in probes] == [True, False]  # sent whole once
+
+
+def _probed(code: str) -> list[str]:
+    """The functions a probe's call names, in their order."""
+    return [name for name, _ in ast.literal_eval(code.rsplit(".run(", 1)[1].rsplit(", __import__", 1)[0])]
 
 
 def test_a_probe_the_students_code_removed_is_sent_again_and_the_rest_graded(course, reference):

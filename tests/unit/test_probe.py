@@ -14,6 +14,7 @@ from autograder.grading.probe import (
     NEXT,
     REPORT,
     STOP,
+    TURN,
     Report,
     case_payload,
     parse_helper_call,
@@ -27,6 +28,9 @@ def run_probe(namespace, name, cases, helpers=(), answer_call=None, install=True
     pending, reports = list(cases), []
 
     def grader_input(prompt):
+        if prompt.startswith(TURN):  # the first request of the function's turn names it
+            turn, _, prompt = prompt[len(TURN) :].partition("\n")
+            assert turn == name
         if prompt == NEXT:
             return case_payload(*pending.pop(0)) if pending else STOP
         if prompt.startswith(REPORT):
@@ -41,7 +45,7 @@ def run_probe(namespace, name, cases, helpers=(), answer_call=None, install=True
     saved = builtins.input
     builtins.input = grader_input
     try:
-        exec(probe_source(name, helpers, install), namespace)
+        exec(probe_source([(name, helpers)], install), namespace)
     finally:
         builtins.input = saved
     return reports
@@ -60,11 +64,47 @@ def test_each_case_is_called_and_reported_and_the_probe_leaves_no_name():
 
 def test_once_given_the_probe_a_kernel_is_sent_one_line_that_calls_it_on_its_own_namespace():
     run_probe({"layer_sizes": lambda X, Y: (1, 2, 3)}, "layer_sizes", [])  # gives this process the probe
-    later = probe_source("compute_cost", (), install=False)
-    assert "\n" not in later and len(later) < 200
+    later = probe_source([(name, ()) for name in ("compute_cost", "layer_sizes", "predict")], install=False)
+    assert "\n" not in later and len(later) < 250
     namespace = {"compute_cost": lambda A2, Y, p: 0.25}
     [report] = run_probe(namespace, "compute_cost", [((np.ones((1, 2)), np.ones((1, 2)), {}), {})], install=False)
     assert report.value == 0.25 and set(namespace) == {"compute_cost", "__builtins__"}
+
+
+def test_one_probe_takes_its_functions_in_turn_a_missing_one_included():
+    """Each function's turn begins once the previous one's last report was answered "stop", with a request that
+    names it."""
+    namespace = {"layer_sizes": lambda X, Y: (X.shape[0], 4, Y.shape[0]), "compute_cost": lambda A2, Y, p: 0.5}
+    pending = {"layer_sizes": [((np.zeros((5, 3)), np.zeros((2, 3))), {})], "compute_cost": [((1, 2, {}), {})] * 2}
+    order = ["layer_sizes", "predict", "compute_cost"]
+    turns, log = [], []
+
+    def grader_input(prompt):
+        if prompt.startswith(TURN):
+            name, _, prompt = prompt[len(TURN) :].partition("\n")
+            turns.append(name)
+        name = turns[-1]
+        if prompt.startswith(REPORT):
+            report = parse_report(prompt[len(REPORT) :])
+            log.append((name, report.status, report.value))
+        if pending.get(name) and (prompt == NEXT or prompt.startswith(REPORT)):
+            return case_payload(*pending[name].pop(0))
+        return STOP
+
+    import builtins
+
+    saved, builtins.input = builtins.input, grader_input
+    try:
+        exec(probe_source([(name, ()) for name in order]), namespace)
+    finally:
+        builtins.input = saved
+    assert turns == order and log == [
+        ("layer_sizes", "returned", (5, 4, 2)),
+        ("predict", "missing", None),
+        ("compute_cost", "returned", 0.5),
+        ("compute_cost", "returned", 0.5),
+    ]
+    assert set(namespace) == {"layer_sizes", "compute_cost", "__builtins__"}
 
 
 def test_a_missing_function_and_an_exception_are_reported_as_such():
