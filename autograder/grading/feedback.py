@@ -47,6 +47,7 @@ def _exporter():
 
     config = Config()
     config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.optimistic_validation = True  # once after the preprocessors, not after each
     config.HTMLExporter.extra_template_basedirs = [TEMPLATES]
     config.HTMLExporter.extra_template_paths = [BOOTSTRAP_CSS]
     exporter = _exporter_class(HTMLExporter)(config=config)
@@ -54,8 +55,13 @@ def _exporter():
     return exporter
 
 
+_HIGHLIGHTED: dict = {}  # (lexer, options, language, magics language, source): its HTML (``_exporter_class``)
+MAX_HIGHLIGHTED = 512  # cells: the course's own, and those of the pages made in this process
+
+
 def _exporter_class(html_exporter):
-    """nbconvert's HTMLExporter without its BeautifulSoup pass over a page that has no image.
+    """nbconvert's HTMLExporter without its BeautifulSoup pass over a page that has no image, and with each
+    cell's highlighting made once per process (``Highlight``).
 
     After rendering, HTMLExporter (nbconvert 7) parses the whole page again to give images without one an
     alternative text and to make the JupyterLab template's cells focusable: 0.26 s of a feedback page of
@@ -66,11 +72,26 @@ def _exporter_class(html_exporter):
     from nbconvert.filters.highlight import Highlight2HTML
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
+    class Highlight(Highlight2HTML):
+        """nbconvert's highlighting, each cell's once per process: the course's own cells are the same on
+        every page, and each page is made in a child forked after the warm-up page made them (``warm_up``).
+        Pygments makes a formatter and a lexer for every cell it is given: half of a page's time."""
+
+        def __call__(self, source, language=None, metadata=None):
+            magics = metadata.get("magics_language") if metadata else None
+            key = (self.pygments_lexer, repr(sorted(self.extra_formatter_options.items())), language, magics, source)
+            page = _HIGHLIGHTED.get(key)
+            if page is None:
+                page = super().__call__(source, language, metadata)
+                if len(_HIGHLIGHTED) < MAX_HIGHLIGHTED:
+                    _HIGHLIGHTED[key] = page
+            return page
+
     class FeedbackExporter(html_exporter):
         def from_notebook_node(self, nb, resources=None, **kw):
             langinfo = nb.metadata.get("language_info", {})
             lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-            highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+            highlight_code = self.filters.get("highlight_code", Highlight(pygments_lexer=lexer, parent=self))
             resources = self._init_resources(resources)
             filter_data_type = WidgetsDataTypeFilter(
                 notebook_metadata=self._nb_metadata, parent=self, resources=resources
@@ -102,6 +123,7 @@ def _course_exporter():
 
     config = Config()
     config.HTMLExporter.template_name = "feedback_course"
+    config.HTMLExporter.optimistic_validation = True  # once after the preprocessors (13 of them), not after each
     config.HTMLExporter.extra_template_basedirs = [COURSE_TEMPLATES, TEMPLATES]
     config.HTMLExporter.extra_template_paths = [BOOTSTRAP_CSS, TEMPLATES]  # TEMPLATES: 'feedback/index.html.j2'
     exporter = _exporter_class(HTMLExporter)(config=config)

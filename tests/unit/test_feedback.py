@@ -90,8 +90,9 @@ def _parsed(page: str) -> str:
 
 
 def test_the_page_is_nbconverts_without_its_second_parse_and_images_still_get_an_alternative_text(monkeypatch):
-    """The feedback exporter skips HTMLExporter's BeautifulSoup pass over a page without images: the page is the
-    same document as nbconvert's own exporter makes; a page with an image still gets nbconvert's alt text."""
+    """The feedback exporter skips HTMLExporter's BeautifulSoup pass over a page without images and highlights
+    each cell once per process: the page is the same document as nbconvert's own exporter makes; a page with an
+    image still gets nbconvert's alt text."""
     import nbformat
 
     from autograder.grading import feedback
@@ -106,6 +107,12 @@ def test_the_page_is_nbconverts_without_its_second_parse_and_images_still_get_an
     with_image = render(result, assignment)
     assert '<img alt="No description has been provided for this image"' in with_image
 
+    # made in this process (as the warm-up page is), then in a forked child that takes the cells' highlighting from it
+    monkeypatch.setattr(feedback, "_HIGHLIGHTED", {})
+    assert feedback._notebook_page(result, assignment, frozenset()) == with_image
+    assert 0 < len(feedback._HIGHLIGHTED) <= feedback.MAX_HIGHLIGHTED
+    assert render(result, assignment) == with_image
+
     monkeypatch.setattr(feedback, "_exporter_class", lambda exporter: exporter)  # nbconvert's own HTMLExporter
     feedback._course_exporter.cache_clear()
     try:
@@ -113,3 +120,16 @@ def test_the_page_is_nbconverts_without_its_second_parse_and_images_still_get_an
         assert _parsed(with_image) == _parsed(render(result, assignment))
     finally:
         feedback._course_exporter.cache_clear()
+
+
+def test_highlighted_cells_kept_for_later_pages_are_bounded(monkeypatch):
+    """A process that makes many pages keeps at most MAX_HIGHLIGHTED cells' highlighting; pages are the same."""
+    from autograder.grading import feedback
+
+    assignment = "planar_data_classification"
+    monkeypatch.setattr(feedback, "_HIGHLIGHTED", {})
+    monkeypatch.setattr(feedback, "MAX_HIGHLIGHTED", 3)
+    first = feedback._notebook_page(ben(assignment), assignment, frozenset())  # in this process, as warm_up makes one
+    assert len(feedback._HIGHLIGHTED) == 3
+    assert feedback._notebook_page(ben(assignment), assignment, frozenset()) == first
+    assert len(feedback._HIGHLIGHTED) == 3 and render(ben(assignment), assignment) == first
