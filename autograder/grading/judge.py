@@ -220,7 +220,7 @@ class Grader:
 
     def _send_probe(self, names: list[str], plan: dict, expected: dict) -> tuple[Turns, Execution]:
         sessions = [ProbeSession(self, name, plan[name], expected[name]) for name in names]
-        turns = Turns(sessions, self._left())
+        turns = Turns(sessions, self._left(), self.wall_deadline)
         execution = self.kernel.execute(
             probe_source([(name, USES_HELPERS.get(name, ())) for name in names], install=not self.probe_installed),
             self._budget(),

@@ -163,17 +163,22 @@ class Turns:
     """Several functions' probes in one execution, each function's in turn (``probe.probe_source``).
 
     The probe's first request of each function's turn names that function (``TURN``); every
-    request goes to the session whose turn it is. A turn passes only on the probe's word for
-    the next function: a session that has said "stop" (a forged report, say) keeps the turn
-    until then, so nothing the student's code sends in one function's turn reaches another's
-    session by mistake. A session's time is its own: ``turned`` tells the kernel that a new
-    lap of the budget begins (``GradingKernel.execute``), and ``total`` caps them all. An
-    execution ends with some turns passed, one in progress (``current``), the rest not begun.
+    request goes to the session whose turn it is. A turn passes only on a request that names
+    the next function: a session that has said "stop" (after a forged report, say) keeps the
+    turn until the probe goes on, so what the student's code sends in one function's turn
+    does not reach another's session by mistake. Code that forges the next turn's request
+    itself (it runs in the probe's process and can) takes that function's turn with it: it can
+    answer those cases only with code of its own, as it could by rebinding the function's
+    name, and what goes wrong then is charged to that function. A session's time is its own:
+    ``turned`` tells the kernel that a new lap of the budget begins (``GradingKernel.execute``),
+    ``total`` caps them all and ``deadline`` ends them. An execution ends with some turns
+    passed, one in progress (``current``), the rest not begun.
     """
 
-    def __init__(self, sessions: list[ProbeSession], total: float):
+    def __init__(self, sessions: list[ProbeSession], total: float, deadline: float):
         self.sessions = sessions
         self.total = total
+        self.deadline = deadline  # the submission's wall-clock deadline: no turn waits past it
         self.index = -1  # whose turn it is (-1: no turn has begun)
         self.seconds = [0.0] * len(sessions)  # wall-clock seconds of each session's turn
         self._began = 0.0

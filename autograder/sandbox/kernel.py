@@ -109,6 +109,7 @@ class Laps(Protocol):
     """What ``GradingKernel.execute`` needs of code that does several things in turn, each with its own budget."""
 
     total: float  # CPU seconds for all the laps together
+    deadline: float  # time.monotonic() by which all the laps end, however long each may wait
 
     def turned(self) -> bool:
         """Has a new lap begun since the last call? (Asked after each answer to an input request.)"""
@@ -278,8 +279,8 @@ class GradingKernel:
         on a kernel's behalf (the reference's answers to stand-in calls) is the kernel's to pay.
         ``keep_outputs=False``: what the code displays is dropped (and costs the notebook nothing).
         With ``laps``, code that does several things in turn (a probe of several functions) gets
-        ``timeout`` seconds for each, and ``laps.total`` for all: a lap begins each time ``laps.turned()``
-        says so after an answer.
+        ``timeout`` seconds for each, and ``laps.total`` for all, and all end by ``laps.deadline``: a lap
+        begins each time ``laps.turned()`` says so after an answer.
         Every message is untrusted: one the grader cannot read ends the kernel (status "protocol").
         """
         if not self.alive():
@@ -289,7 +290,8 @@ class GradingKernel:
         charged = 0.0  # seconds the grader spent answering this code's input requests
         total = laps.total if laps is not None else timeout
         lap_start = 0.0  # seconds used when the current lap began
-        wall_deadline = time.monotonic() + WALL_FACTOR * timeout + WALL_EXTRA
+        last_deadline = laps.deadline if laps is not None else float("inf")
+        wall_deadline = min(time.monotonic() + WALL_FACTOR * timeout + WALL_EXTRA, last_deadline)
         outputs = CellOutputs(self.budget if keep_outputs else NotebookBudget(0))
         try:
             msg_id = client.execute(code, store_history=False, allow_stdin=True)
@@ -336,7 +338,9 @@ class GradingKernel:
                             charged += time.monotonic() - began
                             if laps is not None and laps.turned():
                                 used = lap_start = self.cpu_seconds() - cpu_start + charged
-                                wall_deadline = time.monotonic() + WALL_FACTOR * timeout + WALL_EXTRA
+                                wall_deadline = min(
+                                    time.monotonic() + WALL_FACTOR * timeout + WALL_EXTRA, last_deadline
+                                )
                             try:
                                 client.input(answer)
                             except zmq.ZMQError:

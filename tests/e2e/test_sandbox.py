@@ -197,8 +197,9 @@ def test_the_graders_time_answering_a_kernel_counts_against_its_budget():
 class _Laps:
     """Budgets of an execution that does three things in turn: a lap begins at each "next" the code asks."""
 
-    def __init__(self, total):
+    def __init__(self, total, deadline=float("inf")):
         self.total = total
+        self.deadline = deadline
         self.asked = 0
         self._turned = False
 
@@ -241,5 +242,21 @@ def test_a_probe_of_several_functions_gives_each_its_own_budget_within_the_total
         capped = _Laps(total=1.5)
         assert kernel.execute(LAPS, 1, on_input=capped.on_input, laps=capped).status == "timeout"
         assert capped.asked == 2  # stopped in its third lap, past the total
+    finally:
+        kernel.close()
+
+
+def test_a_probe_of_several_functions_that_only_waits_ends_by_its_deadline():
+    """Laps that sleep (no CPU used) each stay within their own wall-clock allowance (3 x 1 s + 20 s), so only
+    the deadline of all the laps together stops them: after 3 s, not after the 4 x 2 s they would take."""
+    workdir = Path(tempfile.mkdtemp(dir=scratch_dir()))
+    kernel = kernel_factory(workdir, SandboxLimits(), True)()
+    kernel.start()
+    try:
+        laps = _Laps(total=10, deadline=time.monotonic() + 3)
+        began = time.monotonic()
+        code = "import time\nfor _ in range(4):\n    time.sleep(2)\n    input('next')\n"
+        result = kernel.execute(code, 1, on_input=laps.on_input, laps=laps)
+        assert result.status == "timeout" and laps.asked == 1 and time.monotonic() - began < 7, result
     finally:
         kernel.close()
