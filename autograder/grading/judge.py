@@ -207,8 +207,9 @@ class Grader:
                         Problem(OUTCOME_KINDS[failure.outcome], f"{failure.outcome} in {session.name}")
                     )
             waiting = waiting[taken:]
+            ending, _ = verdicts[turns.current.name]
             if not self.kernel.alive() or (
-                failure is not None and failure.outcome in (Outcome.KERNEL_DIED, Outcome.MEMORY)
+                ending is not None and ending.outcome in (Outcome.KERNEL_DIED, Outcome.MEMORY)
             ):
                 self._restart()
         return verdicts
