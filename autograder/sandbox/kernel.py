@@ -291,7 +291,11 @@ class GradingKernel:
         total = laps.total if laps is not None else timeout
         lap_start = 0.0  # seconds used when the current lap began
         last_deadline = laps.deadline if laps is not None else float("inf")
-        wall_deadline = min(time.monotonic() + WALL_FACTOR * timeout + WALL_EXTRA, last_deadline)
+
+        def lap_deadline() -> float:  # the wall-clock time a lap may take, within the laps' own deadline
+            return min(time.monotonic() + WALL_FACTOR * timeout + WALL_EXTRA, last_deadline)
+
+        wall_deadline = lap_deadline()
         outputs = CellOutputs(self.budget if keep_outputs else NotebookBudget(0))
         try:
             msg_id = client.execute(code, store_history=False, allow_stdin=True)
@@ -338,9 +342,7 @@ class GradingKernel:
                             charged += time.monotonic() - began
                             if laps is not None and laps.turned():
                                 used = lap_start = self.cpu_seconds() - cpu_start + charged
-                                wall_deadline = min(
-                                    time.monotonic() + WALL_FACTOR * timeout + WALL_EXTRA, last_deadline
-                                )
+                                wall_deadline = lap_deadline()
                             try:
                                 client.input(answer)
                             except zmq.ZMQError:

@@ -3,6 +3,7 @@
 Each test tries the attack for real, on real grading kernels.
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -46,16 +47,23 @@ except OSError as error:
 """
 
 
-def run_in_kernel(code, warm=True):
+@contextlib.contextmanager
+def started_kernel(warm=True):
+    """A grading kernel in its sandbox, started in a scratch folder; closed and its folder removed after."""
     workdir = Path(tempfile.mkdtemp(dir=scratch_dir()))
     kernel = kernel_factory(workdir, SandboxLimits(), warm)()
     try:
         kernel.start()
-        execution = kernel.execute(code, 30)
-        return execution.status, "".join(o.get("text", "") for o in execution.outputs)
+        yield kernel
     finally:
         kernel.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_in_kernel(code, warm=True):
+    with started_kernel(warm) as kernel:
+        execution = kernel.execute(code, 30)
+        return execution.status, "".join(o.get("text", "") for o in execution.outputs)
 
 
 @pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
@@ -182,16 +190,11 @@ def test_a_kernel_ends_with_its_sandbox(tmp_path):
 def test_the_graders_time_answering_a_kernel_counts_against_its_budget():
     """Input requests the grader takes 0.1 s each to answer (as the reference answers stand-ins): a kernel that
     asks 100 of them, using almost no CPU itself, runs out of its 2 s."""
-    workdir = Path(tempfile.mkdtemp(dir=scratch_dir()))
-    kernel = kernel_factory(workdir, SandboxLimits(), True)()
-    kernel.start()
-    try:
+    with started_kernel() as kernel:
         slow = lambda prompt: time.sleep(0.1) or "ok"  # noqa: E731
         result = kernel.execute("for _ in range(100):\n    input('ask')\nprint('done')", 2, on_input=slow)
         assert result.status == "timeout", result
         assert kernel.execute("print('fine')", 5).status == "ok"
-    finally:
-        kernel.close()
 
 
 class _Laps:
@@ -229,10 +232,7 @@ print("done")
 def test_a_probe_of_several_functions_gives_each_its_own_budget_within_the_total():
     """Three laps of 0.6 s of CPU: each within its 1 s, so they run; the same code with one budget of 1 s for all,
     or with a total of 1.5 s, is stopped."""
-    workdir = Path(tempfile.mkdtemp(dir=scratch_dir()))
-    kernel = kernel_factory(workdir, SandboxLimits(), True)()
-    kernel.start()
-    try:
+    with started_kernel() as kernel:
         laps = _Laps(total=10)
         result = kernel.execute(LAPS, 1, on_input=laps.on_input, laps=laps)
         assert (result.status, laps.asked, result.seconds > 1.7) == ("ok", 3, True), result
@@ -242,21 +242,14 @@ def test_a_probe_of_several_functions_gives_each_its_own_budget_within_the_total
         capped = _Laps(total=1.5)
         assert kernel.execute(LAPS, 1, on_input=capped.on_input, laps=capped).status == "timeout"
         assert capped.asked == 2  # stopped in its third lap, past the total
-    finally:
-        kernel.close()
 
 
 def test_a_probe_of_several_functions_that_only_waits_ends_by_its_deadline():
     """Laps that sleep (no CPU used) each stay within their own wall-clock allowance (3 x 1 s + 20 s), so only
     the deadline of all the laps together stops them: after 3 s, not after the 4 x 2 s they would take."""
-    workdir = Path(tempfile.mkdtemp(dir=scratch_dir()))
-    kernel = kernel_factory(workdir, SandboxLimits(), True)()
-    kernel.start()
-    try:
+    with started_kernel() as kernel:
         laps = _Laps(total=10, deadline=time.monotonic() + 3)
         began = time.monotonic()
         code = "import time\nfor _ in range(4):\n    time.sleep(2)\n    input('next')\n"
         result = kernel.execute(code, 1, on_input=laps.on_input, laps=laps)
         assert result.status == "timeout" and laps.asked == 1 and time.monotonic() - began < 7, result
-    finally:
-        kernel.close()
